@@ -1,0 +1,58 @@
+# crmkit: `make demo` to see it work, `make test` to run the whole test suite.
+# Both create ./.venv and install everything they need into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
+
+.PHONY: install test-deps browser test demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# The stamp is redone whenever setup.cfg changes, so a new dependency is installed.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[pdf]'
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[pdf,test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test-deps: $(VENV)/.test-installed browser
+
+# The HTML report tests look at pages in a real headless browser (Debian's chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "note: chromium not found; browser tests will be skipped"; fi; }
+
+test: test-deps
+	$(BIN)/python -m pytest
+
+demo: install
+	@echo "== A copy of the sample workspace in $(DEMO_DIR)"
+	@$(BIN)/crmkit init "$(DEMO_DIR)" --sample >/dev/null
+	@echo; echo "== crmkit company list --limit 8"; cd "$(DEMO_DIR)" && $(CURDIR)/$(BIN)/crmkit company list --limit 8
+	@echo; echo "== crmkit deal list --where 'stage in [proposal, negotiation]' --sort -value"
+	@cd "$(DEMO_DIR)" && $(CURDIR)/$(BIN)/crmkit deal list --where 'stage in [proposal, negotiation]' --sort -value
+	@echo; echo "== crmkit show nordvik-as   (the 360° view of a customer)"
+	@cd "$(DEMO_DIR)" && $(CURDIR)/$(BIN)/crmkit show nordvik-as
+	@echo; echo "== crmkit check"; cd "$(DEMO_DIR)" && $(CURDIR)/$(BIN)/crmkit check
+	@echo; echo "Try it yourself:"
+	@echo "  . $(CURDIR)/$(BIN)/activate"
+	@echo "  cd $(DEMO_DIR) && crmkit --help"
+	@echo "  crmkit init ~/my-crm     # a workspace of your own"
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

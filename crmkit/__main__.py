@@ -1,0 +1,5 @@
+"""`python -m crmkit`."""
+
+from crmkit.cli.main import run
+
+run()

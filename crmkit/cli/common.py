@@ -1,0 +1,229 @@
+"""What every command shares: global options, the App object, output formatting."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import shlex
+import sys
+from decimal import Decimal
+from functools import update_wrapper
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import click
+
+from crmkit.core.errors import Problem
+
+FORMATS = ("table", "json", "csv", "md")
+
+
+class App:
+    """Global options and the lazily opened workspace, shared by all commands of one run."""
+
+    def __init__(self) -> None:
+        self.json = False
+        self.now_text: str | None = None
+        self.workspace_dir: str | None = None
+        self.no_commit = False
+        self.debug = False
+        self.argv: list[str] = []
+        self._ws: Any = None
+
+    @property
+    def command_line(self) -> str:
+        return "crmkit " + " ".join(shlex.quote(a) for a in self.argv)
+
+    def workspace(self) -> Any:
+        """Open the workspace once (the clock is set from --now / CRMKIT_NOW)."""
+        if self._ws is None:
+            from crmkit.core.workspace import Workspace
+
+            self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit)
+        return self._ws
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.workspace().now()
+
+    def echo(self, text: str = "", nl: bool = True) -> None:
+        click.echo(text, nl=nl)
+
+    def warn(self, text: str) -> None:
+        click.echo(f"crmkit: warning: {text}", err=True)
+
+    def flush_warnings(self) -> None:
+        """Report files that could not be read (they never stop a listing or report)."""
+        if self._ws is not None:
+            for problem in self._ws.warnings:
+                self.warn(f"skipped {problem}")
+            self._ws.warnings.clear()
+
+
+def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        # A global option may come before or after the subcommand; the last one given wins,
+        # and a default never overrides what the other position set.
+        if value is None or value is False:
+            return
+        setattr(ctx.ensure_object(App), attr, value)
+
+    return callback
+
+
+def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """-w, --json, --now, --no-commit, --debug: accepted on the root and on every command."""
+    opts = [
+        click.option("-w", "--workspace", "workspace_dir", metavar="DIR", expose_value=False,
+                     callback=_setter("workspace_dir"), is_eager=True,
+                     help="Workspace folder (default: $CRMKIT_WORKSPACE or the nearest crmkit.yaml upwards)."),
+        click.option("--json", "json_", is_flag=True, default=False, expose_value=False,
+                     callback=_setter("json"), help="Machine-readable JSON on stdout."),
+        click.option("--now", "now_text", metavar="TIME", expose_value=False, callback=_setter("now_text"),
+                     is_eager=True, help="Pretend it is TIME (ISO date or timestamp); also $CRMKIT_NOW."),
+        click.option("--no-commit", is_flag=True, default=False, expose_value=False,
+                     callback=_setter("no_commit"), help="Write files but do not commit them."),
+        click.option("--debug", is_flag=True, default=False, expose_value=False,
+                     callback=_setter("debug"), help="Show tracebacks for errors."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def crmkit_command(name: str | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """click.command plus the global options."""
+
+    def decorator(f: Callable[..., Any]) -> click.Command:
+        return click.command(name, **kwargs)(global_options(f))
+
+    return decorator
+
+
+def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command the App as its first argument."""
+
+    def new_func(*args: Any, **kwargs: Any) -> Any:
+        app = click.get_current_context().ensure_object(App)
+        try:
+            return f(app, *args, **kwargs)
+        finally:
+            app.flush_warnings()
+
+    return update_wrapper(new_func, f)
+
+
+def format_option(choices: Sequence[str] = FORMATS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=None,
+                        help="Output format (default: table; json with --json).")
+
+
+# -- JSON -------------------------------------------------------------------------
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def dumps_json(data: Any, *, lines: bool = False) -> str:
+    if lines:
+        return "\n".join(json.dumps(item, ensure_ascii=False, default=json_default) for item in data)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(dumps_json(data))
+
+
+# -- tables ------------------------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    """One value as table text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    rows = list(rows)
+    texts = [[cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in texts]) for i, c in enumerate(columns)]
+    if sys.stdout.isatty():
+        import shutil
+
+        room = shutil.get_terminal_size((120, 20)).columns
+        while sum(widths) + 2 * len(widths) > room and max(widths) > 12:
+            widths[widths.index(max(widths))] -= 1
+    def fmt(values: Sequence[str]) -> str:
+        out = []
+        for v, w in zip(values, widths):
+            out.append(v if len(v) <= w else v[: w - 1] + "…")
+        return "  ".join(o.ljust(w) for o, w in zip(out, widths)).rstrip()
+    lines = [fmt([c.upper() for c in columns]), fmt(["-" * w for w in widths])]
+    lines += [fmt(t) for t in texts]
+    return "\n".join(lines)
+
+
+def safe_cell(text: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([safe_cell(cell(r.get(c))) for c in columns])
+    return buf.getvalue()
+
+
+def render_md(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(esc(cell(r.get(c))) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def output(app: App, rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None = None) -> None:
+    """Print rows as a table, or JSON / CSV / Markdown."""
+    fmt = fmt or ("json" if app.json else "table")
+    if fmt == "json":
+        echo_json(rows)
+    elif fmt == "csv":
+        click.echo(render_csv(rows, columns), nl=False)
+    elif fmt == "md":
+        click.echo(render_md(rows, columns))
+    else:
+        click.echo(render_table(rows, columns))
+
+
+def echo_problems(app: App, problems: list[Problem]) -> None:
+    if app.json:
+        echo_json([p.to_dict() for p in problems])
+    else:
+        for p in problems:
+            click.echo(str(p))

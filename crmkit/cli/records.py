@@ -1,0 +1,363 @@
+"""Generic record commands: add, list, show, set, edit, rm, history."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
+from crmkit.core import gitio, yamlio
+from crmkit.core.check import validate_data
+from crmkit.core.editing import (
+    find_contact_by_email,
+    new_record,
+    parse_assignments,
+    plain,
+    set_path,
+    unset_path,
+)
+from crmkit.core.errors import CrmkitError, UsageError
+from crmkit.core.listing import DEFAULT_COLUMNS, project, select
+from crmkit.core.records import FOLDERS, KINDS, TITLE_FIELD, Record, check_id, new_id
+from crmkit.core.related import related
+from crmkit.core.views import computed_fields, view
+
+
+def complete_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of record ids (reads file names only)."""
+    try:
+        from crmkit.core.workspace import Workspace
+
+        ws = Workspace.find(None)
+    except Exception:  # noqa: BLE001 - completion must never fail loudly
+        return []
+    out = []
+    for kind in KINDS:
+        folder = ws.root / FOLDERS[kind]
+        if folder.is_dir():
+            out += [n[:-5] for n in os.listdir(folder) if n.endswith(".yaml") and n.startswith(incomplete)]
+    return sorted(out)
+
+
+# -- add ----------------------------------------------------------------------------
+
+
+def add_record(app: App, kind: str, title: str | None, assignments: list[str], record_id: str | None,
+               merge: bool = False) -> Record:
+    """Create one record from the command line (shared by the kind-specific `add` commands)."""
+    ws = app.workspace()
+    if title is not None and "=" in title and not title.startswith("="):
+        assignments = [title, *assignments]
+        title = None
+    pairs = parse_assignments(kind, assignments)
+    data = new_record(ws, kind, title, pairs)
+    if record_id is not None:
+        check_id(record_id)
+    with ws.transaction(f"add {kind}", app.command_line) as tx:
+        if kind == "contact" and isinstance(data.get("email"), str):
+            existing = find_contact_by_email(ws, data["email"])
+            if existing is not None:
+                if not merge:
+                    raise CrmkitError(
+                        f"a contact with email {data['email']} exists already: {existing.id} "
+                        "(use --merge to add these fields to it)"
+                    )
+                return _merge_into(app, tx, existing, data)
+        rid = record_id or new_id(kind, data, set(ws.index(kind)), ws.now())
+        validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
+        tx.message = f"add {kind}/{rid}"
+        rec = tx.create(kind, data, rid)
+    return rec
+
+
+def _merge_into(app: App, tx: Any, existing: Record, data: dict[str, Any]) -> Record:
+    """`contact add --merge`: fill the existing contact's empty fields, keep what it has."""
+    def fill(doc: Any) -> None:
+        for key, value in data.items():
+            if key == "created":
+                continue
+            if doc.get(key) in (None, "", []):
+                doc[key] = value
+            elif isinstance(doc.get(key), list) and isinstance(value, list):
+                doc[key].extend(v for v in value if v not in doc[key])
+
+    tx.message = f"merge into contact/{existing.id}"
+    tx.update("contact", existing.id, fill)
+    return app.workspace().index("contact")[existing.id]
+
+
+def make_add(kind: str) -> click.Command:
+    title = TITLE_FIELD[kind]
+
+    @crmkit_command(name="add", help=f"""Add a {kind}.
+
+    The first argument is the {kind}'s {title} unless it contains '='; the rest are
+    KEY=VALUE fields (dotted keys for nested fields: address.city=Oslo; lists
+    comma-separated: tags=vip,nordic). The id is made from the {title} or the date.
+    """)
+    @click.argument("title_", metavar=title.upper(), required=False)
+    @click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
+    @click.option("--id", "record_id", help="Choose the id instead of deriving it.")
+    @click.option("--merge", is_flag=True, hidden=kind != "contact",
+                  help="If a contact with this email exists, add the fields to it instead of refusing.")
+    @pass_app
+    def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool) -> None:
+        rec = add_record(app, kind, title_, list(fields), record_id, merge)
+        if app.json:
+            echo_json({"kind": rec.kind, "id": rec.id, "path": app.workspace().rel(rec.path), "record": rec.data})
+        else:
+            click.echo(rec.ref)
+
+    return add
+
+
+# -- list ---------------------------------------------------------------------------
+
+
+def make_list(kind: str) -> click.Command:
+    @crmkit_command(name="list", help=f"""List {kind} records.
+
+    --where takes a condition (e.g. "country in [SE, NO] and exists(email)");
+    --sort takes fields, '-' for descending ("-value,title"); --fields picks columns.
+    """)
+    @click.option("--where", metavar="EXPR", help="Only records matching this condition.")
+    @click.option("--sort", metavar="FIELDS", help="Sort by these fields; prefix '-' for descending.")
+    @click.option("--limit", type=click.IntRange(min=0), help="At most this many records.")
+    @click.option("--fields", metavar="A,B", help="Columns to show (default: a useful few; JSON: all).")
+    @format_option()
+    @pass_app
+    def list_(app: App, where: str | None, sort: str | None, limit: int | None, fields: str | None,
+              fmt: str | None) -> None:
+        ws = app.workspace()
+        views = select(ws, kind, where=where, sort=sort, limit=limit)
+        columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+        as_json = (fmt or ("json" if app.json else "table")) == "json"
+        if as_json:
+            rows = [project(v, columns) for v in views]
+            if not columns:
+                extra = computed_fields(kind)
+                for row, v in zip(rows, views):
+                    for name in extra:
+                        value = v.get(name)
+                        if value is not None:
+                            row[name] = value
+            echo_json(rows)
+            return
+        cols = columns or DEFAULT_COLUMNS[kind] + [c for c in computed_fields(kind) if c == "score"]
+        output(app, [project(v, cols) for v in views], cols, fmt)
+
+    return list_
+
+
+for _kind in KINDS:
+    globals()[f"add_{_kind}"] = make_add(_kind)
+    globals()[f"list_{_kind}"] = make_list(_kind)
+
+
+# -- show ---------------------------------------------------------------------------
+
+
+def _summary(rec: Record) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": rec.kind, "id": rec.id, "title": rec.title}
+    for key in ("stage", "status", "value", "currency", "email", "type", "due", "at", "done", "priority"):
+        if key in rec.data:
+            out[key] = rec.data[key]
+    return out
+
+
+@crmkit_command(name="show")
+@click.argument("ref", shell_complete=complete_id)
+@pass_app
+def show(app: App, ref: str) -> None:
+    """Show a record (ID or KIND/ID) and everything related to it: the 360° view."""
+    ws = app.workspace()
+    rec = ws.get(ref)
+    links = related(ws, rec)
+    v = view(ws, rec)
+    computed = {name: v.get(name) for name in computed_fields(rec.kind) if v.get(name) is not None}
+    if app.json:
+        echo_json({
+            "kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data,
+            "computed": computed,
+            "related": {group: [_summary(r) for r in recs] for group, recs in links.items()},
+        })
+        return
+    click.secho(f"{rec.ref}  {rec.title}", bold=True)
+    click.echo(yamlio.dumps(rec.data).rstrip())
+    for name, value in computed.items():
+        click.echo(f"{name}: {value}")
+    for group, recs in links.items():
+        click.echo("")
+        click.secho(f"{group}:", bold=True)
+        for r in recs:
+            bits = [f"{k}={v}" for k, v in _summary(r).items() if k not in ("kind", "id", "title")]
+            click.echo(f"  {r.ref}  {r.title}" + (f"  ({', '.join(str(b) for b in bits)})" if bits else ""))
+
+
+# -- set ----------------------------------------------------------------------------
+
+
+@crmkit_command(name="set")
+@click.argument("ref", shell_complete=complete_id)
+@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a field (repeatable).")
+@pass_app
+def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) -> None:
+    """Set fields of a record (KEY=VALUE, dotted keys for nested fields) or --unset them.
+
+    Only the lines that change are rewritten; comments, order and quoting stay.
+    """
+    if not fields and not unset:
+        raise UsageError("nothing to change: give KEY=VALUE or --unset KEY")
+    ws = app.workspace()
+    rec = ws.get(ref)
+    pairs = parse_assignments(rec.kind, list(fields))
+    missing: list[str] = []
+
+    def change(doc: Any) -> None:
+        for key, value in pairs:
+            set_path(doc, key, value)
+        for key in unset:
+            if not unset_path(doc, key):
+                missing.append(key)
+        validate_data(ws, rec.kind, rec.id, plain(doc), rec.path)
+
+    with ws.transaction(f"set {rec.ref}", app.command_line) as tx:
+        keys = [k for k, _ in pairs] + [f"-{k}" for k in unset]
+        tx.note("fields: " + ", ".join(keys))
+        changed = tx.update(rec.kind, rec.id, change)
+    for key in missing:
+        app.warn(f"{rec.ref} has no field {key!r}")
+    if app.json:
+        echo_json({"kind": rec.kind, "id": rec.id, "changed": changed})
+    else:
+        click.echo(f"{rec.ref} {'updated' if changed else 'unchanged'}")
+
+
+# -- edit ---------------------------------------------------------------------------
+
+
+@crmkit_command(name="edit")
+@click.argument("ref", shell_complete=complete_id)
+@pass_app
+def edit(app: App, ref: str) -> None:
+    """Open a record in $VISUAL or $EDITOR; the result is validated before it replaces the file.
+
+    An invalid result is refused: the record stays as it was and your edit is
+    kept under .crmkit/rejected/ so no typing is lost.
+    """
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise UsageError("set $EDITOR (or $VISUAL) to the editor to use")
+    ws = app.workspace()
+    rec = ws.get(ref)
+    before = yamlio.read_text(rec.path)
+    scratch_dir = ws.root / ".crmkit"
+    scratch_dir.mkdir(exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=f"{rec.kind}-{rec.id}.", suffix=".yaml", dir=scratch_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(before)
+    try:
+        result = subprocess.run([*shlex.split(editor), scratch])
+        if result.returncode != 0:
+            raise CrmkitError(f"the editor exited with status {result.returncode}; nothing was changed")
+        after = Path(scratch).read_text(encoding="utf-8")
+    finally:
+        text_kept = Path(scratch).read_text(encoding="utf-8") if Path(scratch).exists() else ""
+        Path(scratch).unlink(missing_ok=True)
+    if after == before:
+        click.echo(f"{rec.ref} unchanged")
+        return
+    try:
+        doc = yamlio.loads_roundtrip(after, ws.rel(rec.path))
+        validate_data(ws, rec.kind, rec.id, plain(doc), rec.path)
+    except CrmkitError as exc:
+        keep = scratch_dir / "rejected" / f"{rec.kind}-{rec.id}.yaml"
+        yamlio.atomic_write_text(keep, text_kept)
+        raise CrmkitError(f"{exc}; your edit is kept in {ws.rel(keep)}") from None
+    with ws.transaction(f"edit {rec.ref}", app.command_line) as tx:
+        tx.write_file(ws.rel(rec.path), after)
+    click.echo(f"{rec.ref} updated")
+
+
+# -- rm -----------------------------------------------------------------------------
+
+
+@crmkit_command(name="rm")
+@click.argument("ref", shell_complete=complete_id)
+@click.option("--force", is_flag=True, help="Remove even though other records reference it.")
+@pass_app
+def rm(app: App, ref: str, force: bool) -> None:
+    """Remove a record. Refused while other records reference it, unless --force."""
+    ws = app.workspace()
+    rec = ws.get(ref)
+    refs = ws.referrers(rec)
+    if refs and not force:
+        names = ", ".join(f"{r.ref} ({field})" for r, field in refs[:5])
+        more = f" and {len(refs) - 5} more" if len(refs) > 5 else ""
+        raise CrmkitError(f"{rec.ref} is referenced by {names}{more}; use --force to remove it anyway")
+    with ws.transaction(f"rm {rec.ref}", app.command_line) as tx:
+        if refs:
+            tx.note("left dangling references in: " + ", ".join(r.ref for r, _ in refs))
+        tx.delete(rec.kind, rec.id)
+    if app.json:
+        echo_json({"kind": rec.kind, "id": rec.id, "removed": True, "dangling": [r.ref for r, _ in refs]})
+    else:
+        click.echo(f"{rec.ref} removed")
+
+
+# -- history ------------------------------------------------------------------------
+
+
+@crmkit_command(name="history")
+@click.argument("ref", shell_complete=complete_id)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N changes.")
+@click.option("--patch/--no-patch", default=True, help="Show what changed in each commit.")
+@pass_app
+def history(app: App, ref: str, limit: int | None, patch: bool) -> None:
+    """Who changed a record, when, why and what: its commits, following renames."""
+    ws = app.workspace()
+    kind, rid = None, ref
+    try:
+        rec = ws.get(ref)
+        path = rec.path
+    except CrmkitError:
+        # A removed record still has a history: look for its file in any kind's folder.
+        from crmkit.core.records import parse_ref
+
+        kind, rid = parse_ref(ref)
+        candidates = [ws.path_for(k, rid) for k in ([kind] if kind else KINDS)]
+        path = candidates[0]
+        for c in candidates:
+            if gitio.history(ws.root, c, limit=1):
+                path = c
+                break
+    if gitio.find_worktree(ws.root) is None:
+        raise CrmkitError("this workspace is not a git repository, so there is no history")
+    changes = gitio.history(ws.root, path, limit=limit)
+    if not changes:
+        raise CrmkitError(f"no commits touch {ws.rel(path)}")
+    if app.json:
+        echo_json([{
+            "commit": c.sha, "author": c.author, "email": c.email, "date": c.date,
+            "message": c.message, "path": c.path, "status": c.status, "patch": c.patch if patch else None,
+        } for c in changes])
+        return
+    for c in changes:
+        click.secho(f"{c.sha[:10]}  {c.date}  {c.author} <{c.email}>", fg="yellow")
+        for line in c.message.splitlines():
+            click.echo(f"    {line}")
+        if patch and c.patch:
+            body = [ln for ln in c.patch.splitlines()
+                    if not ln.startswith(("diff --git", "index ", "similarity", "rename ", "new file", "deleted file"))]
+            for ln in body:
+                color = "green" if ln.startswith("+") and not ln.startswith("+++") else (
+                    "red" if ln.startswith("-") and not ln.startswith("---") else None)
+                click.secho(f"    {ln}", fg=color)
+        click.echo("")

@@ -1,0 +1,84 @@
+"""Where each command lives: "module:attribute", imported only when the command runs.
+
+Keeping the map here (instead of importing every command module) is what keeps
+`crmkit --help` fast: a help listing needs names and one-line help, not code.
+"""
+
+from __future__ import annotations
+
+#: Top-level commands that are not record kinds.
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module:attribute, one-line help shown by `crmkit --help`)
+    "init": ("crmkit.cli.init:init", "Create a workspace (a git repository with crmkit.yaml)."),
+    "show": ("crmkit.cli.records:show", "Show a record and everything related to it."),
+    "set": ("crmkit.cli.records:set_", "Set or unset fields of a record."),
+    "edit": ("crmkit.cli.records:edit", "Edit a record in $EDITOR; invalid results are refused."),
+    "rm": ("crmkit.cli.records:rm", "Remove a record (refused while others reference it)."),
+    "history": ("crmkit.cli.records:history", "Who changed a record, when and what, from git."),
+    "check": ("crmkit.cli.check:check", "Validate every record, reference and rule file."),
+    "schema": ("crmkit.cli.check:schema", "Write a JSON Schema per kind for editors."),
+    "route": ("crmkit.cli.route:route", "Apply routing and triage rules to records."),
+    "offer": ("crmkit.cli.offer:offer", "Render offers from deals."),
+    "mail": ("crmkit.cli.mail:mail", "Render emails into the outbox and send them."),
+    "segment": ("crmkit.cli.segment:segment", "Saved queries (smart lists)."),
+    "tick": ("crmkit.cli.tick:tick", "Time-driven work for cron: SLA clocks, escalations."),
+    "dedupe": ("crmkit.cli.dedupe:dedupe", "List likely duplicate contacts or companies."),
+    "merge": ("crmkit.cli.dedupe:merge", "Merge one record into another."),
+    "completion": ("crmkit.cli.completion:completion", "Print a shell completion script."),
+}
+
+#: Commands of the record-kind groups beyond the generic `add` and `list`.
+KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
+    "contact": {},
+    "company": {},
+    "lead": {
+        "add": ("crmkit.cli.lead:add", "Add a lead (fields as KEY=VALUE, or a JSON form on stdin)."),
+        "qualify": ("crmkit.cli.lead:qualify", "Mark a lead qualified."),
+        "disqualify": ("crmkit.cli.lead:disqualify", "Mark a lead disqualified, with a reason."),
+        "convert": ("crmkit.cli.lead:convert", "Convert a lead into contact, company and deal."),
+        "score": ("crmkit.cli.lead:score", "Show a lead's score and how it was built."),
+    },
+    "deal": {
+        "move": ("crmkit.cli.deal:move", "Move a deal to another stage."),
+    },
+    "ticket": {
+        "reply": ("crmkit.cli.ticket:reply", "Record a reply on a ticket (ours or the customer's)."),
+        "status": ("crmkit.cli.ticket:status", "Change a ticket's status."),
+        "assign": ("crmkit.cli.ticket:assign", "Assign a ticket to an owner."),
+    },
+    "activity": {
+        "done": ("crmkit.cli.activity:done", "Mark a follow-up done."),
+    },
+}
+
+KIND_HELP: dict[str, str] = {
+    "contact": "People: add and list contacts.",
+    "company": "Organisations: add and list companies.",
+    "lead": "Prospects and leads: add, list, qualify, convert, score.",
+    "deal": "Opportunities: add, list, move through the pipeline.",
+    "ticket": "Support cases: add, list, reply, status, assign.",
+    "activity": "Calls, meetings, emails, notes and follow-ups.",
+}
+
+#: Groups whose subcommands live in different modules (each module defines leaf commands).
+GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "report": ("Reports straight from the files.", {
+        "pipeline": ("crmkit.cli.report:pipeline", "Open deals by stage, weighted; won and lost apart."),
+        "forecast": ("crmkit.cli.report:forecast", "Expected revenue by month of expected close."),
+        "winrate": ("crmkit.cli.report:winrate", "Win rate by count and value, deal size, cycle length."),
+        "velocity": ("crmkit.cli.report:velocity", "Time in stage, stage conversion, sales velocity."),
+        "stale": ("crmkit.cli.report:stale", "Open deals without recent activity or follow-up."),
+        "agenda": ("crmkit.cli.report:agenda", "Follow-ups overdue, today and coming, per owner."),
+        "sla": ("crmkit.cli.report_sla:sla", "Support SLA attainment, breaches, backlog."),
+    }),
+    "import": ("Bring records in from spreadsheets and phones.", {
+        "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),
+        "vcard": ("crmkit.cli.io:import_vcard", "Import contacts from a vCard file."),
+    }),
+    "export": ("Take records out again.", {
+        "csv": ("crmkit.cli.io:export_csv", "Export records as CSV (formula-safe)."),
+        "json": ("crmkit.cli.io:export_json", "Export records as JSON."),
+        "vcard": ("crmkit.cli.io:export_vcard", "Export contacts as vCard."),
+        "ics": ("crmkit.cli.report:export_ics", "Export follow-ups as an iCalendar file."),
+    }),
+}

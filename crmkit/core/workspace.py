@@ -1,0 +1,391 @@
+"""The workspace: where it is, its configuration, reading records fast and writing them faithfully."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import pickle
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crmkit.core import gitio, yamlio
+from crmkit.core.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
+from crmkit.core.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
+
+CONFIG_FILE = "crmkit.yaml"
+CACHE_VERSION = 1
+#: Entries modified this recently are not cached: their mtime could still hide a change
+#: made within the same clock tick (the "racy" case git's index guards against too).
+RACY_SECONDS = 2.0
+
+
+def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """`--now` / CRMKIT_NOW: an ISO date or timestamp; without a zone, the workspace's zone."""
+    try:
+        if len(text) == 10:
+            d = dt.date.fromisoformat(text)
+            return dt.datetime(d.year, d.month, d.day, tzinfo=tz)
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--now {text!r}: expected an ISO date or timestamp such as 2026-11-22T09:30") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+class Workspace:
+    """A crmkit workspace rooted at the folder holding crmkit.yaml."""
+
+    def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
+        self.root = root.resolve()
+        self.config_path = self.root / CONFIG_FILE
+        self.config: dict[str, Any] = self._load_config()
+        self.warnings: list[Problem] = []
+        self.commit_enabled = commit
+        self._records: dict[str, list[Record]] = {}
+        self._index: dict[str, dict[str, Record]] = {}
+        try:
+            self.tz = ZoneInfo(str(self.config.get("timezone", "UTC")))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CrmkitError(
+                f"unknown time zone {self.config.get('timezone')!r}", path=str(self.config_path)
+            ) from None
+        now = now if now is not None else os.environ.get("CRMKIT_NOW") or None
+        self._now = parse_now(now, self.tz) if isinstance(now, str) else now
+
+    # -- finding -------------------------------------------------------------
+
+    @classmethod
+    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> "Workspace":
+        """-w DIR, else $CRMKIT_WORKSPACE, else the nearest folder upwards holding crmkit.yaml."""
+        chosen = explicit or os.environ.get("CRMKIT_WORKSPACE")
+        if chosen:
+            root = Path(chosen)
+            if not (root / CONFIG_FILE).is_file():
+                raise CrmkitError(f"{root}: not a crmkit workspace (no {CONFIG_FILE}); run `crmkit init {root}`")
+            return cls(root, **kwargs)
+        here = Path.cwd()
+        for candidate in [here, *here.parents]:
+            if (candidate / CONFIG_FILE).is_file():
+                return cls(candidate, **kwargs)
+        raise CrmkitError(
+            f"not in a crmkit workspace (no {CONFIG_FILE} here or above); "
+            "run `crmkit init` or pass -w DIR"
+        )
+
+    def _load_config(self) -> dict[str, Any]:
+        data = yamlio.load_fast(self.config_path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
+        return data
+
+    # -- time ----------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The clock every command uses: --now / CRMKIT_NOW, else the real time, in the workspace zone."""
+        if self._now is not None:
+            return self._now.astimezone(self.tz)
+        return dt.datetime.now(self.tz).replace(microsecond=0)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    # -- configuration helpers -------------------------------------------------
+
+    @property
+    def users(self) -> dict[str, dict[str, Any]]:
+        users = self.config.get("users") or {}
+        return users if isinstance(users, dict) else {}
+
+    def rel(self, path: Path) -> str:
+        """A path relative to the workspace, for messages."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def path_for(self, kind: str, record_id: str) -> Path:
+        return self.root / FOLDERS[kind] / f"{check_id(record_id)}.yaml"
+
+    # -- reading ----------------------------------------------------------------
+
+    def records(self, kind: str) -> list[Record]:
+        """Every readable record of a kind, sorted by id. Broken files become warnings."""
+        if kind not in self._records:
+            self._records[kind] = self._read_kind(kind)
+            self._index[kind] = {r.id: r for r in self._records[kind]}
+        return self._records[kind]
+
+    def index(self, kind: str) -> dict[str, Record]:
+        self.records(kind)
+        return self._index[kind]
+
+    def _cache_file(self, kind: str) -> Path:
+        return self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.pickle"
+
+    def _read_kind(self, kind: str) -> list[Record]:
+        folder = self.root / FOLDERS[kind]
+        try:
+            entries = [e for e in os.scandir(folder) if e.name.endswith(".yaml") and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+        cache_path = self._cache_file(kind)
+        cache: dict[str, tuple[int, int, Any]] = {}
+        try:
+            with open(cache_path, "rb") as fh:
+                version, cache = pickle.load(fh)
+            if version != CACHE_VERSION:
+                cache = {}
+        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+            cache = {}
+        fresh: dict[str, tuple[int, int, Any]] = {}
+        changed = False
+        racy_after = (time.time() - RACY_SECONDS) * 1e9
+        out: list[Record] = []
+        for entry in entries:
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue
+            key = (st.st_size, st.st_mtime_ns)
+            hit = cache.get(entry.name)
+            if hit is not None and (hit[0], hit[1]) == key:
+                data = hit[2]
+            else:
+                path = Path(entry.path)
+                try:
+                    data = yamlio.load_fast(path)
+                    if data is None:
+                        data = {}
+                    if not isinstance(data, dict):
+                        raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
+                except CrmkitError as exc:
+                    data = exc  # cached too: a broken file is not re-parsed until it changes
+                changed = True
+            if st.st_mtime_ns < racy_after:
+                fresh[entry.name] = (key[0], key[1], data)
+            elif hit is not None:
+                changed = True
+            rid = entry.name[:-5]
+            if isinstance(data, CrmkitError):
+                self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
+                continue
+            out.append(Record(kind, rid, data, Path(entry.path)))
+        if changed or len(fresh) != len(cache):
+            self._write_cache(cache_path, fresh)
+        out.sort(key=lambda r: r.id)
+        return out
+
+    def _write_cache(self, cache_path: Path, fresh: dict[str, Any]) -> None:
+        try:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.root / ".crmkit" / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            yamlio.atomic_write_bytes(cache_path, pickle.dumps((CACHE_VERSION, fresh), protocol=5))
+        except OSError:
+            pass  # a read-only workspace still works, only slower
+
+    def all_records(self) -> Iterator[Record]:
+        for kind in KINDS:
+            yield from self.records(kind)
+
+    def get(self, ref: str, kind: str | None = None) -> Record:
+        """A record by `id` or `kind/id`; an id found in several kinds must be qualified."""
+        ref_kind, rid = parse_ref(ref)
+        if kind and ref_kind and kind != ref_kind:
+            raise UsageError(f"{ref!r} is not a {kind}")
+        kinds = [ref_kind or kind] if (ref_kind or kind) else list(KINDS)
+        found: list[Record] = []
+        for k in kinds:
+            path = self.path_for(k, rid)
+            rec = self.index(k).get(rid)
+            if rec is None and path.exists():
+                # present but unreadable: say why instead of "not found"
+                yamlio.load_fast(path)
+            if rec is not None:
+                found.append(rec)
+        if not found:
+            what = kinds[0] if len(kinds) == 1 else "record"
+            raise NotFound(f"no {what} with id {rid!r}")
+        if len(found) > 1:
+            raise UsageError(f"{rid!r} is ambiguous: " + ", ".join(r.ref for r in found) + "; write kind/id")
+        return found[0]
+
+    def resolve(self, field: str, value: Any) -> dict[str, Any] | None:
+        """Follow a reference field (company: acme-ab) to the record's data, for dotted conditions."""
+        kind = REF_FIELDS.get(field)
+        if kind is None or not isinstance(value, str):
+            if field == "owner" and isinstance(value, str):
+                return self.users.get(value)
+            return None
+        rec = self.index(kind).get(value)
+        return rec.data if rec else None
+
+    def referrers(self, target: Record) -> list[tuple[Record, str]]:
+        """Records whose reference fields point at `target` (for `rm` and `show`)."""
+        hits: list[tuple[Record, str]] = []
+        for rec in self.all_records():
+            for field, kind in REF_FIELDS.items():
+                if kind != target.kind:
+                    continue
+                value = rec.data.get(field)
+                if value == target.id or (isinstance(value, list) and target.id in value):
+                    hits.append((rec, field))
+        return hits
+
+    def invalidate(self, kind: str | None = None) -> None:
+        """Forget what was read, after a write."""
+        for k in [kind] if kind else list(self._records):
+            self._records.pop(k, None)
+            self._index.pop(k, None)
+
+    # -- writing -----------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
+        if timeout is None:
+            timeout = float(os.environ.get("CRMKIT_LOCK_TIMEOUT", "10"))
+        lock_dir = self.root / ".crmkit"
+        lock_dir.mkdir(exist_ok=True)
+        gitignore = lock_dir / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        fh = open(lock_dir / "lock", "a+")
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WorkspaceBusy(
+                            f"workspace busy: another crmkit command is writing to {self.root} "
+                            f"(waited {timeout:g}s); try again"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            fh.close()
+
+    @contextmanager
+    def transaction(self, message: str, command: str) -> Iterator["Transaction"]:
+        """Lock, let the caller write, then commit exactly the touched files (or undo on error)."""
+        with self.lock():
+            tx = Transaction(self, message, command)
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            tx.commit_now()
+
+
+class Transaction:
+    """The files one command writes; committed together, restored if the command fails."""
+
+    def __init__(self, ws: Workspace, message: str, command: str) -> None:
+        self.ws = ws
+        self.message = message
+        self.command = command
+        self.notes: list[str] = []
+        self.touched: list[Path] = []
+        self._originals: dict[Path, bytes | None] = {}
+        self.commits: list[str] = []
+
+    def _remember(self, path: Path) -> None:
+        if path not in self._originals:
+            self._originals[path] = path.read_bytes() if path.exists() else None
+        if path not in self.touched:
+            self.touched.append(path)
+
+    def note(self, line: str) -> None:
+        self.notes.append(line)
+
+    def create(self, kind: str, data: dict[str, Any], record_id: str | None = None) -> Record:
+        """Write a new record; an id is made when none is given. Never overwrites."""
+        if record_id is None:
+            record_id = new_id(kind, data, set(self.ws.index(kind)), self.ws.now())
+        path = self.ws.path_for(kind, record_id)
+        if path.exists():
+            raise CrmkitError(f"{kind}/{record_id} already exists", path=self.ws.rel(path))
+        self._remember(path)
+        yamlio.atomic_write_text(path, yamlio.dumps(data))
+        self.ws.invalidate(kind)
+        return Record(kind, record_id, yamlio.to_plain(data), path)
+
+    def update(self, kind: str, record_id: str, fn: Callable[[Any], None]) -> bool:
+        """Load one record faithfully, let `fn` change it in place, write it back if it changed."""
+        path = self.ws.path_for(kind, record_id)
+        if not path.exists():
+            raise NotFound(f"no {kind} with id {record_id!r}")
+        before = yamlio.read_text(path)
+        doc = yamlio.loads_roundtrip(before, self.ws.rel(path))
+        if doc is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            doc = CommentedMap()
+        fn(doc)
+        after = yamlio.dumps(doc)
+        if after == before:
+            return False
+        self._remember(path)
+        yamlio.atomic_write_text(path, after)
+        self.ws.invalidate(kind)
+        return True
+
+    def delete(self, kind: str, record_id: str) -> None:
+        path = self.ws.path_for(kind, record_id)
+        self._remember(path)
+        path.unlink(missing_ok=True)
+        self.ws.invalidate(kind)
+
+    def _inside(self, relpath: str) -> Path:
+        path = (self.ws.root / relpath).resolve()
+        if self.ws.root not in path.parents:
+            raise UsageError(f"{relpath!r} is outside the workspace")
+        return path
+
+    def write_file(self, relpath: str, data: bytes | str) -> Path:
+        path = self._inside(relpath)
+        self._remember(path)
+        yamlio.atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+
+    def remove_file(self, relpath: str) -> None:
+        path = self._inside(relpath)
+        self._remember(path)
+        path.unlink(missing_ok=True)
+
+    def rollback(self) -> None:
+        """Put back every file this transaction changed that is not committed yet."""
+        for path, original in self._originals.items():
+            try:
+                if original is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    yamlio.atomic_write_bytes(path, original)
+            except OSError:
+                pass
+        self._originals.clear()
+        self.ws.invalidate()
+
+    def commit_now(self) -> str | None:
+        """Commit what was touched so far (exactly those files) and start afresh."""
+        touched, self.touched = self.touched, []
+        self._originals.clear()
+        if not touched or not self.ws.commit_enabled or gitio.find_worktree(self.ws.root) is None:
+            return None
+        sha = gitio.commit_paths(
+            self.ws.root, touched, gitio.commit_message(self.message, self.notes, self.command)
+        )
+        self.notes = []
+        if sha:
+            self.commits.append(sha)
+        return sha
