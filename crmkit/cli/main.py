@@ -64,7 +64,9 @@ def kind_group(kind: str) -> LazyGroup:
         "add": (f"crmkit.cli.records:add_{kind}", f"Add a {kind} (fields as KEY=VALUE)."),
         "list": (f"crmkit.cli.records:list_{kind}", f"List {kind} records, filtered and sorted."),
     }
-    generic.update(KIND_COMMANDS.get(kind, {}))
+    # A capability may replace the generic add (lead add reads JSON forms); until its
+    # module exists the generic one stays.
+    generic.update({n: spec for n, spec in KIND_COMMANDS.get(kind, {}).items() if _available(spec[0])})
     return LazyGroup(name=kind, help=KIND_HELP[kind], lazy=generic)
 
 

@@ -76,6 +76,9 @@ def roundtrip_yaml() -> YAML:
     y.indent(mapping=2, sequence=4, offset=2)
     y.allow_unicode = True
     y.representer.add_representer(_dt.datetime, _represent_datetime)
+    # The same object used twice (created and at both "now") must be written out twice,
+    # never as an anchor and alias: records refuse those.
+    y.representer.ignore_aliases = lambda data: True
     return y
 
 
