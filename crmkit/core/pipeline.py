@@ -80,6 +80,8 @@ def _decimal(value: Any) -> Decimal | None:
         text = value.strip().replace("_", "").replace(" ", "").replace("\u00a0", "")
         if not text:
             return None
+        if "," in text and "." not in text:  # a decimal comma, as crmkit check accepts it
+            text = text.replace(",", ".")
         try:
             d = Decimal(text)
         except InvalidOperation:
@@ -374,6 +376,7 @@ class HistoryEntry:
     stage: str
     at: dt.datetime
     by: str | None
+    from_stage: str | None = None
 
 
 def history_of(deal: Mapping[str, Any], tz: dt.tzinfo) -> list[HistoryEntry]:
@@ -393,7 +396,8 @@ def history_of(deal: Mapping[str, Any], tz: dt.tzinfo) -> list[HistoryEntry]:
         stage = e.get("stage")
         if at is None or stage is None:
             continue
-        out.append(HistoryEntry(str(stage), at, e.get("by")))
+        prev = e.get("from")
+        out.append(HistoryEntry(str(stage), at, e.get("by"), None if prev is None else str(prev)))
     for i in range(1, len(out)):
         if out[i].at < out[i - 1].at:
             out.sort(key=lambda h: h.at)
@@ -405,8 +409,9 @@ def stage_as_of(deal: Mapping[str, Any], as_of: dt.datetime, tz: dt.tzinfo) -> s
     """The stage the deal was in at ``as_of`` (an aware datetime), or None if it did not exist yet.
 
     The last history entry at or before ``as_of`` wins. Before its first entry a deal
-    was in the first recorded stage (it was created there) if it had been created;
-    a deal without history has always been in its current stage since ``created``.
+    was in the stage that entry says it came ``from`` (``deal move`` records it), or,
+    for hand-written histories without ``from``, in the first recorded stage. A deal
+    without history has always been in its current stage since ``created``.
     """
     created = to_datetime(deal.get("created"), tz)
     hist = history_of(deal, tz)
@@ -423,7 +428,9 @@ def stage_as_of(deal: Mapping[str, Any], as_of: dt.datetime, tz: dt.tzinfo) -> s
             current = h.stage
         else:
             break
-    return current if current is not None else hist[0].stage
+    if current is not None:
+        return current
+    return hist[0].from_stage or hist[0].stage
 
 
 def deal_as_of(deal: Mapping[str, Any], as_of: dt.datetime, cfg: PipelineConfig) -> dict[str, Any] | None:
@@ -556,6 +563,9 @@ def plan_move(
                 plan.unset.append("probability")
     plan.set["stage"] = target.name
     entry: dict[str, Any] = {"stage": target.name, "at": now.replace(microsecond=0)}
+    if plan.from_stage is not None:
+        # lets --as-of and velocity know where the deal was before, even without older entries
+        entry["from"] = plan.from_stage
     if by:
         entry["by"] = by
     if reason:

@@ -132,7 +132,10 @@ def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
         return money_text(value, exact=exact)
     if kind == "pct":
         d = value if isinstance(value, Decimal) else Decimal(str(value))
-        return str(_q(d, "0.1")) if exact else f"{_q(d, '0.1')}%"
+        if exact:
+            return str(_q(d, "0.1"))
+        text = str(_q(d, "0.1"))
+        return (text[:-2] if text.endswith(".0") else text) + "%"
     if kind in ("days", "num"):
         d = value if isinstance(value, Decimal) else Decimal(str(value))
         return str(_q(d, "0.1"))
@@ -359,16 +362,18 @@ def _short(v: float) -> str:
     return f"{v:.0f}"
 
 
-def _nice_max(v: float) -> float:
-    if v <= 0:
-        return 1.0
+def _nice_max(v: float, ticks: int = 4) -> float:
+    """The smallest ``ticks`` x step >= v where step is 1, 2, 2.5 or 5 times a power of ten."""
     import math
 
-    exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if m * exp >= v:
-            return m * exp
-    return 10 * exp
+    if v <= 0:
+        return float(ticks)
+    raw = v / ticks
+    exp = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * exp >= raw:
+            return m * exp * ticks
+    return 10 * exp * ticks
 
 
 def svg_funnel(chart: Chart, width: int = 520) -> str:

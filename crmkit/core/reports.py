@@ -692,16 +692,23 @@ def velocity_report(
     time_n = {s.name: 0 for s in cfg.stages}
     reached = [0] * (n_open + 1)  # last slot: won
     for f in facts:
-        hist = history_of(f.data, cfg.tz)
+        hist = history_of(f.data, cfg.tz) if "stage_history" in f.data else []
         top = 0
+        if hist and hist[0].from_stage in time_sum:
+            # the stage the deal was created in, before its first recorded move
+            created = to_datetime(f.created, cfg.tz)
+            if created is not None and created <= hist[0].at:
+                time_sum[hist[0].from_stage] += (hist[0].at - created).total_seconds() / 86400
+                time_n[hist[0].from_stage] += 1
         for a, b in zip(hist, hist[1:]):
             if a.stage in time_sum:
                 time_sum[a.stage] += (b.at - a.at).total_seconds() / 86400
                 time_n[a.stage] += 1
         for h in hist:
-            i = order.get(h.stage)
-            if i is not None and i > top:
-                top = i
+            for name in (h.stage, h.from_stage):
+                i = order.get(name)
+                if i is not None and i > top:
+                    top = i
         i = order.get(f.stage)
         if i is not None and i > top:
             top = i
