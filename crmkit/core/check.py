@@ -83,6 +83,18 @@ def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
     return found
 
 
+def _line(lines: dict[str, int], field: str, message: str) -> int | None:
+    """The most precise line for a problem: `address.zip` rather than `address` when the message says so."""
+    path, rest = field, message[len(field) + 2:] if message.startswith(field + ": ") else ""
+    while True:
+        head, sep, tail = rest.partition(": ")
+        candidate = f"{path}.{head}"
+        if not sep or candidate not in lines:
+            break
+        path, rest = candidate, tail
+    return lines.get(path)
+
+
 def check_workspace(ws: Any, progress: Callable[[int], None] | None = None) -> list[Problem]:
     """Everything wrong with the workspace, sorted by file and line."""
     problems = config_problems(ws)
@@ -109,7 +121,7 @@ def check_workspace(ws: Any, progress: Callable[[int], None] | None = None) -> l
                 lines = yamlio.key_lines(rec.path)
                 rel = ws.rel(rec.path)
                 for field, code, message in found:
-                    problems.append(Problem(rel, lines.get(field), code, message))
+                    problems.append(Problem(rel, _line(lines, field, message), code, message))
         if progress:
             progress(len(recs))
     # Unreadable files were collected as warnings while reading; in check they are problems.
