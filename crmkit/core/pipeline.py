@@ -112,12 +112,9 @@ class Rates:
             if d is None or d <= 0:
                 raise CrmkitError(f"pipeline.rates.{cur} must be a positive number, not {rate!r}", path="crmkit.yaml")
             self.rates[str(cur).upper()] = d
+        # A target without a rate is fine as long as every amount is already in it
+        # (--where 'currency == "EUR"' --currency EUR); mixing is refused in factor().
         self.target = (target or base).upper()
-        if self.target not in self.rates:
-            raise UsageError(
-                f"cannot report in {self.target}: crmkit.yaml pipeline.rates has no rate for {self.target} "
-                f"(known: {', '.join(sorted(self.rates))})"
-            )
         self._factor: dict[str, Decimal] = {}
 
     def factor(self, currency: str, where: str = "") -> Decimal:
@@ -128,13 +125,14 @@ class Rates:
         cur = currency.upper()
         if cur == self.target:
             f = Decimal(1)
-        elif cur in self.rates:
+        elif cur in self.rates and self.target in self.rates:
             f = self.rates[cur] / self.rates[self.target]
         else:
             src = f" ({where})" if where else ""
+            missing = self.target if cur in self.rates else cur
             raise CrmkitError(
-                f"cannot add {cur} to {self.target}{src}: crmkit.yaml has no exchange rate for {cur}. "
-                f"Add one under pipeline.rates (e.g. `rates: {{{cur}: 11.50}}` = 1 {cur} in {self.base}), "
+                f"cannot add {cur} to {self.target}{src}: crmkit.yaml has no exchange rate for {missing}. "
+                f"Add one under pipeline.rates (e.g. `rates: {{{missing}: 11.50}}` = 1 {missing} in {self.base}), "
                 f"or narrow the report to one currency with --where 'currency == \"{cur}\"' --currency {cur}"
             )
         self._factor[currency] = f

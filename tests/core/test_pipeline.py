@@ -122,9 +122,11 @@ def test_missing_rate_is_refused_with_advice() -> None:
     assert "cannot add HUF to SEK (deals/x.yaml)" in msg and "pipeline.rates" in msg
 
 
-def test_report_in_unknown_currency_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="no rate for USD"):
-        Rates("SEK", {}, target="USD")
+def test_report_in_a_currency_without_rate() -> None:
+    r = Rates("SEK", {}, target="USD")
+    assert r.convert(Decimal(5), "USD") == 5  # one currency throughout: no rate needed
+    with pytest.raises(CrmkitError, match="cannot add SEK to USD: crmkit.yaml has no exchange rate for USD"):
+        r.convert(Decimal(5), "SEK")
 
 
 def test_deal_facts(cfg: PipelineConfig) -> None:

@@ -1,0 +1,337 @@
+"""`crmkit report pipeline|forecast|winrate|velocity|stale|agenda` and `crmkit export ics`.
+
+Thin: read records, narrow them with --where, call a pure report function in
+crmkit.core.reports, render with crmkit.core.reportfmt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, pass_app
+from crmkit.core.errors import UsageError
+
+REPORT_FORMATS = ("table", "json", "csv", "md", "html")
+
+
+def _opt_format(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,
+        help="table (default on a terminal), json, csv (main table), md, or html (one self-contained page).",
+    )(f)
+
+
+def _opt_where(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--where", metavar="EXPR", default=None,
+                        help=f"Only {kind} records matching this condition, e.g. 'owner == \"karin\"'.")
+
+
+def _opt_output(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-o", "--output", "out", metavar="FILE", type=click.Path(dir_okay=False), default=None,
+                        help="Write to FILE instead of stdout (typical with --format html).")(f)
+
+
+def _opt_by(choices: tuple[str, ...] = ("owner", "source", "company")) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--by", type=click.Choice(list(choices)), default=None, help="Group by this field.")
+
+
+def _opt_currency(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--currency", metavar="CODE", default=None,
+                        help="Report in this currency (default: the workspace currency; needs pipeline.rates).")(f)
+
+
+def _opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--period", metavar="PERIOD", default=None,
+        help=f"month, quarter, year, last-month, last-quarter, last-year, 30d, 12m, 2026, 2026-11, 2026-Q4 "
+             f"or START..END (default: {default_help}).",
+    )
+
+
+def _records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """(id, data) of the records of a kind, narrowed by --where in the condition language."""
+    ws = app.workspace()
+    records = ws.records(kind)
+    if where:
+        from crmkit.core.listing import compile_where
+        from crmkit.core.views import view
+
+        cond = compile_where(ws, kind, where, records)
+        records = [r for r in records if cond.evaluate(view(ws, r), ws.resolve)]
+    return [(r.id, r.data) for r in records]
+
+
+def _config(app: App) -> Any:
+    from crmkit.core.pipeline import PipelineConfig
+
+    ws = app.workspace()
+    return PipelineConfig.from_config(ws.config, ws.tz)
+
+
+def _period(app: App, text: str | None) -> Any:
+    if text is None:
+        return None
+    from crmkit.core.reports import parse_period
+
+    return parse_period(text, app.now.date())
+
+
+def _emit(app: App, report: Any, fmt: str | None, out: str | None) -> None:
+    from crmkit.core.reportfmt import render
+
+    for w in report.warnings:
+        app.warn(w)
+    fmt = fmt or ("json" if app.json else ("html" if out and out.endswith((".html", ".htm")) else "table"))
+    text = render(report, fmt)
+    if out:
+        from crmkit.core import yamlio
+
+        path = Path(out)
+        if not path.parent.exists():
+            raise UsageError(f"-o {out}: folder {path.parent} does not exist")
+        yamlio.atomic_write_text(path, text)
+        click.echo(f"crmkit: wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _date(text: str | None, name: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@crmkit_command(name="pipeline")
+@_opt_format
+@_opt_where("deal")
+@_opt_by()
+@_opt_period("this quarter, for won and lost")
+@click.option("--as-of", "as_of", metavar="DATE", default=None,
+              help="The pipeline as it stood at the end of DATE, rebuilt from the stage histories.")
+@_opt_currency
+@click.option("--months", type=int, default=6, show_default=True, help="Months of forecast on the html page.")
+@_opt_output
+@pass_app
+def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None, as_of: str | None,
+             currency: str | None, months: int, out: str | None) -> None:
+    """Open deals by stage: count, value and weighted value (value x probability), with totals;
+    deals won and lost in the period shown apart.
+
+    \b
+    Examples:
+      crmkit report pipeline
+      crmkit report pipeline --by owner --period last-quarter
+      crmkit report pipeline --as-of 2026-06-30
+      crmkit report pipeline --format html -o pipeline.html   # funnel and forecast charts
+    """
+    from crmkit.core.reports import dashboard, forecast_report, pipeline_report
+
+    cfg = _config(app)
+    day = _date(as_of, "--as-of")
+    deals = _records(app, "deal", where)
+    rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
+    if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
+        rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
+    _emit(app, rep, fmt, out)
+
+
+@crmkit_command(name="forecast")
+@_opt_format
+@_opt_where("deal")
+@_opt_by()
+@click.option("--months", type=int, default=6, show_default=True, help="How many months ahead, this one included.")
+@_opt_currency
+@_opt_output
+@pass_app
+def forecast(app: App, fmt: str | None, where: str | None, by: str | None, months: int, currency: str | None,
+             out: str | None) -> None:
+    """Expected revenue by month of expected close: weighted and unweighted, split by forecast
+    category (commit, best case, pipeline). Deals whose expected close has passed are flagged.
+
+    \b
+    Examples:
+      crmkit report forecast --months 3
+      crmkit report forecast --by owner --format csv > forecast.csv
+    """
+    from crmkit.core.reports import forecast_report
+
+    rep = forecast_report(_records(app, "deal", where), _config(app), app.now, months=months, by=by, currency=currency)
+    _emit(app, rep, fmt, out)
+
+
+@crmkit_command(name="winrate")
+@_opt_format
+@_opt_where("deal")
+@_opt_by()
+@_opt_period("the last 12 months")
+@_opt_currency
+@_opt_output
+@pass_app
+def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None, currency: str | None,
+            out: str | None) -> None:
+    """Win rate by count and by value of the deals closed in a period, average won deal size and
+    average sales cycle (creation to close).
+
+    \b
+    Examples:
+      crmkit report winrate --by owner
+      crmkit report winrate --by source --period 2026
+    """
+    from crmkit.core.reports import winrate_report
+
+    rep = winrate_report(_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
+                         currency=currency)
+    _emit(app, rep, fmt, out)
+
+
+@crmkit_command(name="velocity")
+@_opt_format
+@_opt_where("deal")
+@_opt_by()
+@_opt_period("the last 12 months, for win rate, size and cycle")
+@_opt_currency
+@_opt_output
+@pass_app
+def velocity(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None,
+             currency: str | None, out: str | None) -> None:
+    """Average time in each stage and conversion from stage to stage (from the stage histories),
+    and sales velocity: open deals x win rate x average size / cycle length, per day.
+    """
+    from crmkit.core.reports import velocity_report
+
+    rep = velocity_report(_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
+                          currency=currency)
+    _emit(app, rep, fmt, out)
+
+
+@crmkit_command(name="stale")
+@_opt_format
+@_opt_where("deal")
+@_opt_by()
+@click.option("--days", type=int, default=30, show_default=True, help="Idle after this many days without activity.")
+@_opt_currency
+@_opt_output
+@pass_app
+def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: int, currency: str | None,
+          out: str | None) -> None:
+    """Open deals that need attention: no activity for N days, past their expected close, or
+    without a planned follow-up.
+
+    \b
+    Example (cron, Monday 07:00, mail the list to the team):
+      crmkit report stale --days 21 --format md
+    """
+    from crmkit.core.reports import stale_report
+
+    ws = app.workspace()
+    acts = [(r.id, r.data) for r in ws.records("activity")]
+    rep = stale_report(_records(app, "deal", where), acts, _config(app), app.now, days=days, by=by,
+                       currency=currency)
+    _emit(app, rep, fmt, out)
+
+
+@crmkit_command(name="agenda")
+@_opt_format
+@_opt_where("activity")
+@click.option("--by", type=click.Choice(["owner", "type", "none"]), default="owner", show_default=True,
+              help="Group follow-ups by owner or type.")
+@click.option("--days", type=int, default=7, show_default=True, help="How many days ahead count as coming.")
+@click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
+@_opt_output
+@pass_app
+def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, owner: str | None,
+           out: str | None) -> None:
+    """Follow-ups (activities with a due date that are not done): overdue, today and coming, per owner.
+
+    Mark one done with `crmkit activity done ID`; export them to a calendar with
+    `crmkit export ics`.
+    """
+    from crmkit.core.reports import agenda_report
+
+    acts = _records(app, "activity", where)
+    if owner:
+        acts = [(i, a) for i, a in acts if a.get("owner") == owner]
+    rep = agenda_report(acts, _config(app), app.now, days=days, by=None if by == "none" else by,
+                        titles=_titles(app, acts))
+    _emit(app, rep, fmt, out)
+
+
+def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """Display names of the records follow-ups are about (only the kinds that occur)."""
+    ws = app.workspace()
+    from crmkit.core.records import TITLE_FIELD
+
+    wanted: dict[str, set[str]] = {}
+    for _i, a in acts:
+        for k in ("deal", "ticket", "lead", "contact", "company"):
+            if a.get(k):
+                wanted.setdefault(k, set()).add(str(a[k]))
+                break
+    out: dict[str, str] = {}
+    for kind, ids in wanted.items():
+        idx = ws.index(kind)
+        for rid in ids:
+            rec = idx.get(rid)
+            if rec is not None:
+                out[f"{kind}/{rid}"] = str(rec.get(TITLE_FIELD[kind]) or rid)
+    return out
+
+
+@crmkit_command(name="ics")
+@_opt_where("activity")
+@click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
+@click.option("--as", "component", type=click.Choice(["todo", "event"]), default="todo", show_default=True,
+              help="VTODO (tasks) or VEVENT (calendar entries; for programs that ignore tasks).")
+@click.option("--include-done", is_flag=True, help="Also export follow-ups already done (as completed).")
+@_opt_output
+@pass_app
+def export_ics(app: App, where: str | None, owner: str | None, component: str, include_done: bool,
+               out: str | None) -> None:
+    """Follow-ups (activities with a due date) as an iCalendar file that calendar programs import.
+
+    Each follow-up keeps a stable UID, so importing again updates instead of duplicating.
+
+    \b
+    Example:
+      crmkit export ics --owner karin -o karin.ics
+    """
+    from crmkit.formats.ics import follow_ups_to_ics
+
+    ws = app.workspace()
+    acts = _records(app, "activity", where)
+    if owner:
+        acts = [(i, a) for i, a in acts if a.get("owner") == owner]
+    data = follow_ups_to_ics(
+        acts,
+        now=app.now,
+        tz=ws.tz,
+        calendar_name=str(ws.config.get("name") or "crmkit"),
+        uid_domain=_uid_domain(ws),
+        component=component,
+        include_done=include_done,
+        titles=_titles(app, acts),
+        users=ws.users,
+    )
+    if out:
+        from crmkit.core import yamlio
+
+        yamlio.atomic_write_bytes(Path(out), data)
+        click.echo(f"crmkit: wrote {out}", err=True)
+    else:
+        click.echo(data, nl=False)  # bytes: written as is, CRLF line ends intact
+
+
+def _uid_domain(ws: Any) -> str:
+    from crmkit.core.records import slugify
+
+    return (slugify(str(ws.config.get("name") or "")) or "workspace") + ".crmkit"
