@@ -123,8 +123,11 @@ def format_option(choices: Sequence[str] = FORMATS) -> Callable[[Callable[..., A
 # -- JSON -------------------------------------------------------------------------
 
 
+_ISO_TYPES = (dt.datetime, dt.date, dt.time)
+
+
 def json_default(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+    if type(value) in _ISO_TYPES or isinstance(value, _ISO_TYPES):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
@@ -138,9 +141,11 @@ def json_default(value: Any) -> Any:
 
 
 def dumps_json(data: Any, *, lines: bool = False) -> str:
+    """JSON text; indented for a person at a terminal, compact (and fast) for a pipe."""
     if lines:
         return "\n".join(json.dumps(item, ensure_ascii=False, default=json_default) for item in data)
-    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+    indent = 2 if sys.stdout.isatty() else None
+    return json.dumps(data, ensure_ascii=False, indent=indent, default=json_default)
 
 
 def echo_json(data: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -100,14 +99,28 @@ def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime) -> s
     return candidate
 
 
-@dataclass
 class Record:
     """One record as read on the fast path: plain values, its kind, id and file."""
 
-    kind: str
-    id: str
-    data: dict[str, Any]
-    path: Path = field(default_factory=Path)
+    __slots__ = ("kind", "id", "data", "_path")
+
+    def __init__(self, kind: str, id: str, data: dict[str, Any], path: Path | str = "") -> None:
+        self.kind = kind
+        self.id = id
+        self.data = data
+        self._path = path  # kept as given: building 100,000 Path objects costs more than reading
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind!r}, {self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and (self.kind, self.id, self.data) == (other.kind, other.id, other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def path(self) -> Path:
+        return self._path if isinstance(self._path, Path) else Path(self._path)
 
     @property
     def ref(self) -> str:

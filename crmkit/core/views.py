@@ -39,10 +39,12 @@ def computed_fields(kind: str) -> list[str]:
 class RecordView(Mapping[str, Any]):
     """A read-only mapping of a record's fields, computing derived fields on first use."""
 
+    __slots__ = ("ws", "record", "_computed")
+
     def __init__(self, ws: Any, record: Record) -> None:
         self.ws = ws
         self.record = record
-        self._computed: dict[str, Any] = {}
+        self._computed: dict[str, Any] | None = None
 
     def __getitem__(self, key: str) -> Any:
         if key == "id":
@@ -51,6 +53,8 @@ class RecordView(Mapping[str, Any]):
             return self.record.data[key]
         target = COMPUTED.get(self.record.kind, {}).get(key)
         if target is not None:
+            if self._computed is None:
+                self._computed = {}
             if key not in self._computed:
                 fn = _function(target)
                 self._computed[key] = _MISSING if fn is None else fn(self.ws, self.record)

@@ -21,17 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.resolver import VersionedResolver
-
 from crmkit.core.errors import CrmkitError
 
-try:  # the C parser; ruamel.yaml 0.19 no longer wires it into YAML(typ="safe")
-    from ruamel.yaml.cyaml import CParser as _CParser
-except ImportError:  # pragma: no cover - pure fallback on exotic platforms
-    _CParser = None
+# ruamel.yaml is imported on first use: a warm listing is served from the parse
+# cache and never needs it.
 
 #: Files larger than this are refused: a record is a few kilobytes, never megabytes.
 MAX_FILE_BYTES = 1_000_000
@@ -44,7 +37,12 @@ class YamlFileError(CrmkitError):
 
 
 def _fast_loader_class() -> type | None:
-    if _CParser is None:
+    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.resolver import VersionedResolver
+
+    try:  # the C parser; ruamel.yaml 0.19 no longer wires it into YAML(typ="safe")
+        from ruamel.yaml.cyaml import CParser as _CParser
+    except ImportError:  # pragma: no cover - pure fallback on exotic platforms
         return None
 
     class _FastLoader(_CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc,valid-type]
@@ -57,19 +55,30 @@ def _fast_loader_class() -> type | None:
     return _FastLoader
 
 
-_FAST = _fast_loader_class()
-_SAFE_PURE: YAML | None = None
+_FAST: Any = False  # not looked up yet; None when there is no C parser
+_SAFE_PURE: Any = None
 
 
-def _pure_safe() -> YAML:
+def _fast_loader() -> Any:
+    global _FAST
+    if _FAST is False:
+        _FAST = _fast_loader_class()
+    return _FAST
+
+
+def _pure_safe() -> Any:
     global _SAFE_PURE
     if _SAFE_PURE is None:
+        from ruamel.yaml import YAML
+
         _SAFE_PURE = YAML(typ="safe", pure=True)
     return _SAFE_PURE
 
 
-def roundtrip_yaml() -> YAML:
+def roundtrip_yaml() -> Any:
     """The fixed round-trip settings: YAML 1.2, wide lines, preserved quotes, fixed indentation."""
+    from ruamel.yaml import YAML
+
     y = YAML()
     y.preserve_quotes = True
     y.width = 4096
@@ -89,6 +98,8 @@ def _represent_datetime(representer: Any, value: _dt.datetime) -> Any:
 
 
 def _error_from(exc: Exception, path: str | None) -> YamlFileError:
+    from ruamel.yaml.error import MarkedYAMLError
+
     line = None
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
@@ -106,6 +117,9 @@ def _check_no_anchors(text: str, path: str | None) -> None:
     """Reject anchors and aliases: a record must say what it means on its own lines."""
     if not _ANCHOR_HINT.search(text):
         return
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     y = YAML(typ="safe", pure=True)
     try:
         for event in y.parse(text):
@@ -124,11 +138,14 @@ def _check_no_anchors(text: str, path: str | None) -> None:
 
 def loads_fast(text: str, path: str | None = None) -> Any:
     """Parse YAML text on the fast path (C parser when available, YAML 1.2 semantics)."""
+    from ruamel.yaml.error import YAMLError
+
     _check_no_anchors(text, path)
+    fast = _fast_loader()
     try:
-        if _FAST is not None:
+        if fast is not None:
             try:
-                loader = _FAST(text)
+                loader = fast(text)
                 try:
                     return loader.get_single_data()
                 finally:
@@ -171,6 +188,8 @@ def load_fast(path: Path) -> Any:
 
 def loads_roundtrip(text: str, path: str | None = None) -> Any:
     """Parse YAML text keeping comments, order and quoting."""
+    from ruamel.yaml.error import YAMLError
+
     _check_no_anchors(text, path)
     try:
         return roundtrip_yaml().load(text)
