@@ -126,7 +126,9 @@ def money_text(value: Any, *, exact: bool = False) -> str:
 
 def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
     """One cell as text; ``exact`` for csv/json (no grouping, full cents)."""
-    if value is None or value == "":
+    if isinstance(value, str) and value == "":
+        return ""  # not applicable (a total row without this column)
+    if value is None:  # applicable but unknown (no deal closed, no value)
         return "" if exact else "-" if kind in ("money", "pct", "days", "num") else ""
     if kind == "money":
         return money_text(value, exact=exact)
@@ -234,7 +236,7 @@ def render_table(report: Report, *, bar_width: int = 16) -> str:
         rights: list[bool] = []
         for c in sec.columns:
             headers.append(c.title)
-            cols.append([cell_text(r.get(c.key), c.kind) for r in all_rows])
+            cols.append([cell_text(r.get(c.key, ""), c.kind) for r in all_rows])
             rights.append(_is_right(c.kind))
             if c.bar:
                 headers.append("")
@@ -282,13 +284,13 @@ def render_md(report: Report) -> str:
         lines.append("| " + " | ".join(_md_escape(c.title) for c in sec.columns) + " |")
         lines.append("|" + "|".join("---:" if _is_right(c.kind) else "---" for c in sec.columns) + "|")
         for r in sec.rows:
-            lines.append("| " + " | ".join(_md_escape(cell_text(r.get(c.key), c.kind)) for c in sec.columns) + " |")
+            lines.append("| " + " | ".join(_md_escape(cell_text(r.get(c.key, ""), c.kind)) for c in sec.columns) + " |")
         if sec.total:
             lines.append(
                 "| "
                 + " | ".join(
                     f"**{_md_escape(t)}**" if t else ""
-                    for t in (cell_text(sec.total.get(c.key), c.kind) for c in sec.columns)
+                    for t in (cell_text(sec.total.get(c.key, ""), c.kind) for c in sec.columns)
                 )
                 + " |"
             )
@@ -526,7 +528,7 @@ def _html_table(sec: Section) -> str:
         cells = []
         for c in sec.columns:
             cls = "r" if _is_right(c.kind) else ""
-            cells.append(f'<td class="{cls}">{_e(cell_text(r.get(c.key), c.kind))}</td>')
+            cells.append(f'<td class="{cls}">{_e(cell_text(r.get(c.key, ""), c.kind))}</td>')
             if c.bar:
                 if total or not maxima[c.key]:
                     cells.append('<td class="barcell"></td>')

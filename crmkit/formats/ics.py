@@ -19,8 +19,10 @@ EVENT_LENGTH = dt.timedelta(minutes=30)
 
 def _due(value: Any, tz: dt.tzinfo) -> dt.date | dt.datetime | None:
     """A date stays a date (an all-day follow-up); anything with a time becomes an aware datetime."""
+    # Times go out in the workspace's named zone (TZID=Europe/Stockholm plus a VTIMEZONE):
+    # a bare offset such as +01:00 is no TZID calendar programs understand.
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(tz)
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
@@ -30,7 +32,8 @@ def _due(value: Any, tz: dt.tzinfo) -> dt.date | dt.datetime | None:
                 return dt.date.fromisoformat(text)
             except ValueError:
                 return None
-        return to_datetime(text, tz)
+        d = to_datetime(text, tz)
+        return None if d is None else d.astimezone(tz)
     return None
 
 

@@ -1,0 +1,189 @@
+"""`crmkit report ...` end to end on a small workspace, every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+FILES = {
+    "deals/a.yaml": "title: Alpha\nstage: lead\nvalue: 100000\nexpected_close: 2026-12-15\nowner: daniel\nsource: web_form\n"
+                    "created: 2026-10-01T09:00:00+02:00\n",
+    "deals/b.yaml": "title: Beta\nstage: proposal\nvalue: '2000.00'\ncurrency: EUR\nexpected_close: 2026-10-01\nowner: karin\n"
+                    "created: 2026-09-15T09:00:00+02:00\n",
+    "deals/c.yaml": "title: Gamma\nstage: negotiation\nprobability: 90\nowner: daniel\ncreated: 2026-11-01T09:00:00+01:00\n",
+    "deals/d.yaml": "title: Delta\nstage: negotiation\nvalue: 10000\ncurrency: NOK\nexpected_close: 2027-02-10\nowner: karin\n"
+                    "created: 2026-10-10T09:00:00+02:00\n",
+    "deals/e.yaml": "title: Epsilon\nstage: won\nvalue: 50000\nclosed: 2026-11-02\nowner: daniel\ncreated: 2026-08-01T10:00:00+02:00\n"
+                    "stage_history:\n  - {stage: lead, at: 2026-08-01T10:00:00+02:00}\n"
+                    "  - {stage: proposal, at: 2026-09-01T10:00:00+02:00}\n  - {stage: won, at: 2026-11-02T10:00:00+01:00}\n",
+    "deals/f.yaml": "title: Phi\nstage: lost\nvalue: 30000\nclosed: 2026-10-02\nlost_reason: price\nowner: karin\ncreated: 2026-09-01\n",
+    "activities/act-20261101-aaaaa.yaml": "type: task\nsubject: Call back\ndue: 2026-11-20\nowner: daniel\ndeal: a\n",
+    "activities/act-20261101-bbbbb.yaml": "type: call\nsubject: Demo\ndue: 2026-11-23T15:00:00+01:00\nowner: karin\ndeal: b\n",
+}
+NOW = ["--now", "2026-11-23T10:00"]
+
+
+@pytest.fixture
+def ws(make_ws):
+    return make_ws(FILES)
+
+
+def test_pipeline_table(ws, run) -> None:
+    r = run(["report", "pipeline", *NOW], ws)
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("Pipeline\n========\n")
+    assert "proposal     best_case   50%      1   23,000" in out
+    assert "total" in out and "133,200" in out and "29,150" in out
+    assert "█" in out  # value bars
+    assert r.stderr == ""
+
+
+def test_pipeline_json_csv_md(ws, run) -> None:
+    data = json.loads(run(["report", "pipeline", "--json", *NOW], ws).stdout)
+    assert data["totals"]["value"] == "133200.00" and data["closed"]["won"]["count"] == 1
+    data2 = json.loads(run(["report", "pipeline", "--format", "json", *NOW], ws).stdout)
+    assert data2 == data
+    rows = list(csv.DictReader(io.StringIO(run(["report", "pipeline", "--format", "csv", *NOW], ws).stdout)))
+    assert rows[2]["stage"] == "proposal" and rows[2]["value"] == "23000.00" and rows[-1]["stage"] == "total"
+    md = run(["report", "pipeline", "--format", "md", *NOW], ws).stdout
+    assert "| proposal | best_case | 50% | 1 | 23,000 | 11,500 |" in md
+
+
+def test_pipeline_by_owner_and_as_of(ws, run) -> None:
+    data = json.loads(run(["report", "pipeline", "--by", "owner", "--json", *NOW], ws).stdout)
+    assert {g["owner"]: g["weighted"] for g in data["groups"]} == {"karin": "19150.00", "daniel": "10000.00"}
+    data = json.loads(run(["report", "pipeline", "--as-of", "2026-10-15", "--json", *NOW], ws).stdout)
+    assert data["as_of"] == "2026-10-15"
+    assert {s["stage"]: s["count"] for s in data["stages"]}["proposal"] == 2
+
+
+def test_pipeline_refuses_currency_without_rate(make_ws, run) -> None:
+    ws = make_ws({**FILES, "deals/h.yaml": "title: Huf\nstage: lead\nvalue: 1000000\ncurrency: HUF\n"})
+    r = run(["report", "pipeline", *NOW], ws)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert "cannot add HUF to SEK (deals/h.yaml)" in r.stderr and "pipeline.rates" in r.stderr
+
+
+def test_forecast(ws, run) -> None:
+    data = json.loads(run(["report", "forecast", "--months", "3", "--json", *NOW], ws).stdout)
+    months = {b["month"]: b for b in data["buckets"]}
+    assert months["overdue"]["value"] == "23000.00" and months["2026-12"]["weighted"] == "10000.00"
+    assert months["2027-01"]["count"] == 0
+    assert [o["deal"] for o in data["overdue"]] == ["b"]
+    table = run(["report", "forecast", "--months", "3", *NOW], ws).stdout
+    assert "overdue" in table and "Past expected close" in table
+
+
+def test_winrate_velocity_stale_agenda(ws, run) -> None:
+    w = json.loads(run(["report", "winrate", "--by", "owner", "--json", *NOW], ws).stdout)
+    assert w["totals"]["win_rate"] == "50.0" and w["totals"]["avg_cycle_days"] == "93.0"
+    v = json.loads(run(["report", "velocity", "--json", *NOW], ws).stdout)
+    assert v["velocity"]["open"] == 4 and v["velocity"]["per_day"] == "1075.27"
+    s = json.loads(run(["report", "stale", "--days", "30", "--json", *NOW], ws).stdout)
+    assert {d["deal"] for d in s["deals"]} == {"a", "b", "c", "d"}
+    a = json.loads(run(["report", "agenda", "--json", *NOW], ws).stdout)
+    assert a["counts"] == {"overdue": 1, "today": 1, "coming": 0, "later": 0}
+    assert a["items"][0]["about_title"] == "Alpha"
+    a = json.loads(run(["report", "agenda", "--owner", "karin", "--json", *NOW], ws).stdout)
+    assert [i["owner"] for i in a["items"]] == ["karin"]
+
+
+@pytest.mark.parametrize("cmd", ["pipeline", "forecast", "winrate", "velocity", "stale", "agenda"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "md", "html"])
+def test_every_report_every_format(ws, run, cmd: str, fmt: str) -> None:
+    r = run(["report", cmd, "--format", fmt, *NOW], ws)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout
+    if fmt == "html":
+        assert r.stdout.startswith("<!DOCTYPE html>") and "http://" not in r.stdout.replace(
+            'xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_html_to_file(ws, run, tmp_path: Path) -> None:
+    out = tmp_path / "p.html"
+    r = run(["report", "pipeline", "-o", str(out), *NOW], ws)  # .html implies --format html
+    assert r.exit_code == 0 and r.stdout == "" and "wrote" in r.stderr
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "Funnel by stage" in page and "Forecast by month" in page
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+
+
+def test_bad_options(ws, run) -> None:
+    assert run(["report", "pipeline", "--period", "fortnight"], ws).exit_code == 2
+    assert run(["report", "pipeline", "--as-of", "yesterday"], ws).exit_code == 2
+    assert run(["report", "pipeline", "--by", "colour"], ws).exit_code == 2
+    assert run(["report", "forecast", "--months", "0"], ws).exit_code == 2
+
+
+def test_broken_file_is_skipped_with_a_warning(make_ws, run) -> None:
+    ws = make_ws({**FILES, "deals/broken.yaml": "title: [unclosed\n"})
+    r = run(["report", "pipeline", "--json", *NOW], ws)
+    assert r.exit_code == 0 and json.loads(r.stdout)["totals"]["count"] == 4
+    assert "deals/broken.yaml" in r.stderr
+
+
+def test_export_ics(ws, run, tmp_path: Path) -> None:
+    r = run(["export", "ics", *NOW], ws)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("BEGIN:VCALENDAR")  # the runner folds CRLF; the file test below sees bytes
+    assert r.stdout.count("BEGIN:VTODO") == 2
+    out = tmp_path / "f.ics"
+    r = run(["export", "ics", "--as", "event", "--owner", "karin", "-o", str(out), *NOW], ws)
+    assert r.exit_code == 0
+    from icalendar import Calendar
+
+    assert out.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+    cal = Calendar.from_ical(out.read_bytes())
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 1 and str(events[0]["summary"]) == "Demo (Beta)"
+
+
+# --------------------------------------------------------------------------- in a real browser
+# The html report as a browser renders it. Skips only when chromium is not installed
+# (`make test` installs it).
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+             f"--user-data-dir={profile}", *args],
+            capture_output=True, text=True, timeout=90,
+        )
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_pipeline_page_renders_charts_in_chromium(make_ws, run, tmp_path: Path) -> None:
+    ws = make_ws(FILES)
+    page = tmp_path / "pipeline.html"
+    r = run(["report", "pipeline", "--format", "html", "-o", str(page), *NOW], ws)
+    assert r.exit_code == 0, r.stderr
+    res = chromium("--dump-dom", page.as_uri())
+    assert res.returncode == 0, res.stderr[-2000:]
+    dom = res.stdout
+    # the browser parsed the inline SVG into real elements: a funnel and a monthly chart
+    assert len(re.findall(r"<svg[^>]*class=\"chart funnel\"", dom)) == 1
+    assert len(re.findall(r"<svg[^>]*class=\"chart bars\"", dom)) == 1
+    funnel = dom[dom.index('class="chart funnel"'):]
+    funnel = funnel[: funnel.index("</svg>")]
+    assert funnel.count('<rect class="bar"') == 3  # lead, proposal, negotiation have value; qualified none
+    bars = dom[dom.index('class="chart bars"'):]
+    bars = bars[: bars.index("</svg>")]
+    assert '<rect class="bar"' in bars and "<polyline" in bars and "Dec 2026" in bars
+    assert "Open deals by stage" in dom and "133,200" in dom
+    shot = tmp_path / "shot.png"
+    res = chromium(f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri())
+    assert shot.exists() and shot.stat().st_size > 10_000
