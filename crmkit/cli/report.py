@@ -7,6 +7,7 @@ crmkit.core.reports, render with crmkit.core.reportfmt.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,6 +55,10 @@ def _opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[..
 
 def _records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
     """(id, data) of the records of a kind, narrowed by --where in the condition language."""
+    # A report is a short run that allocates hundreds of thousands of small objects and
+    # frees none of them: the cyclic collector would only re-scan them, over and over
+    # (about 60% of the time of a 100,000-deal report). Reference counting still frees.
+    gc.disable()
     ws = app.workspace()
     records = ws.records(kind)
     if where:
@@ -150,11 +155,13 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
 @_opt_where("deal")
 @_opt_by()
 @click.option("--months", type=int, default=6, show_default=True, help="How many months ahead, this one included.")
+@click.option("--overdue-limit", type=int, default=50, show_default=True,
+              help="List at most this many overdue deals, largest first (0: none, -1: all).")
 @_opt_currency
 @_opt_output
 @pass_app
-def forecast(app: App, fmt: str | None, where: str | None, by: str | None, months: int, currency: str | None,
-             out: str | None) -> None:
+def forecast(app: App, fmt: str | None, where: str | None, by: str | None, months: int, overdue_limit: int,
+             currency: str | None, out: str | None) -> None:
     """Expected revenue by month of expected close: weighted and unweighted, split by forecast
     category (commit, best case, pipeline). Deals whose expected close has passed are flagged.
 
@@ -165,7 +172,8 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
     """
     from crmkit.core.reports import forecast_report
 
-    rep = forecast_report(_records(app, "deal", where), _config(app), app.now, months=months, by=by, currency=currency)
+    rep = forecast_report(_records(app, "deal", where), _config(app), app.now, months=months, by=by, currency=currency,
+                          overdue_limit=None if overdue_limit < 0 else overdue_limit)
     _emit(app, rep, fmt, out)
 
 

@@ -366,6 +366,100 @@ def deal_facts(
     )
 
 
+# --------------------------------------------------------------------------- fast sums
+
+
+def amount_of(raw: Any) -> Decimal | None:
+    """:func:`parse_amount` with the common cases first (it runs once per deal in every report)."""
+    t = type(raw)
+    if t is int:
+        return Decimal(raw)
+    if t is str:
+        try:
+            d = Decimal(raw)
+        except InvalidOperation:
+            return _decimal(raw)
+        return d if d.is_finite() else None
+    return _decimal(raw)
+
+
+class Bag:
+    """Deal amounts summed per currency in the deal's own currency, converted once at the end.
+
+    Summing first and converting once is exact (Decimal) and keeps the per-deal work
+    to a few additions, which matters at 100,000 deals. ``sums[cur]`` holds the total,
+    the part that uses the stage's default probability, the already weighted part of
+    deals with their own probability (value x percent), and the first deal seen in
+    that currency (named if the currency has no rate).
+    """
+
+    __slots__ = ("count", "no_value", "sums", "bad")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.no_value = 0
+        self.sums: dict[str, list[Any]] = {}
+        self.bad: list[tuple[str, Any]] = []
+
+    def add(self, deal_id: str, deal: Mapping[str, Any], base: str, closed: bool = False) -> None:
+        self.count += 1
+        raw = deal.get("value")
+        if raw is None:
+            self.no_value += 1
+            return
+        v = amount_of(raw)
+        if v is None:
+            self.no_value += 1
+            if raw != "":
+                self.bad.append((deal_id, raw))
+            return
+        cur = deal.get("currency") or base
+        s = self.sums.get(cur)
+        if s is None:
+            s = self.sums[cur] = [ZERO, ZERO, ZERO, deal_id]
+        s[0] += v
+        if closed:
+            return
+        p = deal.get("probability")
+        if p is None:
+            s[1] += v
+            return
+        pd = _decimal(p)
+        if pd is None or not ZERO <= pd <= HUNDRED:
+            s[1] += v
+        else:
+            s[2] += v * pd
+
+    def merge(self, other: "Bag") -> None:
+        self.count += other.count
+        self.no_value += other.no_value
+        self.bad += other.bad
+        for cur, o in other.sums.items():
+            s = self.sums.get(cur)
+            if s is None:
+                self.sums[cur] = [o[0], o[1], o[2], o[3]]
+            else:
+                s[0] += o[0]
+                s[1] += o[1]
+                s[2] += o[2]
+
+    def value(self, rates: "Rates") -> Decimal:
+        total = ZERO
+        for cur, s in self.sums.items():
+            total += rates.convert(s[0], str(cur).upper(), f"deals/{s[3]}.yaml")
+        return total
+
+    def weighted(self, rates: "Rates", probability: Decimal) -> Decimal:
+        """Value x probability / 100, with each deal's own probability where it has one."""
+        total = ZERO
+        for cur, s in self.sums.items():
+            total += rates.convert(s[1] * probability + s[2], str(cur).upper(), f"deals/{s[3]}.yaml")
+        return total / HUNDRED
+
+    def warnings(self) -> list[str]:
+        return [f"deals/{i}.yaml: value {raw!r} is not a number; counted as no value" for i, raw in self.bad]
+
+
 # --------------------------------------------------------------------------- stage history
 
 

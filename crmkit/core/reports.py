@@ -23,6 +23,8 @@ from typing import Any, Iterable, Mapping
 from crmkit.core.errors import UsageError
 from crmkit.core.pipeline import (
     CENT,
+    Bag,
+    amount_of,
     HUNDRED,
     ZERO,
     DealFacts,
@@ -179,6 +181,20 @@ def _closed_on(f: DealFacts, cfg: PipelineConfig) -> dt.date | None:
     return None if last is None else local_date(last, cfg.tz)
 
 
+def _group_of(d: Mapping[str, Any], by: str) -> str:
+    v = d.get(by)
+    return "(none)" if v is None or v == "" else str(v)
+
+
+def _closed_from_history(d: Mapping[str, Any], stage: Any, cfg: PipelineConfig) -> dt.date | None:
+    """A closed deal without ``closed``: the day it entered its closing stage."""
+    last = None
+    for h in history_of(d, cfg.tz):
+        if h.stage == stage:
+            last = h.at
+    return None if last is None else local_date(last, cfg.tz)
+
+
 def _created_on(f: DealFacts, cfg: PipelineConfig) -> dt.date | None:
     c = f.created
     if isinstance(c, dt.datetime):
@@ -225,90 +241,100 @@ def pipeline_report(
     today = local_date(now, cfg.tz)
     if period is None:
         period = parse_period("quarter", today)
-    facts = collect_facts(deals, cfg, rates, warnings)
-
     order = {s.name: s for s in cfg.open_stages}
-    agg: dict[str, list[Any]] = {name: [0, ZERO, ZERO, 0] for name in order}  # count, value, weighted, no value
-    groups: dict[str, list[Any]] = {}
-    won_n = lost_n = 0
-    won_v = lost_v = ZERO
-    for f in facts:
-        st = f.stage_obj
-        if st is None or st.is_open:
-            a = agg.get(f.stage)
-            if a is None:
-                a = agg[f.stage] = [0, ZERO, ZERO, 0]
-            a[0] += 1
-            if f.value is None:
-                a[3] += 1
-                w = ZERO
-            else:
-                a[1] += f.value
-                w = f.value * f.probability / HUNDRED
-                a[2] += w
-            if by:
-                g = groups.setdefault(f.group(by), [0, ZERO, ZERO, 0, ZERO, 0, ZERO])
-                g[0] += 1
-                g[1] += f.value or ZERO
-                g[2] += w
+    closing = {s.name: s for s in cfg.stages if s.is_closed}
+    base = cfg.currency
+    start, stop = period.start, period.end
+    # one pass, a few dict look-ups per deal: (group, stage) -> Bag of open deals,
+    # (group, won?) -> Bag of deals closed in the period
+    open_bags: dict[tuple[str, Any], Bag] = {}
+    closed_bags: dict[tuple[str, bool], Bag] = {}
+    for did, d in deals:
+        sname = d.get("stage")
+        g = "" if by is None else _group_of(d, by)
+        cst = closing.get(sname)
+        if cst is None:
+            bag = open_bags.get((g, sname))
+            if bag is None:
+                bag = open_bags[(g, sname)] = Bag()
+            bag.add(did, d, base)
             continue
-        closed = f.closed if f.closed is not None else _closed_on(f, cfg)
-        if closed is None or closed not in period:
+        closed = to_date(d.get("closed"))
+        if closed is None:
+            closed = _closed_from_history(d, sname, cfg)
+        if closed is None or closed < start or closed > stop:
             continue
-        v = f.value or ZERO
-        if st.won:
-            won_n += 1
-            won_v += v
-        else:
-            lost_n += 1
-            lost_v += v
-        if by:
-            g = groups.setdefault(f.group(by), [0, ZERO, ZERO, 0, ZERO, 0, ZERO])
-            if st.won:
-                g[3] += 1
-                g[4] += v
-            else:
-                g[5] += 1
-                g[6] += v
+        key = (g, cst.won)
+        bag = closed_bags.get(key)
+        if bag is None:
+            bag = closed_bags[key] = Bag()
+        bag.add(did, d, base, closed=True)
 
+    unknown = sorted({str(k[1]) for k in open_bags if k[1] not in order})
+    for name in unknown:
+        n = sum(b.count for k, b in open_bags.items() if str(k[1]) == name)
+        warnings.append(f"{n} deal(s) in unknown stage '{name}' (not in crmkit.yaml pipeline.stages); counted as open")
+    for bag in list(open_bags.values()) + list(closed_bags.values()):
+        warnings.extend(bag.warnings())
+
+    def weighted_of(key: tuple[str, Any], bag: Bag) -> Decimal:
+        st = order.get(key[1])
+        return bag.weighted(rates, st.probability if st is not None else ZERO)
+
+    exact = {k: (b.value(rates), weighted_of(k, b)) for k, b in open_bags.items()}
     rows = []
-    for name, (n, v, w, nv) in agg.items():
+    for name in list(order) + unknown:
+        keys = [k for k in open_bags if k[1] == name or (name in unknown and str(k[1]) == name)]
         st = order.get(name)
         rows.append(
             {
                 "stage": name,
                 "category": st.category if st else "unknown",
                 "probability": st.probability if st else None,
-                "count": n,
-                "value": m(v),
-                "weighted": m(w),
-                "no_value": nv,
+                "count": sum(open_bags[k].count for k in keys),
+                "value": m(sum((exact[k][0] for k in keys), ZERO)),
+                "weighted": m(sum((exact[k][1] for k in keys), ZERO)),
+                "no_value": sum(open_bags[k].no_value for k in keys),
             }
         )
     total = {
         "stage": "total",
         "count": sum(r["count"] for r in rows),
-        "value": m(sum((a[1] for a in agg.values()), ZERO)),
-        "weighted": m(sum((a[2] for a in agg.values()), ZERO)),
+        "value": m(sum((e[0] for e in exact.values()), ZERO)),
+        "weighted": m(sum((e[1] for e in exact.values()), ZERO)),
         "no_value": sum(r["no_value"] for r in rows),
     }
+
+    def closed_sum(won: bool, group: str | None = None) -> tuple[int, Decimal]:
+        bags = [b for k, b in closed_bags.items() if k[1] is won and (group is None or k[0] == group)]
+        return sum(b.count for b in bags), sum((b.value(rates) for b in bags), ZERO)
+
+    won_n, won_v = closed_sum(True)
+    lost_n, lost_v = closed_sum(False)
     closed_rows = [
         {"outcome": "won", "count": won_n, "value": m(won_v)},
         {"outcome": "lost", "count": lost_n, "value": m(lost_v)},
     ]
-    group_rows = [
-        {
-            by or "group": name,
-            "count": g[0],
-            "value": m(g[1]),
-            "weighted": m(g[2]),
-            "won": g[3],
-            "won_value": m(g[4]),
-            "lost": g[5],
-            "lost_value": m(g[6]),
-        }
-        for name, g in sorted(groups.items(), key=lambda kv: (-kv[1][2], kv[0]))
-    ]
+    group_rows = []
+    if by:
+        names = {k[0] for k in open_bags} | {k[0] for k in closed_bags}
+        for name in names:
+            keys = [k for k in open_bags if k[0] == name]
+            wn, wv = closed_sum(True, name)
+            ln, lv = closed_sum(False, name)
+            group_rows.append(
+                {
+                    by: name,
+                    "count": sum(open_bags[k].count for k in keys),
+                    "value": m(sum((exact[k][0] for k in keys), ZERO)),
+                    "weighted": m(sum((exact[k][1] for k in keys), ZERO)),
+                    "won": wn,
+                    "won_value": m(wv),
+                    "lost": ln,
+                    "lost_value": m(lv),
+                }
+            )
+        group_rows.sort(key=lambda r: (-r["weighted"], r[by]))
 
     stage_cols = [
         Column("stage"),
@@ -385,14 +411,15 @@ def forecast_report(
     months: int = 6,
     by: str | None = None,
     currency: str | None = None,
+    overdue_limit: int | None = 50,
 ) -> Report:
     """Open deals by month of expected close for ``months`` months from this one.
 
     Each month shows the unweighted value split by forecast category (commit, best
     case, pipeline), the total and the weighted value, and what was already won in
     it. Deals whose expected close has passed go to an ``overdue`` bucket and are
-    listed; deals closing after the horizon go to ``later``, deals without an
-    expected close to ``no date``.
+    listed, largest first (``overdue_limit`` of them; None for all); deals closing
+    after the horizon go to ``later``, deals without an expected close to ``no date``.
     """
     _check_by(by)
     if months < 1 or months > 120:
@@ -404,7 +431,6 @@ def forecast_report(
     month_keys = [_add_months(first, i) for i in range(months)]
     keys = [f"{d:%Y-%m}" for d in month_keys]
     horizon_end = _month_end(month_keys[-1])
-    facts = collect_facts(deals, cfg, rates, warnings)
     cats = ("commit", "best_case", "pipeline")
 
     def bucket_row(label: str, kind: str) -> dict[str, Any]:
@@ -416,58 +442,107 @@ def forecast_report(
         buckets[k] = bucket_row(k, "month")
     buckets["later"] = bucket_row("later", "later")
     buckets["no date"] = bucket_row("no date", "undated")
-    by_groups: dict[tuple[str, str], dict[str, Any]] = {}
-    overdue: list[dict[str, Any]] = []
     first_key = keys[0]
-    for f in facts:
-        st = f.stage_obj
-        if st is not None and st.won:
-            c = f.closed or _closed_on(f, cfg)
-            if c is not None and first <= c <= horizon_end and f.value is not None:
-                buckets[f"{c:%Y-%m}"]["won"] += f.value
+    month_of = {(d.year, d.month): k for d, k in zip(month_keys, keys)}
+    stages = {s.name: s for s in cfg.stages}
+    base = cfg.currency
+    # (group, bucket, stage) -> Bag; (month, ) -> Bag of won deals
+    bags: dict[tuple[str, str, Any], Bag] = {}
+    won_bags: dict[str, Bag] = {}
+    overdue_raw: list[tuple[str, Mapping[str, Any], dt.date]] = []
+    date_type = dt.date
+    for did, d in deals:
+        sname = d.get("stage")
+        st = stages.get(sname)
+        if st is not None and st.is_closed:
+            if st.won:
+                c = to_date(d.get("closed"))
+                if c is None:
+                    c = _closed_from_history(d, sname, cfg)
+                if c is not None and first <= c <= horizon_end:
+                    k = month_of[(c.year, c.month)]
+                    bag = won_bags.get(k)
+                    if bag is None:
+                        bag = won_bags[k] = Bag()
+                    bag.add(did, d, base, closed=True)
             continue
-        if st is not None and st.lost:
-            continue
-        ec = f.expected_close
+        ec = d.get("expected_close")
+        if type(ec) is not date_type:
+            ec = to_date(ec)
         if ec is None:
             key = "no date"
         elif ec < today:
             key = "overdue"
-            overdue.append(
-                {
-                    "deal": f.id,
-                    "title": f.title,
-                    "owner": f.owner,
-                    "stage": f.stage,
-                    "expected_close": ec,
-                    "days_overdue": (today - ec).days,
-                    "value": m(f.value) if f.value is not None else None,
-                }
-            )
+            overdue_raw.append((did, d, ec))
         elif ec > horizon_end:
             key = "later"
         else:
-            key = f"{ec.year:04d}-{ec.month:02d}"
-            if key < first_key:  # expected close earlier this month than today is overdue, handled above
-                key = first_key
+            key = month_of.get((ec.year, ec.month), first_key)
+        g = "" if by is None else _group_of(d, by)
+        bk = (g, key, sname)
+        bag = bags.get(bk)
+        if bag is None:
+            bag = bags[bk] = Bag()
+        bag.add(did, d, base)
+
+    by_groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for (g, key, sname), bag in bags.items():
+        warnings.extend(bag.warnings())
+        st = stages.get(sname)
+        value = bag.value(rates)
+        weighted = bag.weighted(rates, st.probability if st is not None else ZERO)
+        cat = st.category if st is not None and st.category in cats else "pipeline"
         b = buckets[key]
-        b["count"] += 1
-        if f.value is None:
-            b["no_value"] += 1
-            w = ZERO
-        else:
-            cat = st.category if st is not None and st.category in cats else "pipeline"
-            b[cat] += f.value
-            b["value"] += f.value
-            w = f.value * f.probability / HUNDRED
-            b["weighted"] += w
+        b["count"] += bag.count
+        b["no_value"] += bag.no_value
+        b[cat] += value
+        b["value"] += value
+        b["weighted"] += weighted
         if by:
-            g = by_groups.get((f.group(by), key))
-            if g is None:
-                g = by_groups[(f.group(by), key)] = {by: f.group(by), "month": key, "count": 0, "value": ZERO, "weighted": ZERO}
-            g["count"] += 1
-            g["value"] += f.value or ZERO
-            g["weighted"] += w
+            row = by_groups.get((g, key))
+            if row is None:
+                row = by_groups[(g, key)] = {by: g, "month": key, "count": 0, "value": ZERO, "weighted": ZERO}
+            row["count"] += bag.count
+            row["value"] += value
+            row["weighted"] += weighted
+    for k, bag in won_bags.items():
+        buckets[k]["won"] += bag.value(rates)
+    # The overdue list: the largest first. Building a row per deal is what costs here
+    # (a messy CRM has tens of thousands), so rank on the converted value and build
+    # rows for the ones shown only.
+    ranked: list[tuple[int, Decimal, dt.date, str, Mapping[str, Any]]] = []
+    factors: dict[Any, Decimal] = {}
+    for did, d, ec in overdue_raw:
+        v = amount_of(d.get("value"))
+        if v is None:
+            ranked.append((1, ZERO, ec, did, d))  # deals without value last
+            continue
+        else:
+            cur = d.get("currency") or base
+            f = factors.get(cur)
+            if f is None:
+                f = factors[cur] = rates.factor(str(cur).upper(), f"deals/{did}.yaml")
+            v = v * f
+        ranked.append((0, -v, ec, did, d))
+    if overdue_limit is not None and overdue_limit >= 0 and len(ranked) > overdue_limit:
+        import heapq
+
+        shown = heapq.nsmallest(overdue_limit, ranked)
+    else:
+        shown = sorted(ranked)
+    overdue = [
+        {
+            "deal": did,
+            "title": d.get("title") or did,
+            "owner": d.get("owner"),
+            "stage": d.get("stage"),
+            "expected_close": ec,
+            "days_overdue": (today - ec).days,
+            "value": None if novalue else m(-nv),
+        }
+        for novalue, nv, ec, did, d in shown
+    ]
+    overdue_count = len(ranked)
 
     rows = list(buckets.values())
     for r in rows:
@@ -477,7 +552,6 @@ def forecast_report(
     for k in ("commit", "best_case", "pipeline", "value", "weighted", "won"):
         total[k] = m(sum((r[k] for r in rows), ZERO))
     total["no_value"] = sum(r["no_value"] for r in rows)
-    overdue.sort(key=lambda r: (r["expected_close"], r["deal"]))
 
     cols = [
         Column("month"),
@@ -495,7 +569,7 @@ def forecast_report(
             cols,
             rows,
             total,
-            note=(f"{len(overdue)} open deal(s) are past their expected close." if overdue else None),
+            note=(f"{overdue_count} open deal(s) are past their expected close." if overdue_count else None),
         )
     ]
     if by:
@@ -512,11 +586,12 @@ def forecast_report(
         )
     sections.append(
         Section(
-            "Past expected close (overdue)",
+            "Past expected close (overdue), largest first",
             [Column("deal"), Column("title"), Column("owner"), Column("stage"), Column("expected_close", "expected close", "date"),
              Column("days_overdue", "days over", "int"), Column("value", "value", "money")],
             overdue,
             empty="no open deal is past its expected close",
+            note=(f"{len(overdue)} of {overdue_count} shown (--overdue-limit)" if overdue_count > len(overdue) else None),
         )
     )
     chart_rows = [buckets["overdue"]] + [buckets[k] for k in keys]
@@ -539,6 +614,7 @@ def forecast_report(
         "buckets": rows,
         "totals": total,
         "overdue": overdue,
+        "overdue_count": overdue_count,
     }
     if by:
         data["groups"] = sections[1].rows
