@@ -19,9 +19,10 @@ Stages come from ``crmkit.yaml``::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, MutableMapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crmkit.core.errors import CrmkitError, UsageError
@@ -481,10 +482,13 @@ def history_of(deal: Mapping[str, Any], tz: dt.tzinfo) -> list[HistoryEntry]:
     out: list[HistoryEntry] = []
     if not isinstance(raw, list):
         return out
+    dtype = dt.datetime
     for e in raw:
-        if not isinstance(e, Mapping):
+        if type(e) is not dict and not isinstance(e, Mapping):
             continue
-        at = to_datetime(e.get("at"), tz)
+        at = e.get("at")
+        if type(at) is not dtype or at.tzinfo is None:
+            at = to_datetime(at, tz)
         stage = e.get("stage")
         if at is None or stage is None:
             continue

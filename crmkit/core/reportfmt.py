@@ -43,6 +43,7 @@ class Column:
     label: str | None = None
     kind: str = "text"
     bar: bool = False
+    wrap: bool = False  # long free text (subjects, reasons) may wrap in html
 
     @property
     def title(self) -> str:
@@ -126,6 +127,9 @@ def money_text(value: Any, *, exact: bool = False) -> str:
 
 def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
     """One cell as text; ``exact`` for csv/json (no grouping, full cents)."""
+    t = type(value)
+    if t is str and kind in ("text", "date"):
+        return value  # the common case, first: long listings have many thousands of cells
     if isinstance(value, str) and value == "":
         return ""  # not applicable (a total row without this column)
     if value is None:  # applicable but unknown (no deal closed, no value)
@@ -313,7 +317,8 @@ h1 { font-size: 26px; margin: 0 0 6px; }
 h2 { font-size: 18px; margin: 34px 0 10px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
 .meta { color: var(--muted); margin: 0 0 8px; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 4px 22px; }
 .meta b { color: var(--ink); font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 20px; margin-top: 18px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 20px; margin-top: 18px;
+          align-items: start; }
 figure { margin: 0; padding: 14px 16px 10px; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); }
 figcaption { font-weight: 600; margin-bottom: 8px; }
 figure .note { color: var(--muted); font-size: 13px; margin-top: 6px; }
@@ -325,7 +330,9 @@ svg .muted { fill: var(--muted); }
                        vertical-align: -1px; border-radius: 2px; background: var(--c); }
 .legend span.line::before { height: 3px; vertical-align: 3px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
+         white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 14em; }
 th { font-size: 13px; color: var(--muted); font-weight: 600; background: var(--band); }
 td.r, th.r { text-align: right; white-space: nowrap; }
 tr.total td { font-weight: 700; border-top: 2px solid var(--ink); }
@@ -356,7 +363,7 @@ def _short(v: float) -> str:
     """Axis and label numbers: 1.2M, 350k, 900."""
     a = abs(v)
     if a >= 1e9:
-        return f"{v / 1e9:.1f}G".replace(".0G", "G")
+        return f"{v / 1e9:.1f}bn".replace(".0bn", "bn")
     if a >= 1e6:
         return f"{v / 1e6:.1f}M".replace(".0M", "M")
     if a >= 1e3:
@@ -527,7 +534,7 @@ def _html_table(sec: Section) -> str:
     def row_html(r: dict[str, Any], total: bool) -> str:
         cells = []
         for c in sec.columns:
-            cls = "r" if _is_right(c.kind) else ""
+            cls = "r" if _is_right(c.kind) else "wrap" if c.wrap else ""
             cells.append(f'<td class="{cls}">{_e(cell_text(r.get(c.key, ""), c.kind))}</td>')
             if c.bar:
                 if total or not maxima[c.key]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from crmkit.core.errors import UsageError
 from crmkit.core.pipeline import (
@@ -282,19 +283,39 @@ def pipeline_report(
         return bag.weighted(rates, st.probability if st is not None else ZERO)
 
     exact = {k: (b.value(rates), weighted_of(k, b)) for k, b in open_bags.items()}
+    # figures per stage and per group, each bag visited once (thousands of companies with --by company)
+    per_stage: dict[str, list[Any]] = {}
+    per_group: dict[str, list[Any]] = {}
+    for k, bag in open_bags.items():
+        v, w = exact[k]
+        for acc, name in ((per_stage, str(k[1]) if k[1] not in order else k[1]), (per_group, k[0])):
+            a = acc.get(name)
+            if a is None:
+                a = acc[name] = [0, ZERO, ZERO, 0, 0, ZERO, 0, ZERO]  # open n, value, weighted, no value, won n/v, lost n/v
+            a[0] += bag.count
+            a[1] += v
+            a[2] += w
+            a[3] += bag.no_value
+    for (g, won), bag in closed_bags.items():
+        a = per_group.get(g)
+        if a is None:
+            a = per_group[g] = [0, ZERO, ZERO, 0, 0, ZERO, 0, ZERO]
+        i = 4 if won else 6
+        a[i] += bag.count
+        a[i + 1] += bag.value(rates)
     rows = []
     for name in list(order) + unknown:
-        keys = [k for k in open_bags if k[1] == name or (name in unknown and str(k[1]) == name)]
+        a = per_stage.get(name) or [0, ZERO, ZERO, 0]
         st = order.get(name)
         rows.append(
             {
                 "stage": name,
                 "category": st.category if st else "unknown",
                 "probability": st.probability if st else None,
-                "count": sum(open_bags[k].count for k in keys),
-                "value": m(sum((exact[k][0] for k in keys), ZERO)),
-                "weighted": m(sum((exact[k][1] for k in keys), ZERO)),
-                "no_value": sum(open_bags[k].no_value for k in keys),
+                "count": a[0],
+                "value": m(a[1]),
+                "weighted": m(a[2]),
+                "no_value": a[3],
             }
         )
     total = {
@@ -304,34 +325,27 @@ def pipeline_report(
         "weighted": m(sum((e[1] for e in exact.values()), ZERO)),
         "no_value": sum(r["no_value"] for r in rows),
     }
-
-    def closed_sum(won: bool, group: str | None = None) -> tuple[int, Decimal]:
-        bags = [b for k, b in closed_bags.items() if k[1] is won and (group is None or k[0] == group)]
-        return sum(b.count for b in bags), sum((b.value(rates) for b in bags), ZERO)
-
-    won_n, won_v = closed_sum(True)
-    lost_n, lost_v = closed_sum(False)
+    won_n = sum(a[4] for a in per_group.values())
+    lost_n = sum(a[6] for a in per_group.values())
+    won_v = sum((a[5] for a in per_group.values()), ZERO)
+    lost_v = sum((a[7] for a in per_group.values()), ZERO)
     closed_rows = [
         {"outcome": "won", "count": won_n, "value": m(won_v)},
         {"outcome": "lost", "count": lost_n, "value": m(lost_v)},
     ]
     group_rows = []
     if by:
-        names = {k[0] for k in open_bags} | {k[0] for k in closed_bags}
-        for name in names:
-            keys = [k for k in open_bags if k[0] == name]
-            wn, wv = closed_sum(True, name)
-            ln, lv = closed_sum(False, name)
+        for name, a in per_group.items():
             group_rows.append(
                 {
                     by: name,
-                    "count": sum(open_bags[k].count for k in keys),
-                    "value": m(sum((exact[k][0] for k in keys), ZERO)),
-                    "weighted": m(sum((exact[k][1] for k in keys), ZERO)),
-                    "won": wn,
-                    "won_value": m(wv),
-                    "lost": ln,
-                    "lost_value": m(lv),
+                    "count": a[0],
+                    "value": m(a[1]),
+                    "weighted": m(a[2]),
+                    "won": a[4],
+                    "won_value": m(a[5]),
+                    "lost": a[6],
+                    "lost_value": m(a[7]),
                 }
             )
         group_rows.sort(key=lambda r: (-r["weighted"], r[by]))
@@ -587,7 +601,7 @@ def forecast_report(
     sections.append(
         Section(
             "Past expected close (overdue), largest first",
-            [Column("deal"), Column("title"), Column("owner"), Column("stage"), Column("expected_close", "expected close", "date"),
+            [Column("deal"), Column("title", wrap=True), Column("owner"), Column("stage"), Column("expected_close", "expected close", "date"),
              Column("days_overdue", "days over", "int"), Column("value", "value", "money")],
             overdue,
             empty="no open deal is past its expected close",
@@ -1013,7 +1027,7 @@ def stale_report(
     cols = ([Column(by)] if by and by != "owner" else []) + [
         Column("deal"), Column("title"), Column("owner"), Column("stage"), Column("value", "value", "money"),
         Column("idle_days", "idle days", "int"), Column("expected_close", "expected close", "date"),
-        Column("reasons"),
+        Column("reasons", wrap=True),
     ]
     counts = {
         "idle": sum(1 for r in rows if any(x.startswith("no activity") for x in r["reasons"])),
@@ -1100,7 +1114,7 @@ def agenda_report(
     srows = [summary[k] for k in sorted(summary)]
     cols = ([Column(by)] if by else []) + [
         Column("bucket", "when"), Column("due", "due", "date"), Column("days", "days", "int"), Column("type"),
-        Column("subject"), Column("about"), Column("activity", "id"),
+        Column("subject", wrap=True), Column("about"), Column("activity", "id"),
     ]
     totals = {"overdue": sum(s["overdue"] for s in srows), "today": sum(s["today"] for s in srows),
               "coming": sum(s["coming"] for s in srows), "later": later}

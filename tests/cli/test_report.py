@@ -66,6 +66,23 @@ def test_pipeline_by_owner_and_as_of(ws, run) -> None:
     assert {s["stage"]: s["count"] for s in data["stages"]}["proposal"] == 2
 
 
+def test_where_narrows_the_deals(ws, run) -> None:
+    data = json.loads(run(["report", "pipeline", "--where", 'owner == "karin"', "--json", *NOW], ws).stdout)
+    assert data["totals"]["count"] == 2 and data["totals"]["value"] == "33200.00"
+    data = json.loads(run(["report", "forecast", "--where", "value >= 50000", "--json", *NOW], ws).stdout)
+    assert data["totals"]["count"] == 1
+    r = run(["report", "pipeline", "--where", 'colour == "red"'], ws)
+    assert r.exit_code == 2 and "unknown field 'colour'" in r.stderr
+    a = json.loads(run(["report", "agenda", "--where", 'type == "call"', "--json", *NOW], ws).stdout)
+    assert [i["type"] for i in a["items"]] == ["call"]
+
+
+def test_one_currency_without_rates(make_ws, run) -> None:
+    ws = make_ws({"deals/x.yaml": "title: X\nstage: lead\nvalue: 100\ncurrency: HUF\n"})
+    data = json.loads(run(["report", "pipeline", "--where", 'currency == "HUF"', "--currency", "HUF", "--json", *NOW], ws).stdout)
+    assert data["currency"] == "HUF" and data["totals"]["value"] == "100.00"
+
+
 def test_pipeline_refuses_currency_without_rate(make_ws, run) -> None:
     ws = make_ws({**FILES, "deals/h.yaml": "title: Huf\nstage: lead\nvalue: 1000000\ncurrency: HUF\n"})
     r = run(["report", "pipeline", *NOW], ws)
