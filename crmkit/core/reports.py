@@ -1114,7 +1114,8 @@ def agenda_report(
     srows = [summary[k] for k in sorted(summary)]
     cols = ([Column(by)] if by else []) + [
         Column("bucket", "when"), Column("due", "due", "date"), Column("days", "days", "int"), Column("type"),
-        Column("subject", wrap=True), Column("about"), Column("activity", "id"),
+        Column("subject", wrap=True), Column("about"), Column("about_title", "regarding", wrap=True),
+        Column("activity", "id"),
     ]
     totals = {"overdue": sum(s["overdue"] for s in srows), "today": sum(s["today"] for s in srows),
               "coming": sum(s["coming"] for s in srows), "later": later}
