@@ -529,6 +529,10 @@ def stage_as_of(deal: Mapping[str, Any], as_of: dt.datetime, tz: dt.tzinfo) -> s
     return hist[0].from_stage or hist[0].stage
 
 
+#: The stage --as-of reports for a deal that closed later and has no history to tell.
+UNKNOWN_STAGE = "(unknown)"
+
+
 def deal_as_of(deal: Mapping[str, Any], as_of: dt.datetime, cfg: PipelineConfig) -> dict[str, Any] | None:
     """A copy of the deal as it stood at ``as_of`` (stage and closing fields), or None if not yet created.
 
@@ -540,6 +544,16 @@ def deal_as_of(deal: Mapping[str, Any], as_of: dt.datetime, cfg: PipelineConfig)
     if stage is None:
         return None
     if stage == deal.get("stage"):
+        st = cfg.get(stage)
+        closed = to_date(deal.get("closed"))
+        if st is not None and st.is_closed and closed is not None and closed > local_date(as_of, cfg.tz) \
+                and not deal.get("stage_history"):
+            # closed later, and no history says where it stood before: do not guess
+            d = dict(deal)
+            d["stage"] = UNKNOWN_STAGE
+            for key in ("closed", "lost_reason", "probability"):
+                d.pop(key, None)
+            return d
         return dict(deal)
     d = dict(deal)
     d["stage"] = stage

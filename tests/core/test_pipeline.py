@@ -270,6 +270,13 @@ def test_as_of_before_first_move_uses_from(cfg: PipelineConfig) -> None:
     assert stage_as_of(d, NOW, TZ) == "proposal"
 
 
+def test_as_of_closed_later_without_history_is_unknown(cfg: PipelineConfig) -> None:
+    d = {"stage": "won", "closed": "2026-11-02", "probability": 100}
+    past = deal_as_of(d, dt.datetime(2026, 10, 1, tzinfo=TZ), cfg)
+    assert past == {"stage": "(unknown)"}
+    assert deal_as_of(d, dt.datetime(2026, 11, 3, tzinfo=TZ), cfg) == d
+
+
 def test_history_without_created_or_with_unsorted_entries() -> None:
     d = {"stage": "proposal", "stage_history": [
         {"stage": "proposal", "at": "2026-09-01T10:00:00+02:00"},
