@@ -227,11 +227,12 @@ def velocity(app: App, fmt: str | None, where: str | None, by: str | None, perio
 @_opt_where("deal")
 @_opt_by()
 @click.option("--days", type=int, default=30, show_default=True, help="Idle after this many days without activity.")
+@click.option("--limit", type=int, default=None, help="At most this many deals, the longest idle first.")
 @_opt_currency
 @_opt_output
 @pass_app
-def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: int, currency: str | None,
-          out: str | None) -> None:
+def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: int, limit: int | None,
+          currency: str | None, out: str | None) -> None:
     """Open deals that need attention: no activity for N days, past their expected close, or
     without a planned follow-up.
 
@@ -244,7 +245,7 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
     ws = app.workspace()
     acts = [(r.id, r.data) for r in ws.records("activity")]
     rep = stale_report(_records(app, "deal", where), acts, _config(app), app.now, days=days, by=by,
-                       currency=currency)
+                       currency=currency, limit=limit)
     _emit(app, rep, fmt, out)
 
 

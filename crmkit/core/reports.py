@@ -162,9 +162,14 @@ def _check_by(by: str | None, allowed: Iterable[str] = BY_FIELDS) -> None:
 
 
 def collect_facts(
-    deals: RecordPairs, cfg: PipelineConfig, rates: Rates, warnings: list[str]
+    deals: RecordPairs, cfg: PipelineConfig, rates: Rates, warnings: list[str], only: str | None = None
 ) -> list[DealFacts]:
-    return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals]
+    """Per-deal facts; ``only="open"`` or ``"closed"`` skips the others before any work."""
+    if only is None:
+        return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals]
+    closed = {s.name for s in cfg.stages if s.is_closed}
+    want_closed = only == "closed"
+    return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals if (d.get("stage") in closed) is want_closed]
 
 
 def _meta(cfg: PipelineConfig, rates: Rates, now: dt.datetime) -> list[tuple[str, str]]:
@@ -711,7 +716,7 @@ def winrate_report(
     warnings: list[str] = []
     today = local_date(now, cfg.tz)
     period = period or parse_period("12m", today)
-    facts = collect_facts(deals, cfg, rates, warnings)
+    facts = collect_facts(deals, cfg, rates, warnings, only="closed")
     items = _closed_facts(facts, cfg, period, warnings)
     total = _public(_win_stats(items, cfg))
     rows: list[dict[str, Any]] = []
@@ -774,19 +779,26 @@ def velocity_report(
     warnings: list[str] = []
     today = local_date(now, cfg.tz)
     period = period or parse_period("12m", today)
-    facts = collect_facts(deals, cfg, rates, warnings)
+    deals = deals if isinstance(deals, list) else list(deals)
     open_stages = cfg.open_stages
     order = {s.name: i for i, s in enumerate(open_stages)}
     n_open = len(open_stages)
     time_sum = {s.name: 0.0 for s in cfg.stages}
     time_n = {s.name: 0 for s in cfg.stages}
     reached = [0] * (n_open + 1)  # last slot: won
-    for f in facts:
-        hist = history_of(f.data, cfg.tz) if "stage_history" in f.data else []
+    won_names = {s.name for s in cfg.stages if s.won}
+    closed_names = {s.name for s in cfg.stages if s.is_closed}
+    opens: dict[str, int] = {}
+    for _did, d in deals:
+        sname = d.get("stage")
+        if sname not in closed_names:
+            g = _group_of(d, by) if by else ""
+            opens[g] = opens.get(g, 0) + 1
+        hist = history_of(d, cfg.tz) if d.get("stage_history") else []
         top = 0
         if hist and hist[0].from_stage in time_sum:
             # the stage the deal was created in, before its first recorded move
-            created = to_datetime(f.created, cfg.tz)
+            created = to_datetime(d.get("created"), cfg.tz)
             if created is not None and created <= hist[0].at:
                 time_sum[hist[0].from_stage] += (hist[0].at - created).total_seconds() / 86400
                 time_n[hist[0].from_stage] += 1
@@ -799,10 +811,10 @@ def velocity_report(
                 i = order.get(name)
                 if i is not None and i > top:
                     top = i
-        i = order.get(f.stage)
+        i = order.get(sname)
         if i is not None and i > top:
             top = i
-        if f.won:
+        if sname in won_names:
             top = n_open
         for k in range(top + 1):
             reached[k] += 1
@@ -820,7 +832,7 @@ def velocity_report(
             }
         )
 
-    closed = _closed_facts(facts, cfg, period, warnings)
+    closed = _closed_facts(collect_facts(deals, cfg, rates, warnings, only="closed"), cfg, period, warnings)
 
     def velocity(open_n: int, stats: dict[str, Any]) -> dict[str, Any]:
         size, cycle = stats["_avg_size_exact"], stats["_cycle_exact"]
@@ -837,14 +849,9 @@ def velocity_report(
             "per_30_days": m(per_day * 30) if per_day is not None else None,
         }
 
-    open_facts = [f for f in facts if f.is_open]
-    summary = velocity(len(open_facts), _win_stats(closed, cfg))
+    summary = velocity(sum(opens.values()), _win_stats(closed, cfg))
     rows: list[dict[str, Any]] = []
     if by:
-        opens: dict[str, int] = {}
-        for f in open_facts:
-            g = f.group(by)
-            opens[g] = opens.get(g, 0) + 1
         cgroups: dict[str, list[tuple[DealFacts, dt.date]]] = {}
         for it in closed:
             cgroups.setdefault(it[0].group(by), []).append(it)
@@ -933,6 +940,7 @@ def stale_report(
     days: int = 30,
     by: str | None = None,
     currency: str | None = None,
+    limit: int | None = None,
 ) -> Report:
     """Open deals that need attention: no activity for ``days`` days, past their expected close,
     or without a planned follow-up (an open task or a future meeting linked to the deal).
@@ -981,11 +989,9 @@ def stale_report(
                 nxt = local_date(at, tz)
             if nxt is not None and (deal not in planned or nxt < planned[deal]):
                 planned[deal] = nxt
-    facts = collect_facts(deals, cfg, rates, warnings)
+    facts = collect_facts(deals, cfg, rates, warnings, only="open")
     rows = []
     for f in facts:
-        if not f.is_open:
-            continue
         touch = last_touch.get(f.id)
         basis = "activity"
         if touch is None:
@@ -1020,6 +1026,7 @@ def stale_report(
             }
         )
     rows.sort(key=lambda r: (r["_group"], -(r["idle_days"] if r["idle_days"] is not None else 10**6), r["deal"]))
+    found = len(rows)
     for r in rows:
         g = r.pop("_group")
         if by:
@@ -1034,9 +1041,12 @@ def stale_report(
         "past_expected_close": sum(1 for r in rows if any("passed" in x for x in r["reasons"])),
         "no_follow_up": sum(1 for r in rows if any("follow-up" in x for x in r["reasons"])),
     }
+    if limit is not None and limit >= 0:
+        rows = rows[:limit]
     data = {"report": "stale", "now": now.isoformat(), "days": days, "currency": rates.target, "by": by,
-            "counts": counts, "deals": rows}
-    meta = _meta(cfg, rates, now) + [("idle after", f"{days} days"), ("deals", str(len(rows)))]
+            "counts": counts, "found": found, "deals": rows}
+    meta = _meta(cfg, rates, now) + [("idle after", f"{days} days"),
+                                     ("deals", str(found) if found == len(rows) else f"{len(rows)} of {found}")]
     sec = Section("Deals needing attention", cols, rows, empty="every open deal is in hand")
     return Report("stale", "Stale deals", meta, [sec], [], data, warnings)
 

@@ -269,6 +269,12 @@ def test_stale() -> None:
     assert rep.data["counts"] == {"idle": 1, "past_expected_close": 1, "no_follow_up": 2}
 
 
+def test_stale_limit_keeps_counts() -> None:
+    rep = stale_report(DEALS, ACTIVITIES, CFG, NOW, days=30, limit=1)
+    assert [r["deal"] for r in rep.data["deals"]] == ["b"]
+    assert rep.data["found"] == 3 and rep.data["counts"]["no_follow_up"] == 2
+
+
 def test_stale_threshold() -> None:
     rep = stale_report(DEALS, ACTIVITIES, CFG, NOW, days=20)
     a = by_key(rep.data["deals"], "deal")["a"]
