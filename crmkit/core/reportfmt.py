@@ -13,7 +13,27 @@ functions of the report, so every format shows the same figures.
   nothing fetched from the network.
 
 Teammates' reports (``report sla``) use the same model: build a Report, call
-:func:`render`.
+:func:`render`::
+
+    from crmkit.core.reportfmt import Chart, Column, Report, Section, Series, render
+
+    rep = Report(
+        name="sla", title="SLA attainment",
+        meta=[("as of", "2026-11-23 10:00 CET")],
+        sections=[Section("By priority",
+                          [Column("priority"), Column("tickets", "tickets", "int"),
+                           Column("met", "met", "pct", bar=True)],
+                          rows, total={"priority": "total", "tickets": 12})],
+        charts=[Chart("bars", "Breaches by week", ["w45", "w46"],
+                      [Series("response", [3, 1]), Series("target", [2, 2], kind="line")])],
+        data={...},      # the documented --json shape
+        warnings=[...],  # the CLI prints them on stderr
+    )
+    text = render(rep, "html")
+
+Column kinds: text, int, money (Decimal: ``1,234,568`` in tables, ``1234567.50``
+in csv), pct (a Decimal percent), days, num, date. ``bar=True`` draws bars,
+``wrap=True`` lets long text wrap in html. Chart kinds live in crmkit.core.charts.
 """
 
 from __future__ import annotations
