@@ -564,13 +564,13 @@ def forecast_report(
     overdue_count = len(ranked)
 
     rows = list(buckets.values())
+    total = {"month": "total", "count": sum(r["count"] for r in rows)}
+    for k in ("commit", "best_case", "pipeline", "value", "weighted", "won"):
+        total[k] = m(sum((r[k] for r in rows), ZERO))  # from the exact sums, rounded once
+    total["no_value"] = sum(r["no_value"] for r in rows)
     for r in rows:
         for k in ("commit", "best_case", "pipeline", "value", "weighted", "won"):
             r[k] = m(r[k])
-    total = {"month": "total", "count": sum(r["count"] for r in rows)}
-    for k in ("commit", "best_case", "pipeline", "value", "weighted", "won"):
-        total[k] = m(sum((r[k] for r in rows), ZERO))
-    total["no_value"] = sum(r["no_value"] for r in rows)
 
     cols = [
         Column("month"),

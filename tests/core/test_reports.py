@@ -357,3 +357,46 @@ def test_performance_is_linear_and_small() -> None:
     elapsed = time.perf_counter() - t
     assert rep.data["totals"]["count"] == 15000
     assert elapsed < 2.0  # generous: ~0.1 s on a laptop; guards against accidental quadratic work
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from crmkit.core.pipeline import deal_facts  # noqa: E402
+from crmkit.core.reports import m  # noqa: E402
+
+_deal = st.fixed_dictionaries(
+    {
+        "stage": st.sampled_from(["lead", "qualified", "proposal", "negotiation", "won", "lost"]),
+        "currency": st.sampled_from(["SEK", "EUR", "NOK"]),
+    },
+    optional={
+        "value": st.one_of(st.integers(0, 10**7), st.decimals(0, 10**6, places=2).map(str)),
+        "probability": st.integers(0, 100),
+        "owner": st.sampled_from(["daniel", "karin"]),
+        "expected_close": st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31)),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_deal, max_size=25))
+def test_summed_per_currency_equals_per_deal_arithmetic(deals: list[dict]) -> None:
+    """Pipeline and forecast add per currency and convert once; the result equals converting each deal."""
+    pairs = [(f"d{i}", d) for i, d in enumerate(deals)]
+    rates = CFG.rates_to()
+    facts = [deal_facts(i, d, CFG, rates) for i, d in pairs]
+    open_ = [f for f in facts if f.is_open]
+    value = sum((f.value for f in open_ if f.value is not None), Decimal(0))
+    weighted = sum((f.weighted for f in open_), Decimal(0))
+    rep = pipeline_report(pairs, CFG, NOW)
+    assert rep.data["totals"]["count"] == len(open_)
+    assert rep.data["totals"]["value"] == m(value)
+    assert abs(rep.data["totals"]["weighted"] - weighted) <= Decimal("0.005") * max(len(open_), 1)
+    fc = forecast_report(pairs, CFG, NOW, months=12)
+    assert fc.data["totals"]["count"] == len(open_)
+    assert fc.data["totals"]["value"] == m(value)
+    by = pipeline_report(pairs, CFG, NOW, by="owner")
+    assert sum((g["count"] for g in by.data.get("groups", [])), 0) == len(open_) or not open_
