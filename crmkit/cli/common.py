@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -16,6 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 import click
 
 from crmkit.core.errors import Problem
+from crmkit.formats.cells import cell
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -155,21 +155,6 @@ def echo_json(data: Any) -> None:
 # -- tables ------------------------------------------------------------------------
 
 
-def cell(value: Any) -> str:
-    """One value as table text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(cell(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return str(value)
-
-
 def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     rows = list(rows)
     texts = [[cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
@@ -190,18 +175,10 @@ def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def safe_cell(text: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow([safe_cell(cell(r.get(c))) for c in columns])
-    return buf.getvalue()
+    from crmkit.formats.csvfmt import write_csv
+
+    return write_csv(rows, columns, newline="\n")
 
 
 def render_md(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -66,3 +66,23 @@ def related(ws: Any, rec: Record, recent: int = 10) -> dict[str, list[Record]]:
     if rec.kind != "activity":
         out["activities"] = activities[:recent]
     return {key: value for key, value in out.items() if value}
+
+
+def bought(ws: Any, rec: Record) -> list[str] | None:
+    """Products a customer has bought: those of its won deals (for a contact, its company's).
+
+    A computed field, so segments can say `"ERP" in bought and not ("Support agreement" in bought)`.
+    """
+    cache = getattr(ws, "_bought_by_company", None)
+    if cache is None:
+        won = {str(s.get("name")) for s in (ws.config.get("pipeline") or {}).get("stages") or []
+               if isinstance(s, dict) and s.get("won")} or {"won"}
+        cache = {}
+        for deal in ws.records("deal"):
+            company = deal.get("company")
+            if deal.get("stage") in won and isinstance(company, str):
+                products = cache.setdefault(company, [])
+                products.extend(p for p in deal.get("products") or [] if p not in products)
+        ws._bought_by_company = cache
+    company = rec.id if rec.kind == "company" else rec.get("company")
+    return cache.get(company, []) if isinstance(company, str) else None

@@ -16,6 +16,8 @@ from crmkit.core.records import Record
 COMPUTED: dict[str, dict[str, str]] = {
     "lead": {"score": "crmkit.core.scoring:score_value", "band": "crmkit.core.scoring:band_value"},
     "ticket": {"sla": "crmkit.core.sla:sla_summary"},
+    "company": {"bought": "crmkit.core.related:bought"},
+    "contact": {"bought": "crmkit.core.related:bought"},
 }
 
 _MISSING = object()

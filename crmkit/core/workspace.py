@@ -65,6 +65,8 @@ class Workspace:
         self.commit_enabled = commit
         self._records: dict[str, list[Record]] = {}
         self._index: dict[str, dict[str, Record]] = {}
+        #: Records merged into others leave a tombstone: id -> the id they live on as.
+        self._tombstones: dict[str, dict[str, str]] = {}
         try:
             self.tz = ZoneInfo(str(self.config.get("timezone", "UTC")))
         except (ZoneInfoNotFoundError, ValueError):
@@ -191,6 +193,9 @@ class Workspace:
             elif hit is not None:
                 changed = True
             rid = entry.name[:-5]
+            if isinstance(data, dict) and "merged_into" in data:
+                self._tombstones.setdefault(kind, {})[rid] = str(data["merged_into"])
+                continue
             if isinstance(data, CrmkitError):
                 self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
                 continue
@@ -230,6 +235,10 @@ class Workspace:
             if rec is not None:
                 found.append(rec)
         if not found:
+            for k in kinds:
+                target = self._tombstones.get(k, {}).get(rid)
+                if target:
+                    raise NotFound(f"{k}/{rid} was merged into {k}/{target}")
             what = kinds[0] if len(kinds) == 1 else "record"
             raise NotFound(f"no {what} with id {rid!r}")
         if len(found) > 1:
@@ -263,6 +272,7 @@ class Workspace:
         for k in [kind] if kind else list(self._records):
             self._records.pop(k, None)
             self._index.pop(k, None)
+            self._tombstones.pop(k, None)
 
     # -- writing -----------------------------------------------------------------
 

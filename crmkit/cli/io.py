@@ -1,0 +1,234 @@
+"""`crmkit import csv|vcard` and `crmkit export csv|json|vcard`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, pass_app
+from crmkit.core.errors import EXIT_PARTIAL, CrmkitError, UsageError
+from crmkit.core.importer import ImportPlan, RowPlan, apply_import, load_mapping, plan_import, resolve_columns
+from crmkit.core.listing import DEFAULT_COLUMNS, project, select
+from crmkit.core.records import KINDS
+
+IMPORT_KINDS = ("contact", "company", "lead", "deal")
+
+
+def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
+    """Row by row on a dry run (or for rejected rows), then a summary line."""
+    if app.json:
+        echo_json({"source": plan.source, "kind": plan.kind, "dry_run": dry_run, "summary": plan.summary,
+                   "companies_created": sorted(plan.companies), "rows": [r.to_dict() for r in plan.rows]})
+        return
+    for row in plan.rows:
+        if dry_run or row.action == "reject":
+            target = f"{row.kind}/{row.id}" if row.id else "-"
+            click.echo(f"{plan.source}:{row.line}: {row.action}: {target}: {row.reason}")
+    for cid in sorted(plan.companies):
+        if dry_run:
+            click.echo(f"{plan.source}: create: company/{cid}: named in the file, not found")
+    s = plan.summary
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb}: {s['create']} created, {s['update']} updated, {s['skip']} unchanged, "
+               f"{s['reject']} rejected" + (f", {len(plan.companies)} companies created" if plan.companies else ""),
+               err=True)
+
+
+def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool) -> None:
+    rejected = plan.count("reject")
+    if strict and rejected:
+        _report(app, plan, True)
+        raise CrmkitError(f"--strict: {rejected} bad row{'s' if rejected != 1 else ''}; nothing was written")
+    if not dry_run and (plan.count("create") or plan.count("update")):
+        ws = app.workspace()
+        todo = plan.count("create") + plan.count("update") + plan.count("skip")
+        if sys.stderr.isatty() and todo > 200:
+            with click.progressbar(length=len(plan.rows), label="importing", file=sys.stderr) as bar:
+                apply_import(ws, plan, app.command_line, progress=bar.update)
+        else:
+            apply_import(ws, plan, app.command_line)
+    _report(app, plan, dry_run)
+    if rejected:
+        sys.exit(EXIT_PARTIAL)  # the good rows are in; the bad ones are listed above
+
+
+@crmkit_command(name="csv")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(IMPORT_KINDS), required=True, help="What each row is.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help="Map a column to a field (repeatable; FIELD '-' ignores the column).")
+@click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A YAML file of column: field.")
+@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
+@click.option("--dry-run", is_flag=True, help="Report row by row what would happen; write nothing.")
+@click.option("--strict", is_flag=True, help="Any bad row aborts the whole import; nothing is written.")
+@pass_app
+def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
+               delimiter: str | None, dry_run: bool, strict: bool) -> None:
+    """Import records from a CSV file (UTF-8 with or without BOM, or Windows-1252; ',' ';' or tab).
+
+    Columns map to fields by name (English, Swedish, Norwegian and Hungarian titles
+    are known: E-post, Namn, Postnummer, Telefonszám, ...) or by --map. Rows match
+    existing records by email (contacts, leads), domain or name (companies) or title
+    (deals): matches are updated, the rest created. Importing the same file twice
+    changes nothing. Bad rows are reported with their line and exit code 1; the good
+    ones are still imported unless --strict. One commit for the whole import.
+    """
+    from crmkit.formats.csvfmt import read_rows
+
+    ws = app.workspace()
+    header, rows = read_rows(file, "\t" if delimiter == "tab" else delimiter)
+    columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
+    if not columns:
+        raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
+    plan = plan_import(ws, kind, rows, columns, str(file))
+    _run_import(app, plan, dry_run, strict)
+
+
+@crmkit_command(name="vcard")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report card by card what would happen; write nothing.")
+@click.option("--strict", is_flag=True, help="Any bad card aborts the whole import; nothing is written.")
+@pass_app
+def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
+    """Import contacts from a vCard file (3.0 or 4.0, many cards), as phones and address books export them.
+
+    Names, organisations (matched to companies by name, created when missing),
+    titles, every email and phone with its type, the address and notes are kept.
+    Cards match existing contacts by email.
+    """
+    from crmkit.formats import vcard
+    from crmkit.formats.csvfmt import Row, decode
+
+    ws = app.workspace()
+    try:
+        text = decode(file.read_bytes(), str(file))
+    except OSError as exc:
+        raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
+    try:
+        cards = vcard.parse(text)
+    except CrmkitError as exc:
+        raise CrmkitError(exc.message, path=str(file)) from None
+    # Cards become rows of the CSV import, so matching, planning and applying are shared.
+    rows: list[Row] = []
+    bad: list[RowPlan] = []
+    for card in cards:
+        if card.error:
+            bad.append(RowPlan(card.line, "reject", "contact", None, card.error))
+            continue
+        values = {k: v for k, v in card.contact.items() if not isinstance(v, (dict, list))}
+        for key, value in (card.contact.get("address") or {}).items():
+            values[f"address.{key}"] = value
+        if card.company:
+            values["company"] = card.company
+        rows.append(Row(card.line, values))
+    columns = {key: key for row in rows for key in row.values}
+    plan = plan_import(ws, "contact", rows, columns, str(file))
+    # Lists (several emails and phones) do not fit a CSV cell: put them on the plan directly.
+    by_line = {card.line: card for card in cards}
+    for row in plan.rows:
+        card = by_line.get(row.line)
+        if card is None or row.action == "reject":
+            continue
+        for many in ("emails", "phones"):
+            if many in card.contact:
+                current = ws.index("contact").get(row.id)
+                if row.action == "create":
+                    row.data[many] = card.contact[many]
+                elif current is None or current.get(many) != card.contact[many]:
+                    row.data[many] = card.contact[many]
+                    if row.action == "skip":
+                        row.action, row.reason = "update", f"changed: {many}"
+    plan.rows.extend(bad)
+    plan.rows.sort(key=lambda r: r.line)
+    _run_import(app, plan, dry_run, strict)
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def _selected(app: App, kind: str | None, where: str | None, segment: str | None) -> tuple[str, list[Any]]:
+    ws = app.workspace()
+    if segment:
+        from crmkit.core.segments import get_segment, members
+
+        if where:
+            raise UsageError("give --where or --segment, not both")
+        seg = get_segment(ws, segment)
+        if kind and kind != seg.kind:
+            raise UsageError(f"segment {segment!r} holds {seg.kind} records, not {kind}")
+        return seg.kind, members(ws, seg)
+    kind = kind or "contact"
+    return kind, select(ws, kind, where=where)
+
+
+def _write(app: App, text: str, out: Path | None) -> None:
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from crmkit.core.yamlio import atomic_write_text
+
+    atomic_write_text(out, text)
+    click.echo(f"wrote {out}", err=True)
+
+
+def _export_options(f: Any) -> Any:
+    f = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write to this file (default: stdout).")(f)
+    f = click.option("--segment", metavar="NAME", help="Only the members of this segment.")(f)
+    f = click.option("--where", metavar="EXPR", help="Only records matching this condition.")(f)
+    f = click.option("--kind", type=click.Choice(KINDS), help="Which records (default: contact).")(f)
+    return f
+
+
+@crmkit_command(name="csv")
+@_export_options
+@click.option("--fields", metavar="A,B", help="Columns (default: every field any record has).")
+@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", help="';' for Nordic Excel.")
+@pass_app
+def export_csv(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None,
+               fields: str | None, delimiter: str) -> None:
+    """Export records as CSV. Cells a spreadsheet would run as a formula are made safe."""
+    from crmkit.formats.csvfmt import write_csv
+
+    kind, views = _selected(app, kind, where, segment)
+    if fields:
+        columns = [f.strip() for f in fields.split(",") if f.strip()]
+    else:
+        columns = ["id"] + [c for c in DEFAULT_COLUMNS[kind] if c != "id"]
+        for v in views:
+            columns += [k for k in v.record.data if k not in columns]
+    rows = [project(v, columns) for v in views]
+    _write(app, write_csv(rows, columns, delimiter=delimiter), out)
+
+
+@crmkit_command(name="json")
+@_export_options
+@pass_app
+def export_json(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None) -> None:
+    """Export records as a JSON list of {"id": ..., fields...} (the shape of `list --json`)."""
+    kind, views = _selected(app, kind, where, segment)
+    _write(app, dumps_json([project(v, None) for v in views]) + "\n", out)
+
+
+@crmkit_command(name="vcard")
+@click.option("--where", metavar="EXPR", help="Only contacts matching this condition.")
+@click.option("--segment", metavar="NAME", help="Only the members of this contact segment.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: stdout).")
+@pass_app
+def export_vcard(app: App, where: str | None, segment: str | None, out: Path | None) -> None:
+    """Export contacts as vCard 3.0, ready for a phone or address book."""
+    from crmkit.formats.vcard import to_vcard
+
+    kind, views = _selected(app, "contact", where, segment)
+    companies = app.workspace().index("company")
+    cards = []
+    for v in views:
+        company = companies.get(v.record.get("company") or "")
+        cards.append(to_vcard(v.record.data, company.title if company else None, uid=f"crmkit:{v.record.id}"))
+    _write(app, "".join(cards), out)
+

@@ -1,0 +1,220 @@
+"""Data in and out: real-world-shaped CSV and vCard files, exports, duplicates and merges."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git
+from crmkit.core import yamlio
+from crmkit.formats import vcard
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def load(ws: Path, rel: str) -> dict:
+    return yamlio.load_fast(ws / rel)
+
+
+def commits(ws: Path) -> int:
+    return int(git(ws, "rev-list", "--count", "HEAD"))
+
+
+def test_nordic_excel_csv_imports_field_by_field(run, make_ws) -> None:
+    ws = make_ws()
+    r = run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact"], ws)
+    assert r.exit_code == 4, r.stderr                       # one bad row: partial
+    assert "excel_contacts_sv.csv:8: reject: -: more cells than the header has columns" in r.stdout
+    assert "4 created, 0 updated, 0 unchanged, 1 rejected, 3 companies created" in r.stderr
+    asa = load(ws, "contacts/asa-oberg.yaml")
+    assert asa["name"] == "Åsa Öberg" and asa["email"] == "asa.oberg@akerberg.se"
+    assert asa["phone"] == "070-123 45 67" and asa["title"] == "Inköpschef"
+    assert asa["address"] == {"street": "Storgatan 1", "zip": "01234", "city": "Göteborg"}
+    assert asa["country"] == "SE" and asa["company"] == "akerberg-ab"
+    assert asa["notes"] == "Träffades på mässan;\nvill ha offert"   # a quoted cell with a line break
+    assert load(ws, "contacts/bjorn-odegard.yaml")["address"]["zip"] == "0150"
+    assert load(ws, "contacts/bjorn-odegard.yaml")["country"] == "NO"
+    zs = load(ws, "contacts/szoke-zsofia.yaml")
+    assert zs["notes"] == "Árvíztűrő tükörfúrógép" and zs["company"] == "dunaipar-kft"
+    assert load(ws, "companies/dunaipar-kft.yaml")["name"] == "Dunaipar Kft."
+    assert load(ws, "contacts/kovacs-adam.yaml")["company"] == "dunaipar-kft"
+    assert git(ws, "log", "-1", "--format=%s").startswith("crmkit: import 4 new and 0 changed contact records")
+    assert git(ws, "status", "--porcelain") == ""
+    assert run(["check"], ws).exit_code == 0
+
+
+def test_second_import_changes_nothing(run, make_ws) -> None:
+    ws = make_ws()
+    run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact"], ws)
+    before = commits(ws)
+    r = run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact"], ws)
+    assert "0 created, 0 updated, 4 unchanged, 1 rejected" in r.stderr
+    assert commits(ws) == before
+
+
+def test_dry_run_reports_row_by_row_and_writes_nothing(run, make_ws) -> None:
+    ws = make_ws({"contacts/asa-oberg.yaml": "name: Åsa Öberg\nemail: ASA.OBERG@akerberg.se\n"})
+    r = run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact", "--dry-run", "--json"], ws)
+    data = json.loads(r.stdout)
+    actions = {row["line"]: (row["action"], row["id"]) for row in data["rows"]}
+    assert actions[2][0] == "update" and actions[2][1] == "asa-oberg"   # matched by email, case ignored
+    assert actions[4] == ("create", "bjorn-odegard")
+    assert actions[8][0] == "reject"
+    assert 5 not in actions                                              # the empty row is skipped
+    assert git(ws, "status", "--porcelain") == "" and not (ws / "contacts/bjorn-odegard.yaml").exists()
+
+
+def test_strict_aborts_with_nothing_written(run, make_ws) -> None:
+    ws = make_ws()
+    r = run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact", "--strict"], ws)
+    assert r.exit_code == 1 and "--strict: 1 bad row; nothing was written" in r.stderr
+    assert not (ws / "contacts").exists() or not any((ws / "contacts").iterdir())
+    assert commits(ws) == 1
+
+
+def test_mapping_and_bad_values_name_the_line(run, make_ws, tmp_path) -> None:
+    ws = make_ws()
+    f = tmp_path / "companies.csv"
+    f.write_text("Firma,Antal anställda,Webb\nNordvik AS,80,nordvik.no\nBroken AB,many,broken.se\n", encoding="utf-8")
+    r = run(["import", "csv", str(f), "--kind", "company", "--map", "Firma=name", "--map", "Antal anställda=employees",
+             "--map", "Webb=domain"], ws)
+    assert r.exit_code == 4
+    assert f"{f}:3: reject: -: employees='many': expected int" in r.stdout
+    assert load(ws, "companies/nordvik-as.yaml") == {"name": "Nordvik AS", "employees": 80, "domain": "nordvik.no",
+                                                     "created": load(ws, "companies/nordvik-as.yaml")["created"]}
+    r = run(["import", "csv", str(tmp_path / "missing.csv"), "--kind", "company"], ws)
+    assert r.exit_code == 1 and "cannot read" in r.stderr
+    r = run(["import", "csv", str(f), "--kind", "company", "--map", "nonsense"], ws)
+    assert r.exit_code == 2 and "expected COLUMN=FIELD" in r.stderr
+
+
+def test_formula_cells_are_made_safe_on_export(run, make_ws) -> None:
+    ws = make_ws()
+    r = run(["import", "csv", str(DATA / "formula_cells.csv"), "--kind", "contact"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    # the text is kept exactly in the record ...
+    assert load(ws, "contacts/eve-evil.yaml")["notes"] == '=HYPERLINK("http://x.example","click")'
+    # ... and defused on the way out
+    r = run(["export", "csv", "--fields", "name,notes,title", "--delimiter", ";"], ws)
+    rows = list(csv.reader(io.StringIO(r.stdout), delimiter=";"))
+    assert rows[0] == ["name", "notes", "title"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["Eve Evil"][1] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert by_name["Eve Evil"][2] == "'+1 boss"
+    assert by_name["Mallory"][1:] == ["'@SUM(A1:A9)", "'-2"]
+    assert by_name["Plain Person"][1:] == ["just text", "CEO"]
+
+
+def test_phone_vcards_import_every_field(run, make_ws) -> None:
+    ws = make_ws()
+    r = run(["import", "vcard", str(DATA / "phone_contacts.vcf")], ws)
+    assert r.exit_code == 4 and "phone_contacts.vcf:35: reject: -: the card has no name" in r.stdout
+    karin = load(ws, "contacts/karin-lind.yaml")
+    assert karin["email"] == "karin.lind@fjallbackafisk.se"
+    assert karin["emails"] == [{"type": "home", "value": "karin.lind@gmail.com"}]
+    assert karin["phone"] == "+46 70 111 22 33"
+    assert karin["phones"] == [{"type": "work", "value": "031-12 34 56"}]
+    assert karin["title"] == "Marknadschef" and karin["company"] == "fjallbacka-fisk-ab"
+    assert karin["address"] == {"street": "Hamngatan 3", "zip": "45071", "city": "Fjällbacka", "country": "SE"}
+    assert karin["notes"] == "Vill ha en demo av BI-modulen i januari. Ringer tillbaka efter helgerna."
+    bjorn = load(ws, "contacts/bjorn-odegard.yaml")          # vCard 4.0 from Android
+    assert bjorn["name"] == "Bjørn Ødegård" and bjorn["phone"] == "+4791234567"
+    assert bjorn["address"]["country"] == "NO" and bjorn["address"]["zip"] == "0150"
+    before = commits(ws)
+    again = run(["import", "vcard", str(DATA / "phone_contacts.vcf")], ws)
+    assert "0 created, 0 updated, 3 unchanged" in again.stderr and commits(ws) == before
+
+
+def test_vcard_round_trip_keeps_every_modelled_field(run, make_ws, tmp_path) -> None:
+    ws = make_ws()
+    run(["import", "vcard", str(DATA / "phone_contacts.vcf")], ws)
+    out = tmp_path / "out.vcf"
+    r = run(["export", "vcard", "-o", str(out)], ws)
+    assert r.exit_code == 0, r.stderr
+    cards = {c.contact["name"]: c for c in vcard.parse(out.read_text(encoding="utf-8"))}
+    assert set(cards) == {"Karin Lind", "Bjørn Ødegård", "Kovács Ádám"}
+    for name, card in cards.items():
+        rid = {"Karin Lind": "karin-lind", "Bjørn Ødegård": "bjorn-odegard", "Kovács Ádám": "kovacs-adam"}[name]
+        stored = load(ws, f"contacts/{rid}.yaml")
+        for key, value in card.contact.items():
+            assert stored[key] == value, (name, key)
+        modelled = {k: v for k, v in stored.items() if k not in ("company", "created")}
+        assert modelled == card.contact, name
+        company = load(ws, f"companies/{stored['company']}.yaml")["name"]
+        assert card.company == company
+    # and back into a fresh workspace: the same records
+    ws2 = make_ws()
+    run(["import", "vcard", str(out)], ws2)
+    assert load(ws2, "contacts/karin-lind.yaml")["phones"] == load(ws, "contacts/karin-lind.yaml")["phones"]
+
+
+def test_export_json_and_where(run, make_ws) -> None:
+    ws = make_ws()
+    run(["import", "csv", str(DATA / "excel_contacts_sv.csv"), "--kind", "contact"], ws)
+    r = run(["export", "json", "--where", "country == HU"], ws)
+    assert sorted(row["id"] for row in json.loads(r.stdout)) == ["kovacs-adam", "szoke-zsofia"]
+    r = run(["export", "json", "--kind", "company"], ws)
+    assert len(json.loads(r.stdout)) == 3
+    r = run(["export", "json", "--segment", "nope"], ws)
+    assert r.exit_code == 1 and "no segment named 'nope'" in r.stderr
+
+
+DUPES = {
+    "companies/nordvik-as.yaml": "name: Nordvik AS\ndomain: nordvik.no\ncountry: NO\n",
+    "companies/nordvik.yaml": "name: Nordvik\ndomain: https://www.nordvik.no/\n",
+    "contacts/anna-berg.yaml": "name: Anna Berg\nemail: Anna.Berg@Example.se\nphone: \"070-123 45 67\"\ncompany: nordvik-as\ntags: [a]\n",
+    "contacts/anna-b.yaml": "name: Anna B.\nemail: anna.berg@example.se\ntitle: CFO\ntags: [b]\n",
+    "contacts/ana-berg.yaml": "name: Ana Berg\nphone: \"+46 70 123 45 67\"\ncountry: SE\n",
+    "contacts/zoltan.yaml": "name: Zoltán Kiss\nemail: z@example.hu\n",
+    "deals/d1.yaml": "title: D1\ncompany: nordvik\ncontacts: [anna-b, anna-berg]\nstage: lead\n",
+}
+
+
+def test_dedupe_finds_email_phone_domain_and_names(run, make_ws) -> None:
+    ws = make_ws(DUPES)
+    rows = json.loads(run(["dedupe", "--json"], ws).stdout)
+    pairs = {(r["a"], r["b"]): r for r in rows}
+    assert pairs[("anna-b", "anna-berg")]["reason"] == "same email anna.berg@example.se"
+    assert pairs[("ana-berg", "anna-berg")]["reason"] == "same phone +46701234567"
+    assert all("zoltan" not in pair for pair in pairs)
+    companies = json.loads(run(["dedupe", "--kind", "company", "--json"], ws).stdout)
+    assert companies[0]["reason"] == "same domain nordvik.no" and companies[0]["confidence"] == 0.95
+
+
+def test_merge_moves_references_and_leaves_a_tombstone(run, make_ws) -> None:
+    ws = make_ws(DUPES)
+    r = run(["merge", "anna-berg", "anna-b"], ws)
+    assert r.exit_code == 0, r.stderr
+    kept = load(ws, "contacts/anna-berg.yaml")
+    assert kept["title"] == "CFO" and kept["tags"] == ["a", "b"] and kept["email"] == "Anna.Berg@Example.se"
+    assert load(ws, "contacts/anna-b.yaml")["merged_into"] == "anna-berg"
+    assert load(ws, "deals/d1.yaml")["contacts"] == ["anna-berg"]
+    changed = git(ws, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == ["contacts/anna-b.yaml", "contacts/anna-berg.yaml", "deals/d1.yaml"]
+    assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: merge contact/anna-b into contact/anna-berg"
+    r = run(["show", "anna-b"], ws)
+    assert r.exit_code == 1 and "contact/anna-b was merged into contact/anna-berg" in r.stderr
+    assert "anna-b" not in run(["contact", "list", "--format", "csv"], ws).stdout.split()
+    assert run(["check"], ws).exit_code == 0
+    r = run(["merge", "anna-berg", "nordvik-as"], ws)
+    assert r.exit_code != 0
+
+
+def test_shell_completion_scripts_and_record_ids(make_ws) -> None:
+    ws = make_ws(DUPES)
+    for shell in ("bash", "zsh", "fish"):
+        r = subprocess.run([sys.executable, "-m", "crmkit", "completion", shell], capture_output=True, text=True)
+        assert r.returncode == 0 and "_CRMKIT_COMPLETE" in r.stdout, shell
+    env = dict(os.environ, _CRMKIT_COMPLETE="bash_complete", COMP_WORDS="crmkit show ann", COMP_CWORD="2")
+    r = subprocess.run([sys.executable, "-m", "crmkit"], capture_output=True, text=True, cwd=ws, env=env)
+    assert r.stdout.split() == ["plain,anna-b", "plain,anna-berg"]
+    env.update(COMP_WORDS="crmkit rep", COMP_CWORD="1")
+    r = subprocess.run([sys.executable, "-m", "crmkit"], capture_output=True, text=True, cwd=ws, env=env)
+    assert "plain,report" in r.stdout.split()
