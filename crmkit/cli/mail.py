@@ -1,0 +1,102 @@
+"""`crmkit mail render` and `crmkit mail send`."""
+
+from __future__ import annotations
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
+from crmkit.cli.records import complete_id
+from crmkit.core.errors import CrmkitError, UsageError
+from crmkit.core.mail import choose_recipients, load_template, outbox_files, render_all, send_outbox, write_outbox
+
+
+@click.group(name="mail")
+@global_options
+def mail() -> None:
+    """Email from templates: mail merge into outbox/, then send over SMTP."""
+
+
+@crmkit_command(name="render")
+@click.argument("template")
+@click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_id, help="A contact (repeatable).")
+@click.option("--segment", metavar="NAME", help="Every contact in this segment.")
+@click.option("--dry-run", is_flag=True, help="Say who would get it, who not and why, and who would fail; write nothing.")
+@pass_app
+def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None, dry_run: bool) -> None:
+    """Render TEMPLATE (templates/mail/TEMPLATE.md.j2) for each recipient into outbox/ as .eml files.
+
+    Marketing templates go only to contacts who consented and did not opt out, once
+    per address. A missing variable is an error for that recipient, never a blank:
+    if any recipient fails, nothing is written.
+    """
+    if bool(to) == bool(segment):
+        raise UsageError("give --to ID... or --segment NAME")
+    ws = app.workspace()
+    tpl = load_template(ws, template)
+    if segment:
+        from crmkit.core.segments import get_segment, members
+
+        seg = get_segment(ws, segment)
+        if seg.kind not in ("contact", "lead"):
+            raise UsageError(f"segment {segment!r} holds {seg.kind} records; mail goes to contacts or leads")
+        records = [v.record for v in members(ws, seg)]
+    else:
+        records = [ws.get(ref) for ref in to]
+    chosen, skipped = choose_recipients(ws, records, tpl.kind == "marketing")
+    rendered, failed = render_all(ws, tpl, chosen)
+    report = {"template": tpl.name, "kind": tpl.kind, "recipients": [r.record.id for r in rendered],
+              "skipped": [s.to_dict() for s in skipped], "failed": [f.to_dict() for f in failed], "written": []}
+    if failed and not dry_run:
+        for f in failed:
+            click.echo(f"crmkit: {f.id}: {f.error}", err=True)
+        raise CrmkitError(f"{len(failed)} recipient{'s' if len(failed) != 1 else ''} failed; nothing was written "
+                          "(fix the template or the records; --dry-run lists them)")
+    if not dry_run and rendered:
+        with ws.transaction(f"mail {tpl.name} to {len(rendered)} recipient{'s' if len(rendered) != 1 else ''}",
+                            app.command_line) as tx:
+            report["written"] = write_outbox(ws, tx, tpl, rendered)
+            if skipped:
+                tx.note("left out: " + ", ".join(f"{s.id} ({s.reason})" for s in skipped))
+    if app.json:
+        echo_json(report)
+    else:
+        for r in rendered:
+            click.echo(f"{'would write' if dry_run else 'wrote'} mail to {r.record.id} <{r.record.get('email')}>")
+        for s in skipped:
+            click.echo(f"left out {s.id}: {s.reason}")
+        for f in failed:
+            click.echo(f"would fail {f.id}: {f.error}")
+    if dry_run and failed:
+        raise SystemExit(1)
+
+
+@crmkit_command(name="send")
+@click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
+@pass_app
+def send_cmd(app: App, dry_run: bool) -> None:
+    """Send everything in outbox/ over the SMTP server in crmkit.yaml (password from the environment).
+
+    Each sent message leaves the outbox and is logged as an email activity on its
+    recipient. If sending fails half way, what was sent stays sent and logged, the
+    rest stays in the outbox, the exit code is 4, and the next run sends only the rest.
+    """
+    ws = app.workspace()
+    if dry_run:
+        files = [ws.rel(p) for p in outbox_files(ws)]
+        if app.json:
+            echo_json({"would_send": files})
+        else:
+            for f in files:
+                click.echo(f"would send {f}")
+        return
+    result = send_outbox(ws, app.command_line)
+    if app.json:
+        echo_json({"sent": result.sent, "already_sent": result.already, "failed": []})
+    else:
+        for f in result.sent:
+            click.echo(f"sent {f}")
+        click.echo(f"sent {len(result.sent)} message{'s' if len(result.sent) != 1 else ''}", err=True)
+
+
+mail.add_command(render_cmd)
+mail.add_command(send_cmd)

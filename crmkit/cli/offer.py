@@ -1,0 +1,62 @@
+"""`crmkit offer render`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
+from crmkit.cli.records import complete_id
+from crmkit.core import yamlio
+from crmkit.core.errors import UsageError
+from crmkit.core.offers import record_rendering, render
+
+
+@click.group(name="offer")
+@global_options
+def offer() -> None:
+    """Offers: line items, discounts and VAT on a deal, rendered from templates."""
+
+
+@crmkit_command(name="render")
+@click.argument("deal", shell_complete=complete_id)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (default: stdout; PDF needs a file).")
+@click.option("--lang", type=click.Choice(["sv", "nb", "hu", "en"]), help="Language (default: the workspace locale's).")
+@pass_app
+def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None) -> None:
+    """Render the offer of DEAL from the offer templates (the workspace's templates/ first).
+
+    crmkit computes every figure: exact decimals, VAT grouped per rate, rounding half
+    up to the currency's minor unit. Amounts and dates are written for the language's
+    locale (Swedish: 12 345,50 kr). Rendering records the offer on the deal (number,
+    revision, date, total) and commits; a changed offer gets a new revision.
+    """
+    ws = app.workspace()
+    rec = ws.get(deal, "deal") if "/" not in deal else ws.get(deal)
+    if rec.kind != "deal":
+        raise UsageError(f"{rec.ref} is not a deal")
+    if fmt == "pdf" and out is None and sys.stdout.isatty():
+        raise UsageError("a PDF goes to a file: add -o offer.pdf")
+    result = render(ws, rec, fmt, lang)
+    with ws.transaction(f"offer {result.number} revision {result.revision} for {rec.ref}", app.command_line) as tx:
+        tx.update("deal", rec.id, lambda doc: record_rendering(doc, result, fmt, rec.get("offer") or {}))
+        if out is not None:
+            yamlio.atomic_write_bytes(out, result.content)
+    if out is None:
+        sys.stdout.buffer.write(result.content)
+        sys.stdout.flush()
+    summary = {"deal": rec.id, "number": result.number, "revision": result.revision,
+               "date": result.date, "total": str(result.total), "currency": result.currency,
+               "output": str(out) if out else None}
+    if app.json and out is not None:
+        echo_json(summary)
+    else:
+        click.echo(f"offer {result.number} revision {result.revision}: total {result.total} {result.currency}"
+                   + (f" -> {out}" if out else ""), err=True)
+
+
+offer.add_command(render_cmd)
