@@ -1,0 +1,273 @@
+"""Offers and mail end to end: golden renderings, a real PDF, a real SMTP server on localhost."""
+
+from __future__ import annotations
+
+import email
+import io
+import json
+import socket
+from email import policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from conftest import git
+from crmkit.core import yamlio
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+NOW = "2026-11-22T10:00:00+01:00"
+
+CONFIG_EXTRA = """
+offers: {vat: 25, rounding: line, validity_days: 30}
+mail:
+  from: "Fjordlys Consulting <hej@fjordlys.se>"
+  unsubscribe: "Svara AVREGISTRERA för att slippa fler utskick."
+"""
+
+FILES = {
+    "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
+    "companies/akerberg-ab.yaml": "name: Åkerberg AB\ncountry: SE\n",
+    "contacts/bjorn-odegard.yaml": "name: Bjørn Ødegård\nemail: bjorn@nordvik.no\ncompany: nordvik-as\n"
+                                   "consent: {marketing: true}\ntitle: CTO\n",
+    "contacts/asa-oberg.yaml": "name: Åsa Öberg\nemail: asa@akerberg.se\ncompany: akerberg-ab\n"
+                               "consent: {marketing: true}\n",
+    "contacts/no-consent.yaml": "name: Nils Nej\nemail: nils@akerberg.se\ncompany: akerberg-ab\n",
+    "contacts/opted-out.yaml": "name: Olle Ut\nemail: olle@akerberg.se\nopted_out: true\nconsent: {marketing: true}\n",
+    "contacts/asa-again.yaml": "name: Åsa Ö.\nemail: ASA@akerberg.se\nconsent: {marketing: true}\n",
+    "contacts/no-email.yaml": "name: Ingen Post\nconsent: {marketing: true}\n",
+    "contacts/curly.yaml": "name: '{{ 7*7 }}'\nemail: curly@example.com\nconsent: {marketing: true}\ntitle: QA\n",
+    "deals/nordvik-erp.yaml": (
+        "title: Nordvik ERP\ncompany: nordvik-as\ncontacts: [bjorn-odegard]\nstage: proposal\nowner: daniel\n"
+        "currency: SEK\noffer:\n  number: FL-2026-007\n  discount: 5%\n  items:\n"
+        "    - {description: ERP-licens, quantity: 25, unit: st, unit_price: 4900, vat: 25}\n"
+        "    - {description: Implementation, quantity: 80, unit: tim, unit_price: 1250, discount: 10%, vat: 25}\n"
+        "    - {description: Kursbok, quantity: 3, unit: st, unit_price: 345.50, vat: 6}\n"),
+    "segments/everyone.yaml": "kind: contact\nwhere: exists(name)\n",
+    "templates/mail/news.md.j2": (
+        "---\nsubject: \"Nyheter för {{ contact.name }}\"\nkind: marketing\n---\n"
+        "Hej {{ contact.name }} på {{ company.name | default('') }},\nläs om våra nyheter.\n{{ unsubscribe }}\n"
+        "=== html ===\n<p>Hej {{ contact.name }}</p>\n<p>{{ unsubscribe }}</p>\n"),
+    "templates/mail/title.md.j2": "---\nsubject: Hej\nkind: transactional\n---\nDin titel: {{ contact.title }}\n",
+    "templates/mail/no-unsub.md.j2": "---\nsubject: Hej\nkind: marketing\n---\nKöp nu!\n",
+}
+
+
+@pytest.fixture
+def ws(make_ws):
+    from conftest import MINIMAL_CONFIG
+
+    return make_ws(dict(FILES, **{"crmkit.yaml": MINIMAL_CONFIG + CONFIG_EXTRA}))
+
+
+def test_offer_markdown_and_html_match_the_golden_files(run, ws) -> None:
+    for fmt in ("md", "html"):
+        r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp", "--format", fmt], ws)
+        assert r.exit_code == 0, r.stderr
+        golden = GOLDEN / f"offer-nordvik-erp.sv.{fmt}"
+        assert r.stdout == golden.read_text(encoding="utf-8"), f"{fmt} differs from {golden}"
+    assert "253\u00a0387,50\u00a0kr" in r.stdout
+
+
+def test_offer_in_english_and_recorded_on_the_deal(run, ws, tmp_path) -> None:
+    out = tmp_path / "offer.md"
+    r = run(["--now", NOW, "offer", "render", "nordvik-erp", "--lang", "en", "-o", str(out), "--json"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["total"] == "253387.50"
+    text = out.read_text(encoding="utf-8")
+    assert "# Offer FL-2026-007" in text and "SEK253,387.50" in text.replace("\u00a0", "")
+    offer = yamlio.load_fast(ws / "deals/nordvik-erp.yaml")["offer"]
+    assert offer["history"][0]["revision"] == 1 and offer["history"][0]["total"] == "253387.50"
+    assert git(ws, "log", "-1", "--format=%s").startswith("crmkit: offer FL-2026-007 revision 1")
+    # the same offer again: the same revision, nothing new to commit
+    before = git(ws, "rev-parse", "HEAD")
+    run(["--now", NOW, "offer", "render", "nordvik-erp", "-o", str(out)], ws)
+    assert git(ws, "rev-parse", "HEAD") == before
+    # a changed offer: revision 2
+    run(["set", "nordvik-erp", "offer.discount=10%"], ws)
+    r = run(["--now", NOW, "offer", "render", "nordvik-erp", "-o", str(out), "--json"], ws)
+    assert json.loads(r.stdout)["revision"] == 2
+
+
+def test_offer_pdf_is_a_real_pdf_with_the_total(run, ws, tmp_path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "offer.pdf"
+    r = run(["--now", NOW, "offer", "render", "nordvik-erp", "--format", "pdf", "-o", str(out)], ws)
+    assert r.exit_code == 0, r.stderr
+    assert out.read_bytes().startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(str(out)).pages).replace("\u00a0", " ")
+    assert "253 387,50 kr" in text and "Nordvik AS" in text and "Offert" in text
+
+
+def test_templates_are_sandboxed_and_record_text_is_data(run, ws) -> None:
+    (ws / "templates/offer.md.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    r = run(["--no-commit", "offer", "render", "nordvik-erp"], ws)
+    assert r.exit_code == 1 and "unsafe" in r.stderr and "Traceback" not in r.stderr
+    (ws / "templates/offer.md.j2").write_text("{% for x in %}\n")
+    r = run(["--no-commit", "offer", "render", "nordvik-erp"], ws)
+    assert r.exit_code == 1 and "template syntax error" in r.stderr and "offer.md.j2:1" in r.stderr
+    (ws / "templates/offer.md.j2").unlink()
+    r = run(["--now", NOW, "mail", "render", "title", "--to", "curly"], ws)
+    assert r.exit_code == 0, r.stderr
+    msg = email.message_from_bytes(next((ws / "outbox").glob("*.eml")).read_bytes(), policy=policy.default)
+    assert "Din titel: QA" in msg.get_content()
+    r = run(["--now", NOW, "mail", "render", "news", "--to", "curly", "--json"], ws)
+    html_msg = email.message_from_bytes((ws / json.loads(r.stdout)["written"][0]).read_bytes(), policy=policy.default)
+    assert "Hej {{ 7*7 }}" in html_msg.get_body(("plain",)).get_content()
+    assert html_msg["Subject"] == "Nyheter för {{ 7*7 }}"
+
+
+def test_html_offer_escapes_record_text(run, ws) -> None:
+    run(["set", "nordvik-as", "name=<script>alert(1)</script> AS"], ws)
+    r = run(["--no-commit", "offer", "render", "nordvik-erp", "--format", "html"], ws)
+    assert "<script>alert" not in r.stdout and "&lt;script&gt;alert(1)&lt;/script&gt; AS" in r.stdout
+
+
+def test_mail_merge_to_a_segment_respects_consent(run, ws) -> None:
+    r = run(["--now", NOW, "mail", "render", "news", "--segment", "everyone", "--json"], ws)
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert sorted(report["recipients"]) == ["asa-again", "bjorn-odegard", "curly"] or \
+        sorted(report["recipients"]) == ["asa-oberg", "bjorn-odegard", "curly"]
+    reasons = {s["id"]: s["reason"] for s in report["skipped"]}
+    assert reasons["no-consent"] == "no consent to marketing"
+    assert reasons["opted-out"] == "opted out"
+    assert reasons["no-email"] == "no email address"
+    assert any(r.startswith("same address as") for r in reasons.values())
+    assert len(list((ws / "outbox").glob("*.eml"))) == 3
+    eml = next((ws / "outbox").glob("*bjorn-odegard.eml")).read_bytes()
+    msg = email.message_from_bytes(eml, policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["To"] == "Bjørn Ødegård <bjorn@nordvik.no>"
+    assert "Svara AVREGISTRERA" in msg.get_body(("plain",)).get_content()
+    assert "left out: " in git(ws, "log", "-1", "--format=%B")
+
+
+def test_missing_variable_is_an_error_and_dry_run_lists_it(run, ws) -> None:
+    r = run(["mail", "render", "title", "--to", "bjorn-odegard", "--to", "asa-oberg", "--dry-run", "--json"], ws)
+    assert r.exit_code == 1
+    failed = json.loads(r.stdout)["failed"]
+    assert failed == [{"id": "asa-oberg", "error": "template title: missing variable: 'dict object' has no attribute 'title'"}]
+    r = run(["mail", "render", "title", "--to", "bjorn-odegard", "--to", "asa-oberg"], ws)
+    assert r.exit_code == 1 and "nothing was written" in r.stderr
+    assert not (ws / "outbox").exists() or not list((ws / "outbox").glob("*.eml"))
+
+
+def test_marketing_template_needs_an_unsubscribe_line(run, ws) -> None:
+    r = run(["mail", "render", "no-unsub", "--to", "bjorn-odegard"], ws)
+    assert r.exit_code == 1 and "unsubscribe" in r.stderr
+
+
+def test_a_line_break_in_a_name_cannot_inject_a_header(run, ws) -> None:
+    (ws / "contacts/eve.yaml").write_text('name: "Eve\\nBcc: everyone@example.com"\nemail: eve@example.com\ntitle: x\n')
+    r = run(["mail", "render", "title", "--to", "eve"], ws)
+    assert r.exit_code == 1 and "contains a line break" in r.stderr
+    assert not list((ws / "outbox").glob("*.eml")) if (ws / "outbox").exists() else True
+
+
+# -- a real SMTP server on localhost ----------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse = refuse or set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    servers = []
+
+    def start(refuse: set[str] | None = None, auth: tuple[str, str] | None = None) -> tuple[Recorder, int]:
+        handler = Recorder(refuse)
+        port = free_port()
+        kwargs = {}
+        if auth:
+            def authenticator(server, session, envelope, mechanism, data):
+                ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == auth
+                return AuthResult(success=ok)
+            kwargs = {"authenticator": authenticator, "auth_require_tls": False}
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+        controller.start()
+        servers.append(controller)
+        return handler, port
+
+    yield start
+    for c in servers:
+        c.stop()
+
+
+def _smtp_config(ws: Path, port: int, user: str | None = None) -> None:
+    text = (ws / "crmkit.yaml").read_text()
+    text += f"smtp: {{host: 127.0.0.1, port: {port}, security: none" + (f", user: {user}" if user else "") + "}\n"
+    (ws / "crmkit.yaml").write_text(text)
+    git(ws, "commit", "-qam", "smtp settings")
+
+
+def test_send_delivers_logs_activities_and_empties_the_outbox(run, ws, smtp_server, monkeypatch) -> None:
+    handler, port = smtp_server(auth=("crm", "s3cret"))
+    _smtp_config(ws, port, user="crm")
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg"], ws)
+    r = run(["mail", "send"], ws)
+    assert r.exit_code == 1 and "$CRMKIT_SMTP_PASSWORD is empty" in r.stderr
+    monkeypatch.setenv("CRMKIT_SMTP_PASSWORD", "s3cret")
+    r = run(["mail", "send", "--dry-run"], ws)
+    assert r.stdout.count("would send") == 2 and not handler.messages
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(m["To"] for m in handler.messages) == ["Bjørn Ødegård <bjorn@nordvik.no>", "Åsa Öberg <asa@akerberg.se>"]
+    got = handler.messages[0]
+    assert got.get_content_type() == "multipart/alternative"
+    assert got["Subject"].startswith("Nyheter för ")
+    assert not list((ws / "outbox").glob("*.eml"))
+    acts = [yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")]
+    assert sorted(a["contact"] for a in acts) == ["asa-oberg", "bjorn-odegard"]
+    assert all(a["type"] == "email" and a["direction"] == "out" and a["message_id"] for a in acts)
+    assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: sent 2 emails"
+    assert git(ws, "status", "--porcelain") == ""
+    assert "s3cret" not in (ws / "crmkit.yaml").read_text()
+
+
+def test_a_failure_half_way_keeps_what_was_sent_and_the_next_run_sends_the_rest(run, ws, smtp_server) -> None:
+    handler, port = smtp_server(refuse={"asa@akerberg.se"})
+    _smtp_config(ws, port)
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg", "--to", "curly"], ws)
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 4, r.stderr
+    assert "sent 2, failed 1" in r.stderr
+    assert sorted(m["To"].addresses[0].addr_spec for m in handler.messages) == ["bjorn@nordvik.no", "curly@example.com"]
+    left = list((ws / "outbox").glob("*.eml"))
+    assert len(left) == 1 and "asa-oberg" in left[0].name
+    assert len(list((ws / "activities").glob("*.yaml"))) == 2
+    assert git(ws, "status", "--porcelain") == ""            # what was sent is committed
+    handler.refuse.clear()
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 0
+    assert [m["To"].addresses[0].addr_spec for m in handler.messages].count("bjorn@nordvik.no") == 1
+    assert len(handler.messages) == 3
+
+
+def test_unreachable_server_changes_nothing(run, ws) -> None:
+    _smtp_config(ws, free_port())
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard"], ws)
+    r = run(["mail", "send"], ws)
+    assert r.exit_code == 1 and "cannot reach the SMTP server" in r.stderr
+    assert len(list((ws / "outbox").glob("*.eml"))) == 1
