@@ -12,8 +12,9 @@
 
 Assignment is deterministic and needs no counter file that two branches would
 both change: round robin takes its turn from the number of records already
-routed through the pool (`routing.pool` on each record), least loaded counts the
-open records each member owns. A member is also away when `users.<id>.away` is
+routed through the pool (`routing.pool` on each record), going round the members
+available at that moment (not away, below capacity); least loaded counts the
+open records each member owns (divided by its weight). A member is also away when `users.<id>.away` is
 true in crmkit.yaml.
 """
 
@@ -53,11 +54,7 @@ class Pool:
     fallback: str | None = None
 
     def sequence(self) -> list[str]:
-        """One round of turns, weights respected and interleaved (smooth weighted round robin).
-
-        Away members keep their place so the turns of the others do not shift when
-        someone goes on holiday.
-        """
+        """One round of turns, weights respected and interleaved (smooth weighted round robin)."""
         total = sum(m.weight for m in self.members)
         current = {i: 0 for i in range(len(self.members))}
         out: list[str] = []
@@ -170,19 +167,20 @@ class PoolState:
             if chosen is not None:
                 how = f"least loaded, {self.load.get(chosen, 0)} open"
         else:
-            seq = pool.sequence()
-            turn = self.routed.get(name, 0)
-            by_user = {m.user: m for m in pool.members}
-            for step in range(len(seq)):
-                user = seq[(turn + step) % len(seq)]
-                why = self._unavailable(by_user[user])
+            # The turn goes round the members available now, so nobody gets two turns in a
+            # row because a colleague is away; the turn itself comes from the records.
+            available = []
+            for m in pool.members:
+                why = self._unavailable(m)
                 if why:
-                    if why not in skipped:
-                        skipped.append(why)
-                    continue
-                chosen = user
+                    skipped.append(why)
+                else:
+                    available.append(m)
+            if available:
+                seq = Pool(name, members=available).sequence()
+                turn = self.routed.get(name, 0)
+                chosen = seq[turn % len(seq)]
                 how = f"round robin, turn {turn + 1}"
-                break
         notes: list[str] = []
         if chosen is None:
             reason = "; ".join(skipped) if skipped else "no members"

@@ -326,6 +326,9 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
     kinds = sorted({a.kind for a in the_plan.assignments})
     what = the_plan.assignments[0].summary() if n == 1 else f"{n} {' and '.join(k + 's' for k in kinds)}"
     render = _notifier()
+    import inspect
+
+    takes_rule = render is not None and "rule" in inspect.signature(render).parameters
     with ws.transaction(f"route {what}", command) as tx:
         for a in the_plan.assignments:
             tx.update(a.kind, a.id, _apply_one(a, the_plan.at))
@@ -336,10 +339,17 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
 
                 rec = Record(a.kind, a.id, yamlio.to_plain(yamlio.load_roundtrip(path)), path)
                 try:
-                    render(ws, tx, a.notify, rec, a.owner)
-                    a.notes.append(f"notified {a.owner} ({a.notify})")
+                    extra = {"rule": a.rule or ""} if takes_rule else {}
+                    written = render(ws, tx, a.notify, rec, a.owner, **extra)
                 except CrmkitError as exc:
-                    raise CrmkitError(f"{a.ref}: notify {a.notify}: {exc}; nothing was changed") from None
+                    # Routing matters more than the email: the record is routed, the failure reported.
+                    a.notes.append(f"notify {a.notify}: not sent ({exc.message})")
+                    continue
+                if written:
+                    a.notes.append(f"notify {a.notify}: {written}")
+                    tx.note(f"  notified {a.owner}: {written}")
+                else:
+                    a.notes.append(f"notify {a.notify}: not sent ({a.owner} has no email in crmkit.yaml)")
     return tx.commits[-1] if tx.commits else None
 
 
