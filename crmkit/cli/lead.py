@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 
 import click
 
@@ -47,7 +48,7 @@ def _add_form(app: App, assignments: list[str], record_id: str | None) -> object
     from crmkit.core.leads import form_data
     from crmkit.core.records import Record, check_id, new_id
 
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         raise UsageError("lead add -: pipe a JSON form into stdin (e.g. < form.json)")
     data = form_data(stdin.read())
