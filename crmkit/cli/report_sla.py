@@ -1,0 +1,31 @@
+"""`crmkit report sla`."""
+
+from __future__ import annotations
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, pass_app
+from crmkit.cli.report import _emit, _opt_format, _opt_output, _opt_period, _opt_where, _records
+
+
+@crmkit_command(name="sla")
+@_opt_format
+@_opt_where("ticket")
+@_opt_period("the last 30 days")
+@_opt_output
+@pass_app
+def sla(app: App, fmt: str | None, where: str | None, period: str | None, out: str | None) -> None:
+    """Support SLA: attainment per policy, priority and target for tickets created in the
+    period; tickets breached and at risk now; the backlog by status, priority, line and
+    age; median and 90th percentile business hours to first response and resolution;
+    the share escalated from first to second line.
+    """
+    from crmkit.core.reports import parse_period
+    from crmkit.core.sla_report import sla_report
+
+    ws = app.workspace()
+    chosen = {rid for rid, _ in _records(app, "ticket", where)}
+    tickets = [r for r in ws.records("ticket") if r.id in chosen]
+    p = parse_period(period or "30d", app.now.date())
+    report = sla_report(ws, tickets, p.start, p.end, p.label)
+    _emit(app, report, fmt, out)

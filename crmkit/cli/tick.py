@@ -1,0 +1,37 @@
+"""`crmkit tick`."""
+
+from __future__ import annotations
+
+import click
+
+from crmkit.cli.common import App, crmkit_command, dumps_json, pass_app
+from crmkit.core.escalation import apply_tick, plan_tick
+
+
+@crmkit_command(name="tick")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
+@pass_app
+def tick(app: App, dry_run: bool) -> None:
+    """Time-driven work for cron: record SLA breaches and apply escalation rules.
+
+    Idempotent: a rule fires once per ticket (or again after its `repeat`), a breach
+    is recorded once, so running it every few minutes is safe. One commit per run.
+    With --json, one JSON object per line for each thing done.
+    """
+    ws = app.workspace()
+    plan = plan_tick(ws)
+    if not dry_run:
+        apply_tick(ws, plan, app.command_line)
+    lines = plan.to_lines()
+    if app.json:
+        if lines:
+            click.echo(dumps_json(lines, lines=True))
+        return
+    verb = "would " if dry_run else ""
+    for line in lines:
+        if line["action"] == "breached":
+            click.echo(f"{verb}record ticket/{line['ticket']}: {line['target']} breached")
+        else:
+            click.echo(f"{verb}escalate ticket/{line['ticket']}: rule {line['rule']} ({line['why']})")
+    if not lines:
+        click.echo("nothing to do", err=True)
