@@ -172,6 +172,10 @@ class BusinessCalendar:
             total += e - dt.datetime.combine(base, start)
         return total
 
+    def duration(self, text: Any) -> dt.timedelta:
+        """A target such as '4h', '30m' or '2d' in this calendar ('d' is its business day)."""
+        return parse_duration(text, self.day)
+
     # -- opening hours -----------------------------------------------------------------
 
     def spans_on(self, day: dt.date) -> list[Span]:
@@ -259,12 +263,23 @@ def _aware(when: dt.datetime) -> None:
 
 
 def _real(local: dt.datetime) -> dt.datetime:
-    """A wall-clock time as a real instant; a time skipped by DST moves forward past the gap."""
-    utc = local.astimezone(dt.timezone.utc)
-    back = utc.astimezone(local.tzinfo)
-    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-        return back  # in the gap: the first real moment after it
-    return local
+    """A wall-clock time as a real instant. A time skipped by the spring change (02:30 in
+    Stockholm on 2026-03-29) becomes the first real moment after the gap (03:00), so an
+    opening hour that starts inside the gap opens when the clocks have moved on."""
+    if _exists(local):
+        return local
+    probe = local
+    for _ in range(24 * 60):  # gaps are at most a few hours long
+        probe = (probe.replace(tzinfo=None) + dt.timedelta(minutes=1)).replace(tzinfo=local.tzinfo)
+        if _exists(probe):
+            # the first existing minute: step back over any seconds past the gap's end
+            return probe.replace(second=0, microsecond=0)
+    return local.astimezone(dt.timezone.utc).astimezone(local.tzinfo)  # pragma: no cover
+
+
+def _exists(local: dt.datetime) -> bool:
+    back = local.astimezone(dt.timezone.utc).astimezone(local.tzinfo)
+    return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 def calendars(ws: Any) -> dict[str, BusinessCalendar]:
