@@ -7,7 +7,16 @@ import click
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
 from crmkit.cli.records import complete_id
 from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.mail import choose_recipients, load_template, outbox_files, render_all, send_outbox, write_outbox
+from crmkit.core.mail import (
+    choose_recipients,
+    drop_pending,
+    load_template,
+    outbox_files,
+    raise_if_partial,
+    render_all,
+    send_outbox,
+    write_outbox,
+)
 
 
 @click.group(name="mail")
@@ -18,19 +27,23 @@ def mail() -> None:
 
 @crmkit_command(name="render")
 @click.argument("template")
-@click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_id, help="A contact (repeatable).")
-@click.option("--segment", metavar="NAME", help="Every contact in this segment.")
-@click.option("--dry-run", is_flag=True, help="Say who would get it, who not and why, and who would fail; write nothing.")
+@click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_id,
+              help="A contact or lead (repeatable).")
+@click.option("--segment", metavar="NAME", help="Every contact (or lead) in this segment.")
+@click.option("--dry-run", is_flag=True,
+              help="Say who would get it, who not and why, and who would fail on which variables; write nothing.")
 @pass_app
 def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None, dry_run: bool) -> None:
     """Render TEMPLATE (templates/mail/TEMPLATE.md.j2) for each recipient into outbox/ as .eml files.
 
+    A recipient with `language: nb` gets TEMPLATE.nb.md.j2 when there is one.
     Marketing templates go only to contacts who consented and did not opt out, once
-    per address. A missing variable is an error for that recipient, never a blank:
-    if any recipient fails, nothing is written.
+    per address; nobody gets the same template twice while it waits in the outbox.
+    A missing variable is an error for that recipient, never a blank: if any
+    recipient fails, nothing is written and each failure names its variables.
     """
     if bool(to) == bool(segment):
-        raise UsageError("give --to ID... or --segment NAME")
+        raise UsageError("give --to ID... or --segment NAME (not both)")
     ws = app.workspace()
     tpl = load_template(ws, template)
     if segment:
@@ -42,16 +55,17 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
         records = [v.record for v in members(ws, seg)]
     else:
         records = [ws.get(ref) for ref in to]
+        for rec in records:
+            if rec.kind not in ("contact", "lead"):
+                raise UsageError(f"{rec.ref} is a {rec.kind}; mail goes to contacts or leads")
     chosen, skipped = choose_recipients(ws, records, tpl.kind == "marketing")
+    chosen, waiting = drop_pending(ws, tpl, chosen)
+    skipped += waiting
     rendered, failed = render_all(ws, tpl, chosen)
-    report = {"template": tpl.name, "kind": tpl.kind, "recipients": [r.record.id for r in rendered],
+    report = {"template": tpl.name, "kind": tpl.kind, "dry_run": dry_run,
+              "recipients": [r.record.id for r in rendered],
               "skipped": [s.to_dict() for s in skipped], "failed": [f.to_dict() for f in failed], "written": []}
-    if failed and not dry_run:
-        for f in failed:
-            click.echo(f"crmkit: {f.id}: {f.error}", err=True)
-        raise CrmkitError(f"{len(failed)} recipient{'s' if len(failed) != 1 else ''} failed; nothing was written "
-                          "(fix the template or the records; --dry-run lists them)")
-    if not dry_run and rendered:
+    if not dry_run and not failed and rendered:
         with ws.transaction(f"mail {tpl.name} to {len(rendered)} recipient{'s' if len(rendered) != 1 else ''}",
                             app.command_line) as tx:
             report["written"] = write_outbox(ws, tx, tpl, rendered)
@@ -60,14 +74,20 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
     if app.json:
         echo_json(report)
     else:
+        verb = "would write" if dry_run or failed else "wrote"
         for r in rendered:
-            click.echo(f"{'would write' if dry_run else 'wrote'} mail to {r.record.id} <{r.record.get('email')}>")
+            click.echo(f"{verb} mail to {r.record.id} <{r.record.get('email')}>")
         for s in skipped:
             click.echo(f"left out {s.id}: {s.reason}")
         for f in failed:
-            click.echo(f"would fail {f.id}: {f.error}")
-    if dry_run and failed:
-        raise SystemExit(1)
+            # in a dry run the failures are the report; otherwise they explain the error
+            click.echo(f"would fail {f.id}: {f.error}" if dry_run else f"crmkit: {f.id}: {f.error}", err=not dry_run)
+    if failed:
+        n = len(failed)
+        raise CrmkitError(f"{n} recipient{'s' if n != 1 else ''} failed"
+                          + ("" if dry_run else "; nothing was written (fix the template or the records)"))
+    if not dry_run and not rendered:
+        app.warn("nobody to write to: every recipient was left out")
 
 
 @crmkit_command(name="send")
@@ -82,20 +102,31 @@ def send_cmd(app: App, dry_run: bool) -> None:
     """
     ws = app.workspace()
     if dry_run:
-        files = [ws.rel(p) for p in outbox_files(ws)]
+        from crmkit.formats import eml
+
+        rows = []
+        for path in outbox_files(ws):
+            head = eml.read_headers(path)
+            rows.append({"file": ws.rel(path), "to": str(head.get("To", "")), "subject": str(head.get("Subject", ""))})
         if app.json:
-            echo_json({"would_send": files})
+            echo_json({"would_send": rows})
         else:
-            for f in files:
-                click.echo(f"would send {f}")
+            for row in rows:
+                click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
         return
     result = send_outbox(ws, app.command_line)
     if app.json:
-        echo_json({"sent": result.sent, "already_sent": result.already, "failed": []})
+        echo_json(result.to_dict())
     else:
         for f in result.sent:
             click.echo(f"sent {f}")
-        click.echo(f"sent {len(result.sent)} message{'s' if len(result.sent) != 1 else ''}", err=True)
+        for f in result.already:
+            click.echo(f"already sent {f} (removed from the outbox)")
+        for f, error in result.failed:
+            click.echo(f"failed {f}: {error}")
+    raise_if_partial(result)
+    n = len(result.sent)
+    click.echo(f"sent {n} message{'s' if n != 1 else ''}", err=True)
 
 
 mail.add_command(render_cmd)

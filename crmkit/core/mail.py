@@ -39,18 +39,23 @@ class MailTemplate:
     front_line: int  # line where the body starts, for messages
 
 
-def load_template(ws: Any, name: str) -> MailTemplate:
-    """Find templates/mail/NAME(.md.j2) in the workspace or the defaults and split it."""
-    candidates = [name] if name.endswith(".j2") else [f"{name}.md.j2", f"{name}.txt.j2"]
-    path = None
-    for candidate in candidates:
-        try:
-            path = find_template(ws, f"mail/{candidate}")
-            break
-        except TemplateError:
-            continue
-    if path is None:
-        raise TemplateError(f"no email template {name!r} in templates/mail/ (workspace or crmkit's defaults)")
+def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
+    """Find templates/mail/NAME(.LANG).md.j2 in the workspace or the defaults and split it.
+
+    With `lang` (a recipient's `language`), NAME.LANG.md.j2 is preferred when it exists.
+    """
+    from crmkit.core.templating import check_name
+
+    check_name(name)
+    if name.endswith(".j2"):
+        candidates = [name]
+    else:
+        base = [f"{name}.md.j2", f"{name}.txt.j2"]
+        candidates = ([f"{name}.{lang}.md.j2", f"{name}.{lang}.txt.j2"] if lang else []) + base
+    try:
+        path = find_template(ws, *[f"mail/{c}" for c in candidates])
+    except TemplateError:
+        raise TemplateError(f"no email template {name!r} in templates/mail/ (workspace or crmkit's defaults)") from None
     source = path.read_text(encoding="utf-8")
     rel = str(path)
     if not source.startswith("---"):
@@ -74,7 +79,8 @@ def load_template(ws: Any, name: str) -> MailTemplate:
             if part is not None and "unsubscribe" not in part:
                 raise TemplateError(f"a marketing template needs an unsubscribe line ({{{{ unsubscribe }}}}) "
                                     f"in its {label} body", path=rel)
-    return MailTemplate(name, path, str(front["subject"]), kind, text, html, source[: len(parts[0]) + 4].count("\n") + 1)
+    return MailTemplate(name, path, str(front["subject"]), kind, text, html,
+                        source[: len(parts[0]) + 4].count("\n") + 1)
 
 
 # -- recipients ---------------------------------------------------------------------------
@@ -143,37 +149,104 @@ class Rendered:
     subject: str
     text: str
     html: str | None
+    template: MailTemplate | None = None
 
 
 @dataclass
 class Failure:
     id: str
     error: str
+    missing: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "error": self.error}
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "error": self.error, "missing": self.missing}
+
+
+def render_one(ws: Any, template: MailTemplate, ctx: dict[str, Any], locale: str) -> tuple[str, str, str | None]:
+    """Subject, text and HTML for one context. Raises MissingVariable naming every missing
+    variable of all three parts, or TemplateError for anything else."""
+    from crmkit.core.templating import MissingVariable
+
+    out: list[str | None] = []
+    missing: list[str] = []
+    for source, html in ((template.subject, False), (template.text, False), (template.html, True)):
+        if source is None:
+            out.append(None)
+            continue
+        try:
+            out.append(render_string(ws, source, ctx, html=html, locale=locale, name=template.name))
+        except MissingVariable as exc:
+            missing += [n for n in exc.names if n not in missing]
+            out.append("")
+    if missing:
+        raise MissingVariable(template.name, missing)
+    subject, text, html_body = out
+    return str(subject).strip(), str(text), html_body
+
+
+def language_of(ws: Any, rec: Record) -> str | None:
+    lang = rec.get("language")
+    return str(lang) if isinstance(lang, str) and lang else None
 
 
 def render_all(ws: Any, template: MailTemplate, records: list[Record]) -> tuple[list[Rendered], list[Failure]]:
-    """Render for every recipient; a missing variable is a failure naming it, never a blank."""
+    """Render for every recipient, in the recipient's language where the template has one.
+    A missing variable is a failure naming it, never a blank."""
+    from crmkit.core.templating import LOCALES, MissingVariable
+
     done: list[Rendered] = []
     failed: list[Failure] = []
-    locale = str(ws.config.get("locale", "sv_SE"))
+    default_locale = str(ws.config.get("locale", "sv_SE"))
+    variants: dict[str | None, MailTemplate] = {}
     for rec in records:
-        ctx = context_for(ws, rec)
+        lang = language_of(ws, rec)
         try:
-            subject = render_string(ws, template.subject, ctx, html=False, locale=locale, name=template.name)
-            text = render_string(ws, template.text, ctx, html=False, locale=locale, name=template.name)
-            html = (render_string(ws, template.html, ctx, html=True, locale=locale, name=template.name)
-                    if template.html is not None else None)
+            if lang not in variants:
+                variants[lang] = load_template(ws, template.name, lang) if lang else template
+            variant = variants[lang]
+            locale = LOCALES.get(lang or "", default_locale) if variant is not template else default_locale
+            subject, text, html = render_one(ws, variant, context_for(ws, rec), locale)
+        except MissingVariable as exc:
+            failed.append(Failure(rec.id, exc.message, exc.names))
+            continue
         except TemplateError as exc:
             failed.append(Failure(rec.id, exc.message))
             continue
-        if "\n" in subject.strip() or "\r" in subject:
+        if "\n" in subject or "\r" in subject:
             failed.append(Failure(rec.id, "the subject would contain a line break"))
             continue
-        done.append(Rendered(rec, subject.strip(), text, html))
+        if not _one_line_ok(str(rec.get("name", ""))):
+            failed.append(Failure(rec.id, "the name contains a line break; it cannot go into a To: header"))
+            continue
+        done.append(Rendered(rec, subject, text, html, variant))
     return done, failed
+
+
+def _one_line_ok(text: str) -> bool:
+    return not any(c in text for c in "\r\n\x00")
+
+
+def pending(ws: Any) -> set[tuple[str, str]]:
+    """(record ref, template) of every message waiting in the outbox."""
+    from crmkit.formats import eml
+
+    out = set()
+    for path in outbox_files(ws):
+        headers = eml.read_headers(path)
+        out.add((str(headers.get("X-Crmkit-Record", "")), str(headers.get("X-Crmkit-Template", ""))))
+    return out
+
+
+def drop_pending(ws: Any, template: MailTemplate, records: list[Record]) -> tuple[list[Record], list[Skipped]]:
+    """Leave out recipients who already have this template waiting in the outbox."""
+    waiting = pending(ws)
+    keep, skipped = [], []
+    for rec in records:
+        if (rec.ref, template.name) in waiting:
+            skipped.append(Skipped(rec.id, "already waiting in the outbox"))
+        else:
+            keep.append(rec)
+    return keep, skipped
 
 
 def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Rendered]) -> list[str]:
@@ -187,8 +260,12 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
     for r in rendered:
         to = eml.address(str(r.record.get("name", "")), str(r.record["email"]))
         msg = eml.build(sender=from_addr, to=to, subject=r.subject, text=r.text, html=r.html, when=now,
-                        headers={"X-Crmkit-Record": r.record.ref, "X-Crmkit-Template": template.name})
-        rel = f"{OUTBOX}/{now:%Y%m%d-%H%M%S}-{slugify(template.name)}-{r.record.id}.eml"
+                        headers={"X-Crmkit-Record": r.record.ref, "X-Crmkit-Template": template.name,
+                                 "X-Crmkit-Kind": template.kind})
+        if template.kind == "marketing":
+            # lets mail clients offer their own unsubscribe button (RFC 2369)
+            msg["List-Unsubscribe"] = f"<mailto:{from_addr.addr_spec}?subject=unsubscribe>"
+        rel = f"{OUTBOX}/{now:%Y%m%d-%H%M%S}-{slugify(template.name)}-{r.record.kind}-{r.record.id}.eml"
         tx.write_file(rel, msg.as_bytes())
         paths.append(rel)
     return paths
@@ -196,7 +273,13 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
 
 def render_notification(ws: Any, tx: Any, template_name: str, record: Record, owner_id: str,
                         rule: str = "") -> str | None:
-    """Routing's `notify` action: the named template, to the new owner, into the outbox."""
+    """Routing's `notify` action: the named template, to the new owner, into the outbox.
+
+    The template sees `record` (with `id`), `kind`, `owner` (the user from crmkit.yaml,
+    with `id`), `rule`, `sender` and `today`. Returns the outbox path written, or None
+    when the owner has no email address in crmkit.yaml. Raises TemplateError (a
+    missing template or variable): the caller decides whether that stops it.
+    """
     from crmkit.formats import eml
 
     owner = ws.users.get(owner_id) or {}
@@ -204,17 +287,16 @@ def render_notification(ws: Any, tx: Any, template_name: str, record: Record, ow
         return None
     template = load_template(ws, template_name)
     ctx = {"record": dict(record.data, id=record.id), "kind": record.kind, "owner": dict(owner, id=owner_id),
-           "rule": rule, "sender": sender(ws), "unsubscribe": ""}
-    locale = str(ws.config.get("locale", "sv_SE"))
-    subject = render_string(ws, template.subject, ctx, html=False, locale=locale, name=template.name)
-    text = render_string(ws, template.text, ctx, html=False, locale=locale, name=template.name)
-    html = render_string(ws, template.html, ctx, html=True, locale=locale, name=template.name) if template.html else None
+           "rule": rule, "sender": sender(ws), "unsubscribe": "", "today": ws.today(),
+           "workspace": ws.config.get("name", "")}
+    subject, text, html = render_one(ws, template, ctx, str(ws.config.get("locale", "sv_SE")))
     me = sender(ws)
     msg = eml.build(sender=eml.address(me["name"], me["email"] or "crmkit@localhost"),
                     to=eml.address(str(owner.get("name", owner_id)), str(owner["email"])),
                     subject=subject, text=text, html=html, when=ws.now(),
-                    headers={"X-Crmkit-Record": record.ref, "X-Crmkit-Template": template.name})
-    rel = f"{OUTBOX}/{ws.now():%Y%m%d-%H%M%S}-notify-{record.id}-{owner_id}.eml"
+                    headers={"X-Crmkit-Record": record.ref, "X-Crmkit-Template": template.name,
+                             "X-Crmkit-Kind": "notification"})
+    rel = f"{OUTBOX}/{ws.now():%Y%m%d-%H%M%S}-notify-{slugify(template.name)}-{record.id}-{owner_id}.eml"
     tx.write_file(rel, msg.as_bytes())
     return rel
 
@@ -228,6 +310,10 @@ class SendResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "already_sent": self.already,
+                "failed": [{"file": f, "error": e} for f, e in self.failed]}
+
 
 def outbox_files(ws: Any) -> list[Path]:
     folder = ws.root / OUTBOX
@@ -238,50 +324,71 @@ def _logged_message_ids(ws: Any) -> set[str]:
     return {str(a.get("message_id")) for a in ws.records("activity") if a.get("message_id")}
 
 
-def send_outbox(ws: Any, command: str, *, dry_run: bool = False) -> SendResult:
-    """Send every message in the outbox. Each one sent leaves the outbox and is logged as an
-    email activity; a failure stops nothing already done, and the next run sends only the rest."""
+def send_outbox(ws: Any, command: str) -> SendResult:
+    """Send every message in the outbox over SMTP.
+
+    Each message sent leaves the outbox and is logged as an email activity, and that is
+    committed at once (tx.commit_now), so a failure or an interrupt later on never undoes
+    what really went out. A message the server refuses stays in the outbox; when the
+    connection is lost, the rest are not tried. `raise_if_partial(result)` turns what is
+    left into exit code 4; the next run sends only that. A message whose Message-ID is
+    already logged (sent by a run that died before clearing the outbox) is not sent again.
+    """
     from crmkit.core import smtp
     from crmkit.formats import eml
 
     result = SendResult()
     files = outbox_files(ws)
-    if dry_run or not files:
-        result.sent = [ws.rel(p) for p in files] if dry_run else []
+    if not files:
         return result
     logged = _logged_message_ids(ws)
-    with ws.transaction(f"send {len(files)} email{'s' if len(files) != 1 else ''}", command) as tx:
+    with ws.transaction("send email", command) as tx:
         with smtp.connect(ws.config.get("smtp") or {}) as conn:
-            for path in files:
+            for n, path in enumerate(files):
                 msg = eml.read(path)
                 message_id = str(msg["Message-ID"] or "")
                 rel = ws.rel(path)
                 if message_id and message_id in logged:
-                    # sent by an earlier run that stopped before it could clear the outbox
                     tx.remove_file(rel)
+                    tx.message = f"outbox: drop {rel}, already sent"
+                    tx.commit_now()
                     result.already.append(rel)
                     continue
+                # the Date is when it really leaves, not when it was rendered
+                del msg["Date"]
+                msg["Date"] = _date_header(ws)
                 try:
                     conn.send_message(msg)
                 except smtp.SendError as exc:
                     result.failed.append((rel, str(exc)))
                     if exc.fatal:
                         result.failed += [(ws.rel(p), "not tried after the connection failed")
-                                          for p in files[files.index(path) + 1:]]
+                                          for p in files[n + 1:]]
                         break
                     continue
                 tx.remove_file(rel)
                 _log(ws, tx, msg, message_id)
+                logged.add(message_id)
+                tx.message = f"email to {msg['X-Crmkit-Record'] or msg['To']}: {msg['Subject']}"
+                tx.commit_now()
                 result.sent.append(rel)
-        tx.message = f"sent {len(result.sent)} email{'s' if len(result.sent) != 1 else ''}"
-        if result.failed:
-            tx.note(f"failed, still in the outbox: {', '.join(f for f, _ in result.failed)}")
+    return result
+
+
+def _date_header(ws: Any) -> str:
+    from email.utils import format_datetime
+
+    return format_datetime(ws.now())
+
+
+def raise_if_partial(result: SendResult) -> None:
+    """PartialFailure (exit code 4) naming the first failure, when anything was left."""
     if result.failed:
+        first_file, first_error = result.failed[0]
         raise PartialFailure(
             f"sent {len(result.sent)}, failed {len(result.failed)} (still in the outbox; run `crmkit mail send` "
-            f"again): {result.failed[0][0]}: {result.failed[0][1]}"
+            f"again to send only those): {first_file}: {first_error}"
         )
-    return result
 
 
 def _log(ws: Any, tx: Any, msg: Any, message_id: str) -> None:

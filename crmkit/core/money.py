@@ -3,6 +3,11 @@
 Amounts are never floats in arithmetic. A YAML number is turned into a Decimal
 from its shortest text (12345.5 -> Decimal("12345.5")), and text is read the way
 Nordic and Hungarian spreadsheets write it ("12 345,50").
+
+Formatting follows CLDR through Babel, exactly as Babel emits it: Swedish groups
+thousands with a no-break space (U+00A0) and puts one before "kr", so 12345.5 SEK
+is "12\u00a0345,50\u00a0kr". We keep the no-break spaces on purpose: an amount
+never wraps across lines in an offer or an email. Tests pin these exact strings.
 """
 
 from __future__ import annotations
@@ -22,13 +27,13 @@ def to_decimal(value: Any, what: str = "amount") -> Decimal:
     if isinstance(value, bool):
         raise CrmkitError(f"{what}: {value!r} is not an amount")
     if isinstance(value, Decimal):
-        return value
+        return _finite(value, value, what)
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return _finite(Decimal(repr(value)), value, what)
     if isinstance(value, str):
-        text = _SPACES.sub("", value.strip())
+        text = _SPACES.sub("", value.strip()).replace("\u2212", "-")
         text = re.sub(r"(?i)(kr|sek|nok|eur|huf|ft|€|\$)$", "", text)
         if "," in text and "." in text:
             # the separator that comes last is the decimal one
@@ -38,11 +43,19 @@ def to_decimal(value: Any, what: str = "amount") -> Decimal:
                 text = text.replace(",", "")
         elif "," in text:
             text = text.replace(",", ".")
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            pass
+        if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+            try:
+                return Decimal(text)
+            except InvalidOperation:
+                pass
     raise CrmkitError(f"{what}: {value!r} is not an amount")
+
+
+def _finite(number: Decimal, original: Any, what: str) -> Decimal:
+    """NaN and infinity are not money."""
+    if not number.is_finite():
+        raise CrmkitError(f"{what}: {original!r} is not an amount")
+    return number
 
 
 @lru_cache(maxsize=64)
@@ -66,13 +79,17 @@ def format_money(amount: Decimal, currency: str, locale: str = "sv_SE") -> str:
 
 
 def format_number(amount: Decimal, locale: str = "sv_SE") -> str:
+    """2.5 -> '2,5' in Swedish; quantities keep their decimals."""
     from babel.numbers import format_decimal
 
     return format_decimal(amount, locale=locale)
 
 
 def format_percent(rate: Decimal, locale: str = "sv_SE") -> str:
-    """25 -> '25 %' in Swedish; rates are written as percent numbers in records."""
+    """25 -> '25\u00a0%' in Swedish, '25%' in English, 12.5 -> '12,5\u00a0%'.
+
+    Rates are written as percent numbers in records; the locale decides the sign's spacing.
+    """
     from babel.numbers import format_percent as fp
 
-    return fp(rate / 100, locale=locale, format="#,##0.##\u00a0%")
+    return fp(rate / 100, locale=locale, decimal_quantization=False)

@@ -169,7 +169,7 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
     """The offer of `deal` as Markdown, HTML or PDF, with its number, revision and totals."""
     import datetime as dt
 
-    from crmkit.core.templating import LABELS, lang_of, locale_for, render_file
+    from crmkit.core.templating import LABELS, lang_of, locale_for, pick_template, render_file
 
     offer = deal.get("offer")
     if not isinstance(offer, dict):
@@ -185,7 +185,14 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
     print_ = fingerprint(offer)
     last = history[-1] if history else None
     new_revision = not last or last.get("fingerprint") != print_
-    revision = (int(last.get("revision", 0)) + (1 if new_revision else 0)) if last else 1
+    # offer.revision is written back on every new revision; raising it by hand starts a new one
+    by_hand = int(to_decimal(offer.get("revision") or 0, "offer.revision"))
+    if last and by_hand > int(last.get("revision", 0)):
+        new_revision, revision = True, by_hand
+    elif last:
+        revision = int(last.get("revision", 0)) + (1 if new_revision else 0)
+    else:
+        revision = max(1, by_hand)
     date = today if new_revision else last.get("date", today)
     valid = offer.get("valid_until") or (date + dt.timedelta(days=int(settings.get("validity_days", 30)))
                                          if isinstance(date, dt.date) else None)
@@ -204,10 +211,13 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
         "contact": dict(contact.data, id=contact.id) if contact else None,
         "seller": dict(ws.users.get(owner) or {"name": owner}, id=owner), "sender": sender(ws),
     }
+    # offer.sv.md.j2 (a language of its own) before offer.md.j2 (labels from L), workspace first
+    kind = "md" if fmt == "md" else "html"
+    name = pick_template(ws, f"offer.{language}.{kind}.j2", f"offer.{kind}.j2")
     if fmt == "md":
-        content = render_file(ws, "offer.md.j2", ctx, html=False, locale=locale).encode("utf-8")
+        content = render_file(ws, name, ctx, html=False, locale=locale).encode("utf-8")
     else:
-        html = render_file(ws, "offer.html.j2", ctx, html=True, locale=locale)
+        html = render_file(ws, name, ctx, html=True, locale=locale)
         content = html.encode("utf-8") if fmt == "html" else html_to_pdf(html, ws.root)
     return RenderedOffer(content, number, revision, date, valid, totals.total, currency, new_revision)
 
@@ -233,6 +243,7 @@ def record_rendering(doc: Any, result: RenderedOffer, fmt: str, offer: dict[str,
         target["number"] = result.number
     if not result.new_revision:
         return
+    target["revision"] = result.revision
     entry = {"revision": result.revision, "date": result.date, "total": str(result.total),
              "currency": result.currency, "fingerprint": fingerprint(offer)}
     if "history" not in target:

@@ -1,4 +1,10 @@
-"""RFC 5322 messages: building them safely and reading them back from the outbox."""
+"""RFC 5322 messages: building them safely and reading them back from the outbox.
+
+Header injection is impossible by construction: every header value built here is
+refused if it holds a line break or NUL, addresses are built from their parts with
+email.headerregistry.Address (never by pasting text), and the SMTP policy encodes
+non-ASCII names and subjects (RFC 2047) instead of letting them through raw.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +65,17 @@ def read(path: Path) -> EmailMessage:
     try:
         with open(path, "rb") as fh:
             return BytesParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
+    except OSError as exc:
+        raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None
+
+
+def read_headers(path: Path) -> EmailMessage:
+    """Only the headers of a message file (fast, for listing the outbox)."""
+    from email.parser import BytesHeaderParser
+
+    try:
+        with open(path, "rb") as fh:
+            return BytesHeaderParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None
 

@@ -149,9 +149,12 @@ def test_missing_variable_is_an_error_and_dry_run_lists_it(run, ws) -> None:
     r = run(["mail", "render", "title", "--to", "bjorn-odegard", "--to", "asa-oberg", "--dry-run", "--json"], ws)
     assert r.exit_code == 1
     failed = json.loads(r.stdout)["failed"]
-    assert failed == [{"id": "asa-oberg", "error": "template title: missing variable: 'dict object' has no attribute 'title'"}]
+    assert failed == [{"id": "asa-oberg", "error": "template title: missing variable: contact.title",
+                       "missing": ["contact.title"]}]
+    assert not (ws / "outbox").exists()
     r = run(["mail", "render", "title", "--to", "bjorn-odegard", "--to", "asa-oberg"], ws)
     assert r.exit_code == 1 and "nothing was written" in r.stderr
+    assert "crmkit: asa-oberg: template title: missing variable: contact.title" in r.stderr
     assert not (ws / "outbox").exists() or not list((ws / "outbox").glob("*.eml"))
 
 
@@ -163,7 +166,7 @@ def test_marketing_template_needs_an_unsubscribe_line(run, ws) -> None:
 def test_a_line_break_in_a_name_cannot_inject_a_header(run, ws) -> None:
     (ws / "contacts/eve.yaml").write_text('name: "Eve\\nBcc: everyone@example.com"\nemail: eve@example.com\ntitle: x\n')
     r = run(["mail", "render", "title", "--to", "eve"], ws)
-    assert r.exit_code == 1 and "contains a line break" in r.stderr
+    assert r.exit_code == 1 and "eve: the name contains a line break" in r.stderr
     assert not list((ws / "outbox").glob("*.eml")) if (ws / "outbox").exists() else True
 
 
@@ -241,7 +244,9 @@ def test_send_delivers_logs_activities_and_empties_the_outbox(run, ws, smtp_serv
     acts = [yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")]
     assert sorted(a["contact"] for a in acts) == ["asa-oberg", "bjorn-odegard"]
     assert all(a["type"] == "email" and a["direction"] == "out" and a["message_id"] for a in acts)
-    assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: sent 2 emails"
+    subjects = git(ws, "log", "-2", "--format=%s").splitlines()
+    assert sorted(subjects) == ["crmkit: email to contact/asa-oberg: Nyheter för Åsa Öberg",
+                                "crmkit: email to contact/bjorn-odegard: Nyheter för Bjørn Ødegård"]
     assert git(ws, "status", "--porcelain") == ""
     assert "s3cret" not in (ws / "crmkit.yaml").read_text()
 
