@@ -176,17 +176,6 @@ def _meta(cfg: PipelineConfig, rates: Rates, now: dt.datetime) -> list[tuple[str
     return [("as of", now.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M %Z")), ("currency", rates.target)]
 
 
-def _closed_on(f: DealFacts, cfg: PipelineConfig) -> dt.date | None:
-    """When a closed deal closed: its ``closed`` date, else when it entered its closing stage."""
-    if f.closed is not None:
-        return f.closed
-    last = None
-    for h in history_of(f.data, cfg.tz):
-        if h.stage == f.stage:
-            last = h.at
-    return None if last is None else local_date(last, cfg.tz)
-
-
 def _group_of(d: Mapping[str, Any], by: str) -> str:
     v = d.get(by)
     return "(none)" if v is None or v == "" else str(v)
@@ -652,7 +641,7 @@ def _closed_facts(
     for f in facts:
         if f.stage_obj is None or f.stage_obj.is_open:
             continue
-        c = f.closed if f.closed is not None else _closed_on(f, cfg)
+        c = f.closed if f.closed is not None else _closed_from_history(f.data, f.stage, cfg)
         if c is None:
             warnings.append(f"deals/{f.id}.yaml: {f.stage} deal without a close date; left out")
             continue
@@ -1151,10 +1140,6 @@ def dashboard(pipeline: Report, forecast: Report) -> Report:
     return pipeline.merged(forecast)
 
 
-def ensure_aware(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    return now if now.tzinfo else now.replace(tzinfo=tz)
-
-
 __all__ = [
     "Period",
     "parse_period",
@@ -1165,5 +1150,4 @@ __all__ = [
     "stale_report",
     "agenda_report",
     "dashboard",
-    "to_date",
 ]
