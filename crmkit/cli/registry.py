@@ -42,6 +42,7 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
         "move": ("crmkit.cli.deal:move", "Move a deal to another stage."),
     },
     "ticket": {
+        "list": ("crmkit.cli.ticket:list_", "List tickets with their SLA state, filtered and sorted."),
         "reply": ("crmkit.cli.ticket:reply", "Record a reply on a ticket (ours or the customer's)."),
         "status": ("crmkit.cli.ticket:status", "Change a ticket's status."),
         "assign": ("crmkit.cli.ticket:assign", "Assign a ticket to an owner."),

@@ -1,4 +1,4 @@
-"""`crmkit ticket reply|status|assign`."""
+"""`crmkit ticket list|reply|status|assign` (`ticket add` is the generic add)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,61 @@ from typing import Any, Callable
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
+from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
 from crmkit.cli.records import complete_id
 from crmkit.core import tickets
 from crmkit.core.editing import actor
+
+#: Columns of `ticket list` on a terminal: the ticket, then its SLA at a glance.
+LIST_COLUMNS = ["id", "subject", "status", "priority", "line", "owner", "sla", "next", "due", "left"]
+
+
+@crmkit_command(name="list")
+@click.option("--where", metavar="EXPR", help='Only tickets matching this condition (e.g. "sla.state == breached").')
+@click.option("--sort", metavar="FIELDS", help="Sort by these fields; prefix '-' for descending (sla.due works).")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many tickets.")
+@click.option("--fields", metavar="A,B", help="Columns to show (dotted paths such as sla.first_response.due).")
+@format_option()
+@pass_app
+def list_(app: App, where: str | None, sort: str | None, limit: int | None, fields: str | None,
+          fmt: str | None) -> None:
+    """List tickets with their SLA state: the worst state of their targets, the target to act
+    on next, when it is due (or was breached) and the business time left.
+
+    --where and --sort take the condition language; the computed `sla` field is there too:
+    `--where "sla.state in [breached, at_risk]"`, `--sort sla.due`.
+    """
+    from crmkit.core.listing import get_path, project, select
+
+    ws = app.workspace()
+    views = select(ws, "ticket", where=where, sort=sort, limit=limit)
+    columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    fmt = fmt or ("json" if app.json else "table")
+    if columns:
+        output(app, [project(v, columns) for v in views], columns, fmt)
+        return
+    if fmt == "json":
+        rows = []
+        for v in views:
+            row = project(v, None)
+            sla = v.get("sla")
+            if sla is not None:
+                row["sla"] = dict(sla)
+            rows.append(row)
+        echo_json(rows)
+        return
+    rows = []
+    for v in views:
+        row = {c: get_path(v, c) for c in LIST_COLUMNS[:6]}
+        sla = v.get("sla") or {}
+        due = sla.get("due")
+        if due:
+            import datetime as dt
+
+            due = dt.datetime.fromisoformat(due).astimezone(ws.tz).strftime("%Y-%m-%d %H:%M")
+        row.update({"sla": sla.get("state"), "next": sla.get("next"), "due": due, "left": sla.get("left")})
+        rows.append(row)
+    output(app, rows, LIST_COLUMNS, fmt)
 
 
 def _change(app: App, ref: str, what: str, fn: Callable[[Any, Any], list[str]]) -> None:

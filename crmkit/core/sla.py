@@ -96,11 +96,55 @@ class SlaState:
         states = [t.state for t in self.targets]
         return next((s for s in order if s in states), "met")
 
+    @property
+    def pressing(self) -> TargetState | None:
+        """The open target to act on first: a breached one, else the one due soonest."""
+        open_ = [t for t in self.targets if t.stopped_at is None and t.state != "paused"]
+        breached = [t for t in open_ if t.state == "breached"]
+        if breached:
+            return min(breached, key=lambda t: t.left)
+        running = [t for t in open_ if t.due is not None]
+        return min(running, key=lambda t: t.due.astimezone(dt.timezone.utc)) if running else None  # type: ignore[union-attr]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"policy": self.policy, "calendar": self.calendar, "state": self.worst}
+        pressing = self.pressing
+        out["next"] = pressing.name if pressing else None
+        out["due"] = pressing.due.isoformat() if pressing and pressing.due else None
+        out["left"] = format_duration(pressing.left) if pressing else None
         for t in self.targets:
             out[t.name] = t.to_dict()
         return out
+
+    def describe(self, tz: Any = None) -> str:
+        """One line for people, e.g. `at_risk (standard/office): first_response met in 15m;
+        next_response at_risk, 30m left, due 2026-11-23 11:40; resolution running, ...`."""
+        bits = []
+        for t in self.targets:
+            if t.state == "met":
+                bits.append(f"{t.name} met in {format_duration(t.elapsed)} of {format_duration(t.target)}")
+                continue
+            bit = f"{t.name} {t.state}"
+            if t.state == "breached":
+                bit += f" by {format_duration(-t.left)}"
+            else:
+                bit += f", {format_duration(t.left)} left"
+            if t.due is not None:
+                due = t.due.astimezone(tz) if tz is not None else t.due
+                bit += f" ({'since' if t.state == 'breached' else 'due'} {due:%Y-%m-%d %H:%M})"
+            bits.append(bit)
+        return f"{self.worst} ({self.policy}/{self.calendar}): " + "; ".join(bits) if bits else \
+            f"{self.worst} ({self.policy}/{self.calendar})"
+
+
+class SlaSummary(dict):  # type: ignore[type-arg]
+    """The `sla` field: a plain mapping for JSON and conditions that prints as one readable line
+    (which is what `crmkit show` prints for it)."""
+
+    text = ""
+
+    def __str__(self) -> str:
+        return self.text or super().__str__()
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -233,51 +277,56 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
         current = str(ticket.get("status", current))
         periods = [(created, now, current)] if now > created else []
     paused = current in policy.pause_on
+    # solved and closed stop every clock; a reopened ticket's clocks go on from where they stopped
+    stop = tuple(policy.pause_on) + CLOSED
+    closed_at = _closed_since(periods) if current in CLOSED else None
     states = []
     ours = [at for at, kind, _ in timeline if kind == "replied"]
     theirs = [at for at, kind, _ in timeline if kind == "customer_replied"]
     for name, target in targets.items():
+        stopped: dt.datetime | None
         if name == "first_response":
-            start, stopped = created, (ours[0] if ours else None)
-            stop = policy.pause_on
+            start, stopped = created, (ours[0] if ours else closed_at)
         elif name == "next_response":
             first = ours[0] if ours else None
-            waiting = [t for t in theirs if first and t > first and not any(first <= o for o in ours if o > t)]
-            pending = [t for t in theirs if first and t > first and not [o for o in ours if o > t]]
-            if pending:
-                start, stopped = pending[0], None
+            after = [t for t in theirs if first is not None and t > first]
+            unanswered = [t for t in after if not any(o > t for o in ours)]
+            if unanswered:
+                start, stopped = unanswered[0], closed_at
             else:
-                answered = [(t, min(o for o in ours if o > t)) for t in theirs if first and t > first
-                            and any(o > t for o in ours)]
+                answered = [(t, min(o for o in ours if o > t)) for t in after]
                 if not answered:
-                    continue  # no customer reply after our first answer: nothing to measure
+                    continue  # no customer message after our first answer: nothing to measure
                 start, stopped = answered[-1]
-            del waiting
-            stop = policy.pause_on
         else:
-            start, stopped = created, None
-            stop = policy.pause_on + CLOSED
-            if current in CLOSED:
-                closing = [a for a, b, s in periods if s in CLOSED]
-                stopped = closing[-1] if closing else now
-        end = stopped or now
-        elapsed = _active_time(cal, periods, start, end, stop) if name != "resolution" else \
-            _active_time(cal, periods, start, now, stop)
+            start, stopped = created, closed_at
+        elapsed = _active_time(cal, periods, start, stopped or now, stop)
         left = target - elapsed
+        due: dt.datetime | None = None
         if stopped is not None:
             state = "met" if elapsed <= target else "breached"
-            due = None if state == "met" else None
         elif elapsed > target:
-            state, due = "breached", None
+            state = "breached"
         elif paused:
-            state, due = "paused", None
+            state = "paused"
         else:
             state = "at_risk" if elapsed >= target * at_risk else "running"
             due = _due(cal, now, left)
-        if state == "breached" and due is None:
+        if state == "breached":
             due = _breach_time(cal, periods, start, target, stop)
         states.append(TargetState(name, target, elapsed, state, due, stopped))
     return SlaState(policy.id, policy.calendar, states)
+
+
+def _closed_since(periods: list[tuple[dt.datetime, dt.datetime, str]]) -> dt.datetime | None:
+    """When the ticket's last unbroken run of solved/closed statuses began (solved, then closed,
+    counts from the solving)."""
+    since = None
+    for a, _b, status in reversed(periods):
+        if status not in CLOSED:
+            break
+        since = a
+    return since
 
 
 def _breach_time(cal: BusinessCalendar, periods: list[Any], start: dt.datetime, target: dt.timedelta,
@@ -314,13 +363,16 @@ def sla_summary(ws: Any, record: Any) -> dict[str, Any] | None:
         return None
     if state is None:
         return None
-    out = state.to_dict()
+    out = SlaSummary(state.to_dict())
     out["waiting_hours"] = waiting_hours(ws, record, state)
+    out.text = state.describe(ws.tz)
     return out
 
 
 def waiting_hours(ws: Any, record: Any, state: SlaState | None = None) -> float:
     """Business hours since the customer's last message that we have not answered (0 if none)."""
+    if record.get("status") in CLOSED:
+        return 0.0
     timeline = _timeline(record.get("events") or [])
     last_theirs = [at for at, k, _ in timeline if k in ("customer_replied", "created")]
     last_ours = [at for at, k, _ in timeline if k == "replied"]
