@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, dumps_json, pass_app
-from crmkit.core.escalation import apply_tick, plan_tick
+from crmkit.core.tick import apply_tick, plan_tick
 
 
 @crmkit_command(name="tick")
