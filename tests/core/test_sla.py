@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 from crmkit.core.calendar import BusinessCalendar
@@ -93,3 +94,173 @@ def test_changing_the_calendar_gives_a_new_deterministic_answer() -> None:
     a = compute(ticket, POLICY, always, t(2026, 11, 20, 18, 0)).targets[0]
     b = compute(ticket, POLICY, always, t(2026, 11, 20, 18, 0)).targets[0]
     assert a == b and a.elapsed == 3 * H and a.state == "at_risk" and a.due == t(2026, 11, 20, 19, 0)
+
+
+# -- more hand-computed clocks ----------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from crmkit.core.sla import check_config, policy_for, sla_state, sla_summary, waiting_hours  # noqa: E402
+from crmkit.core.workspace import Workspace  # noqa: E402
+
+
+def test_first_response_across_the_autumn_dst_change() -> None:
+    ticket = dict(BASE, created=t(2026, 10, 23, 15, 30), events=[ev("created", t(2026, 10, 23, 15, 30))])
+    s = states(ticket, t(2026, 10, 23, 17, 0))["first_response"]        # 1.5h used on Friday (CEST)
+    assert s.due == t(2026, 10, 26, 10, 30) and s.due.utcoffset() == H  # Monday, CET: 2.5h more
+    s = states(ticket, t(2026, 10, 26, 11, 0))["first_response"]
+    assert s.state == "breached" and s.elapsed == dt.timedelta(hours=4, minutes=30)
+
+
+def test_first_response_across_the_spring_dst_change() -> None:
+    ticket = dict(BASE, created=t(2026, 3, 27, 16, 0), events=[ev("created", t(2026, 3, 27, 16, 0))])
+    s = states(ticket, t(2026, 3, 28, 12, 0))["first_response"]
+    assert s.due == t(2026, 3, 30, 11, 0) and s.due.utcoffset() == 2 * H
+
+
+def test_swedish_holidays_stop_the_clock() -> None:
+    # Maundy Thursday 16:00; Good Friday and Easter Monday are holidays
+    ticket = dict(BASE, created=t(2026, 4, 2, 16, 0), events=[ev("created", t(2026, 4, 2, 16, 0))])
+    s = states(ticket, t(2026, 4, 6, 12, 0))["first_response"]
+    assert s.elapsed == H and s.state == "running" and s.due == t(2026, 4, 7, 11, 0)
+
+
+def test_a_ticket_solved_without_a_reply_stops_the_response_clock() -> None:
+    ticket = dict(BASE, status="solved", events=[
+        ev("created", t(2026, 11, 23, 9, 0)), ev("status", t(2026, 11, 23, 10, 0), to="solved")],
+        created=t(2026, 11, 23, 9, 0))
+    s = states(ticket, t(2026, 11, 30, 9, 0))
+    assert s["first_response"].state == "met" and s["first_response"].elapsed == H
+    assert s["resolution"].state == "met"
+
+
+def test_resolution_counts_from_solving_not_from_closing() -> None:
+    ticket = dict(BASE, status="closed", created=t(2026, 11, 23, 9, 0), events=[
+        ev("created", t(2026, 11, 23, 9, 0)), ev("replied", t(2026, 11, 23, 9, 30)),
+        ev("status", t(2026, 11, 23, 11, 0), to="solved"), ev("status", t(2026, 11, 27, 11, 0), to="closed")])
+    s = states(ticket, t(2026, 12, 1, 9, 0))["resolution"]
+    assert s.state == "met" and s.elapsed == 2 * H and s.stopped_at == t(2026, 11, 23, 11, 0)
+
+
+def test_pause_in_the_middle_of_a_next_response_wait() -> None:
+    ticket = dict(BASE, status="open", created=t(2026, 11, 23, 8, 0), events=[
+        ev("created", t(2026, 11, 23, 8, 0)), ev("replied", t(2026, 11, 23, 8, 30)),
+        ev("customer_replied", t(2026, 11, 23, 9, 0)),
+        ev("status", t(2026, 11, 23, 10, 0), to="pending"), ev("status", t(2026, 11, 24, 10, 0), to="open")])
+    s = states(ticket, t(2026, 11, 24, 11, 0))["next_response"]
+    assert s.elapsed == 2 * H and s.state == "running"   # 9-10 Monday, 10-11 Tuesday
+
+
+def test_second_round_of_next_response() -> None:
+    ticket = dict(BASE, status="open", created=t(2026, 11, 23, 8, 0), events=[
+        ev("created", t(2026, 11, 23, 8, 0)), ev("replied", t(2026, 11, 23, 8, 30)),
+        ev("customer_replied", t(2026, 11, 23, 9, 0)), ev("replied", t(2026, 11, 23, 9, 30)),
+        ev("customer_replied", t(2026, 11, 23, 13, 0))])
+    s = states(ticket, t(2026, 11, 23, 16, 30))["next_response"]
+    assert s.elapsed == dt.timedelta(hours=3, minutes=30) and s.state == "at_risk"
+    assert s.due == t(2026, 11, 23, 17, 0)
+
+
+def test_at_risk_threshold_is_configurable() -> None:
+    ticket = dict(BASE, created=t(2026, 11, 23, 8, 0), events=[ev("created", t(2026, 11, 23, 8, 0))])
+    now = t(2026, 11, 23, 10, 30)                                          # 2.5 of 4 hours: 62.5%
+    assert compute(ticket, POLICY, OFFICE, now, at_risk=0.75).targets[0].state == "running"
+    assert compute(ticket, POLICY, OFFICE, now, at_risk=0.6).targets[0].state == "at_risk"
+
+
+def test_event_times_in_other_zones_are_the_same_instants() -> None:
+    utc = dt.timezone.utc
+    ticket = dict(BASE, created=dt.datetime(2026, 11, 23, 7, 0, tzinfo=utc),
+                  events=[ev("created", dt.datetime(2026, 11, 23, 7, 0, tzinfo=utc)),
+                          ev("replied", dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc))])
+    s = states(ticket, t(2026, 11, 24, 9, 0))["first_response"]
+    assert s.state == "met" and s.elapsed == H
+
+
+# -- policies from crmkit.yaml ------------------------------------------------------------------
+
+SLA_CONFIG = """
+calendars:
+  office:
+    timezone: Europe/Stockholm
+    hours: {mon: [08:00-12:00, 13:00-17:00], tue: [08:00-17:00], wed: [08:00-17:00], thu: [08:00-17:00], fri: [08:00-16:00]}
+    holidays: [SE]
+sla:
+  at_risk: 0.5
+  policies:
+    - id: outage
+      when: '"outage" in tags'
+      calendar: 24/7
+      pause_on: []
+      targets:
+        normal: {first_response: 30m, resolution: 4h}
+    - id: gold
+      when: company.agreement == gold
+      calendar: office
+      targets:
+        normal: {first_response: 1h, resolution: 1d}
+    - id: standard
+      calendar: office
+      targets:
+        default: {first_response: 1d, resolution: 5d}
+"""
+
+
+@pytest.fixture
+def sla_ws(make_ws):
+    from conftest import MINIMAL_CONFIG
+
+    root = make_ws({
+        "crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG,
+        "companies/gold-ab.yaml": "name: Gold AB\nagreement: gold\n",
+        "companies/plain-ab.yaml": "name: Plain AB\n",
+        "tickets/tk-20261123-aaaaa.yaml": "subject: Down\ncompany: gold-ab\npriority: normal\nstatus: new\n"
+                                          "tags: [outage]\ncreated: 2026-11-23T09:00:00+01:00\nevents:\n"
+                                          "  - {type: created, at: 2026-11-23T09:00:00+01:00, by: x}\n",
+        "tickets/tk-20261123-bbbbb.yaml": "subject: Gold\ncompany: gold-ab\npriority: normal\nstatus: new\n"
+                                          "created: 2026-11-23T09:00:00+01:00\nevents:\n"
+                                          "  - {type: created, at: 2026-11-23T09:00:00+01:00, by: x}\n",
+        "tickets/tk-20261123-ccccc.yaml": "subject: Plain\ncompany: plain-ab\npriority: low\nstatus: open\n"
+                                          "created: 2026-11-23T09:00:00+01:00\nevents:\n"
+                                          "  - {type: created, at: 2026-11-23T09:00:00+01:00, by: x}\n",
+    })
+    return Workspace(root, now="2026-11-23T09:40:00+01:00")
+
+
+def test_the_first_matching_policy_applies(sla_ws) -> None:
+    picked = {r.id[-5:]: policy_for(sla_ws, r).id for r in sla_ws.records("ticket")}
+    assert picked == {"aaaaa": "outage", "bbbbb": "gold", "ccccc": "standard"}
+
+
+def test_summary_for_conditions_json_and_people(sla_ws) -> None:
+    gold = sla_ws.get("tk-20261123-bbbbb")
+    summary = sla_summary(sla_ws, gold)
+    assert summary["policy"] == "gold" and summary["state"] == "at_risk"    # 40 of 60 minutes, threshold 50%
+    assert summary["next"] == "first_response" and summary["left"] == "20m"
+    assert summary["first_response"]["due"] == "2026-11-23T10:00:00+01:00"
+    assert summary["waiting_hours"] == pytest.approx(0.67)
+    assert str(summary).startswith("at_risk (gold/office): first_response at_risk, 20m left (due 2026-11-23 10:00)")
+    assert json.loads(json.dumps(summary))["policy"] == "gold"
+    plain = sla_state(sla_ws, sla_ws.get("tk-20261123-ccccc"))
+    assert [t.name for t in plain.targets] == ["first_response", "resolution"]  # `default` targets
+    assert plain.targets[0].target == 9 * H                                      # 1d: the longest weekday (tue)
+    assert waiting_hours(sla_ws, sla_ws.get("tk-20261123-aaaaa")) == pytest.approx(0.67)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("    - id: broken\n      calendar: nowhere\n", "unknown calendar 'nowhere'"),
+    ("    - id: broken\n      when: 'tags =>'\n", "sla.policies[4].when"),
+    ("    - id: broken\n      targets: {normal: {first_response: soon}}\n", "not a duration"),
+    ("    - id: broken\n      targets: {normal: {answer: 1h}}\n", "unknown target 'answer'"),
+    ("    - targets: {normal: {first_response: 1h}}\n", "needs an id"),
+])
+def test_check_reports_bad_sla_config(make_ws, bad: str, message: str) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    problems = check_config(Workspace(make_ws({"crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG + bad}, git=False)))
+    assert len(problems) == 1 and problems[0].code == "sla-config" and message in problems[0].message
+    assert problems[0].path == "crmkit.yaml" and problems[0].line is not None
+
+
+def test_a_good_sla_config_has_no_problems(sla_ws) -> None:
+    assert check_config(sla_ws) == []
