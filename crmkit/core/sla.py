@@ -37,6 +37,7 @@ from typing import Any
 from crmkit.core.calendar import BusinessCalendar, calendars, format_duration, parse_duration
 from crmkit.core.conditions import Condition, parse
 from crmkit.core.errors import CrmkitError, Problem
+from crmkit.core.tickets import PRIORITIES, STATUSES
 
 TARGETS = ("first_response", "next_response", "resolution")
 CLOSED = ("solved", "closed")
@@ -158,8 +159,8 @@ def load_policies(ws: Any) -> tuple[list[Policy], float]:
     if not isinstance(cfg, dict):
         raise CrmkitError("sla: expected a mapping with policies")
     cals = calendars(ws)
-    at_risk = float(cfg.get("at_risk", 0.75))
-    if not 0 < at_risk <= 1:
+    at_risk = _share(cfg.get("at_risk", 0.75))
+    if at_risk is None or not 0 < at_risk <= 1:
         raise CrmkitError("sla.at_risk: a share of the target between 0 and 1, such as 0.75")
     policies = []
     for i, item in enumerate(cfg.get("policies") or []):
@@ -172,6 +173,8 @@ def load_policies(ws: Any) -> tuple[list[Policy], float]:
         day = cals[cal_name].day
         targets: dict[str, dict[str, dt.timedelta]] = {}
         for priority, spec in (item.get("targets") or {}).items():
+            if str(priority) not in PRIORITIES + ("default",):
+                raise CrmkitError(f"{where}.targets: {priority!r} is not a priority ({', '.join(PRIORITIES)} or default)")
             if not isinstance(spec, dict):
                 raise CrmkitError(f"{where}.targets.{priority}: expected {{first_response: 4h, resolution: 2d}}")
             unknown = [k for k in spec if k not in TARGETS]
@@ -184,10 +187,24 @@ def load_policies(ws: Any) -> tuple[list[Policy], float]:
                 when = parse(str(item["when"]))
             except CrmkitError as exc:
                 raise CrmkitError(f"{where}.when: {exc.message}") from None
-        pause = item.get("pause_on", ["pending"])
+        pause = item.get("pause_on", ["pending"]) or []
+        if isinstance(pause, str):
+            pause = [pause]
+        bad = [p for p in pause if str(p) not in STATUSES]
+        if bad:
+            raise CrmkitError(f"{where}.pause_on: {bad[0]!r} is not a status ({', '.join(STATUSES)})")
         policies.append(Policy(str(item["id"]), when, cal_name, targets, tuple(str(p) for p in pause)))
     ws._crmkit_sla = (policies, at_risk)
     return policies, at_risk
+
+
+def _share(value: Any) -> float | None:
+    """0.8, 80% or "80%" -> 0.8."""
+    try:
+        text = str(value).strip()
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
 
 
 def check_config(ws: Any) -> list[Problem]:

@@ -264,3 +264,24 @@ def test_check_reports_bad_sla_config(make_ws, bad: str, message: str) -> None:
 
 def test_a_good_sla_config_has_no_problems(sla_ws) -> None:
     assert check_config(sla_ws) == []
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("    - id: broken\n      targets: {critical: {first_response: 1h}}\n", "'critical' is not a priority"),
+    ("    - id: broken\n      pause_on: [waiting]\n", "'waiting' is not a status"),
+])
+def test_check_reports_unknown_priorities_and_statuses(make_ws, bad: str, message: str) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    problems = check_config(Workspace(make_ws({"crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG + bad}, git=False)))
+    assert [p.code for p in problems] == ["sla-config"] and message in problems[0].message
+
+
+def test_at_risk_may_be_a_percentage(make_ws) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    from crmkit.core.sla import load_policies
+
+    ws = Workspace(make_ws({"crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG.replace("at_risk: 0.5", "at_risk: 80%")},
+                           git=False))
+    assert load_policies(ws)[1] == pytest.approx(0.8)
