@@ -296,7 +296,7 @@ def render_notification(ws: Any, tx: Any, template_name: str, record: Record, ow
                     subject=subject, text=text, html=html, when=ws.now(),
                     headers={"X-Crmkit-Record": record.ref, "X-Crmkit-Template": template.name,
                              "X-Crmkit-Kind": "notification"})
-    rel = f"{OUTBOX}/{ws.now():%Y%m%d-%H%M%S}-notify-{slugify(template.name)}-{record.id}-{owner_id}.eml"
+    rel = f"{OUTBOX}/{ws.now():%Y%m%d-%H%M%S}-notify-{record.id}-{owner_id}-{slugify(template.name)}.eml"
     tx.write_file(rel, msg.as_bytes())
     return rel
 
@@ -349,7 +349,7 @@ def send_outbox(ws: Any, command: str) -> SendResult:
                 message_id = str(msg["Message-ID"] or "")
                 rel = ws.rel(path)
                 if message_id and message_id in logged:
-                    tx.remove_file(rel)
+                    _drop(ws, tx, rel)
                     tx.message = f"outbox: drop {rel}, already sent"
                     tx.commit_now()
                     result.already.append(rel)
@@ -366,13 +366,27 @@ def send_outbox(ws: Any, command: str) -> SendResult:
                                           for p in files[n + 1:]]
                         break
                     continue
-                tx.remove_file(rel)
+                _drop(ws, tx, rel)
                 _log(ws, tx, msg, message_id)
                 logged.add(message_id)
                 tx.message = f"email to {msg['X-Crmkit-Record'] or msg['To']}: {msg['Subject']}"
                 tx.commit_now()
                 result.sent.append(rel)
     return result
+
+
+def _drop(ws: Any, tx: Any, rel: str) -> None:
+    """Take a message out of the outbox. One rendered with --no-commit was never in git:
+    it is simply deleted (git has nothing to record, and staging it would fail)."""
+    from crmkit.core import gitio
+
+    path = ws.root / rel
+    if ws.commit_enabled and gitio.find_worktree(ws.root) is not None:
+        last = gitio.history(ws.root, path, limit=1)
+        if not last or last[0].status == "D":
+            path.unlink(missing_ok=True)
+            return
+    tx.remove_file(rel)
 
 
 def _date_header(ws: Any) -> str:

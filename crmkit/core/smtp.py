@@ -5,8 +5,11 @@
       port: 587
       security: starttls        # starttls | tls | none
       user: crm@example.com
-      password_env: CRMKIT_SMTP_PASSWORD
-      from: "Fjordlys Consulting <hej@fjordlys.se>"
+      password_env: CRMKIT_SMTP_PASSWORD   # the variable holding the password (this is the default)
+      cafile: /etc/ssl/my-ca.pem           # optional: trust a private CA (certificates are always verified)
+      timeout: 30
+
+`security: none` is for a relay on localhost or a test server only.
 """
 
 from __future__ import annotations
@@ -64,8 +67,15 @@ def connect(config: dict[str, Any]) -> Iterator[Connection]:
     security = str(config.get("security", "starttls"))
     if security not in ("starttls", "tls", "none"):
         raise CrmkitError(f"smtp.security is starttls, tls or none, not {security!r}")
-    port = int(config.get("port", {"tls": 465, "starttls": 587}.get(security, 25)))
-    timeout = float(config.get("timeout", 30))
+    if "password" in config:
+        raise CrmkitError("smtp.password in crmkit.yaml is not used: a password never belongs in the workspace; "
+                          "remove it and set $" + str(config.get("password_env", "CRMKIT_SMTP_PASSWORD")))
+    try:
+        port = int(config.get("port", {"tls": 465, "starttls": 587}.get(security, 25)))
+        timeout = float(config.get("timeout", 30))
+    except (TypeError, ValueError):
+        raise CrmkitError(f"smtp.port and smtp.timeout are numbers, not {config.get('port')!r}, "
+                          f"{config.get('timeout')!r}") from None
     context = ssl.create_default_context()
     if config.get("cafile"):
         context.load_verify_locations(str(config["cafile"]))

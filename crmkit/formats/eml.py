@@ -9,6 +9,7 @@ non-ASCII names and subjects (RFC 2047) instead of letting them through raw.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,6 +18,10 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from crmkit.core.errors import CrmkitError
+
+
+# deliberately plain: one @, no spaces, brackets, quotes or separators anywhere
+_ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+")
 
 
 def _one_line(value: str, what: str) -> str:
@@ -28,7 +33,7 @@ def _one_line(value: str, what: str) -> str:
 
 def address(name: str, email: str) -> Address:
     email = _one_line(email.strip(), "an email address")
-    if "@" not in email:
+    if not _ADDRESS.fullmatch(email):
         raise CrmkitError(f"{email!r} is not an email address")
     local, _, domain = email.rpartition("@")
     return Address(display_name=_one_line(name.strip(), "a name"), username=local, domain=domain)

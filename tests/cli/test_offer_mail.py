@@ -276,3 +276,140 @@ def test_unreachable_server_changes_nothing(run, ws) -> None:
     r = run(["mail", "send"], ws)
     assert r.exit_code == 1 and "cannot reach the SMTP server" in r.stderr
     assert len(list((ws / "outbox").glob("*.eml"))) == 1
+
+
+# -- more of the same story ------------------------------------------------------------------
+
+
+def test_pdf_without_weasyprint_says_how_to_install_it(run, ws, tmp_path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)   # as if the `pdf` extra were not installed
+    out = tmp_path / "offer.pdf"
+    r = run(["--now", NOW, "offer", "render", "nordvik-erp", "--format", "pdf", "-o", str(out)], ws)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert "pip install 'crmkit[pdf]'" in r.stderr
+    assert not out.exists()
+    assert git(ws, "status", "--porcelain") == ""           # nothing recorded for an offer not made
+
+
+def test_offer_errors_are_one_line(run, ws) -> None:
+    (ws / "deals/empty.yaml").write_text("title: Empty\nstage: lead\noffer:\n  items: []\n")
+    r = run(["offer", "render", "empty"], ws)
+    assert r.exit_code == 1 and r.stderr.strip().count("\n") == 0 and "no items" in r.stderr
+    (ws / "deals/bad.yaml").write_text("title: Bad\nstage: lead\noffer:\n  items:\n    - {quantity: two, unit_price: 1}\n")
+    r = run(["offer", "render", "bad"], ws)
+    assert r.exit_code == 1 and "offer.items[1] quantity: 'two' is not an amount" in r.stderr
+    r = run(["offer", "render", "nobody"], ws)
+    assert r.exit_code == 1 and "nobody" in r.stderr
+
+
+def test_a_workspace_offer_template_in_one_language_overrides(run, ws) -> None:
+    (ws / "templates/offer.nb.md.j2").write_text("Tilbud {{ offer.number }}: {{ totals.total | money(currency) }}\n")
+    r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp", "--lang", "nb"], ws)
+    assert r.stdout == "Tilbud FL-2026-007: 253\u00a0387,50\u00a0SEK\n"
+    r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp", "--lang", "sv"], ws)
+    assert r.stdout.startswith("# Offert FL-2026-007")
+
+
+def test_recipients_get_their_own_language_and_nobody_gets_it_twice(run, ws) -> None:
+    (ws / "contacts/bjorn-odegard.yaml").write_text(
+        (ws / "contacts/bjorn-odegard.yaml").read_text() + "language: nb\n")
+    (ws / "templates/mail/news.nb.md.j2").write_text(
+        "---\nsubject: \"Nyheter for {{ contact.name }}\"\nkind: marketing\n---\nHei {{ contact.name }}!\n"
+        "{{ unsubscribe }}\n")
+    r = run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg", "--json"], ws)
+    assert r.exit_code == 0, r.stderr
+    msgs = {p.name: email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in (ws / "outbox").glob("*.eml")}
+    by_to = {m["To"].addresses[0].addr_spec: m for m in msgs.values()}
+    assert by_to["bjorn@nordvik.no"]["Subject"] == "Nyheter for Bjørn Ødegård"
+    assert by_to["asa@akerberg.se"]["Subject"] == "Nyheter för Åsa Öberg"
+    assert by_to["asa@akerberg.se"]["List-Unsubscribe"] == "<mailto:hej@fjordlys.se?subject=unsubscribe>"
+    # the same campaign again, while it still waits in the outbox: nobody gets it twice
+    r = run(["--now", "2026-11-22T11:00:00+01:00", "mail", "render", "news", "--to", "bjorn-odegard", "--json"], ws)
+    report = json.loads(r.stdout)
+    assert report["recipients"] == [] and report["skipped"] == [
+        {"id": "bjorn-odegard", "reason": "already waiting in the outbox"}]
+    assert len(list((ws / "outbox").glob("*.eml"))) == 2
+
+
+def test_mail_goes_to_contacts_and_leads_only(run, ws) -> None:
+    r = run(["mail", "render", "title", "--to", "nordvik-as"], ws)
+    assert r.exit_code == 2 and "company/nordvik-as is a company" in r.stderr
+    r = run(["mail", "render", "title"], ws)
+    assert r.exit_code == 2 and "--to ID... or --segment NAME" in r.stderr
+    r = run(["mail", "render", "../../crmkit", "--to", "asa-oberg"], ws)
+    assert r.exit_code == 1 and "not a template name" in r.stderr
+
+
+def test_notification_for_routing_goes_to_the_owner(ws) -> None:
+    from crmkit.core.mail import render_notification
+    from crmkit.core.workspace import Workspace
+
+    (ws / "leads").mkdir(exist_ok=True)
+    (ws / "leads/ld-20261122-abcde.yaml").write_text("name: Ingrid Solberg\ncompany_name: Fjellkraft AS\nusers: 100\n")
+    w = Workspace.find(str(ws))
+    lead = w.get("lead/ld-20261122-abcde")
+    with w.transaction("route", "crmkit route") as tx:
+        rel = render_notification(w, tx, "new-lead", lead, "daniel", rule="prospect-large")
+        assert render_notification(w, tx, "new-lead", lead, "nobody") is None   # no address: nothing
+    msg = email.message_from_bytes((ws / rel).read_bytes(), policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == w.users["daniel"]["email"]
+    assert msg["Subject"] == "New lead for you: Ingrid Solberg"
+    assert "rule prospect-large" in msg.get_content() and "company_name: Fjellkraft AS" in msg.get_content()
+    assert msg["X-Crmkit-Record"] == "lead/ld-20261122-abcde"
+
+
+class Dying(Recorder):
+    """Accepts the first message, then says 421 (service closing): the connection is gone."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.messages:
+            return "421 4.3.0 shutting down"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_lost_connection_stops_the_run_keeps_the_rest_and_exit_code_4(run, ws) -> None:
+    handler, port = Dying(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _smtp_config(ws, port)
+        run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg",
+             "--to", "curly"], ws)
+        r = run(["--now", NOW, "mail", "send", "--json"], ws)
+        assert r.exit_code == 4, r.stderr
+        report = json.loads(r.stdout)
+        assert len(report["sent"]) == 1 and len(report["failed"]) == 2
+        assert report["failed"][1]["error"] == "not tried after the connection failed"
+        assert len(list((ws / "outbox").glob("*.eml"))) == 2
+        assert git(ws, "status", "--porcelain") == ""
+        [act] = [yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")]
+        assert act["type"] == "email" and act["subject"].startswith("Nyheter för")
+    finally:
+        controller.stop()
+
+
+def test_a_message_logged_but_left_in_the_outbox_is_not_sent_again(run, ws, smtp_server) -> None:
+    """A run killed between logging and clearing the outbox must not send a duplicate."""
+    handler, port = smtp_server()
+    _smtp_config(ws, port)
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard"], ws)
+    [path] = list((ws / "outbox").glob("*.eml"))
+    saved = path.read_bytes()
+    assert run(["--now", NOW, "mail", "send"], ws).exit_code == 0
+    path.write_bytes(saved)                                  # as if the removal had been lost
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 0 and "already sent" in r.stdout
+    assert len(handler.messages) == 1 and not path.exists()
+
+
+def test_sending_what_was_rendered_without_a_commit(run, ws, smtp_server) -> None:
+    handler, port = smtp_server()
+    _smtp_config(ws, port)
+    run(["--now", NOW, "--no-commit", "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg"], ws)
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert len(handler.messages) == 2 and not list((ws / "outbox").glob("*.eml"))
+    assert git(ws, "status", "--porcelain") == ""             # the two activities are committed
