@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
+from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
 from crmkit.core import gitio, yamlio
 from crmkit.core.check import validate_data
 from crmkit.core.editing import (
@@ -27,6 +27,7 @@ from crmkit.core.listing import DEFAULT_COLUMNS, project, select
 from crmkit.core.records import FOLDERS, KINDS, TITLE_FIELD, Record, check_id, new_id
 from crmkit.core.related import related
 from crmkit.core.views import computed_fields, view
+from crmkit.formats.cells import cell
 
 
 def complete_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -190,14 +191,17 @@ def show(app: App, ref: str) -> None:
         return
     click.secho(f"{rec.ref}  {rec.title}", bold=True)
     click.echo(yamlio.dumps(rec.data).rstrip())
-    for name, value in computed.items():
-        click.echo(f"{name}: {value}")
+    if computed:
+        import json
+
+        plain = json.loads(dumps_json(computed))  # computed values may be views or Decimals
+        click.echo(f"# computed, not stored:\n{yamlio.dumps(plain).rstrip()}")
     for group, recs in links.items():
         click.echo("")
         click.secho(f"{group}:", bold=True)
         for r in recs:
-            bits = [f"{k}={v}" for k, v in _summary(r).items() if k not in ("kind", "id", "title")]
-            click.echo(f"  {r.ref}  {r.title}" + (f"  ({', '.join(str(b) for b in bits)})" if bits else ""))
+            bits = [f"{k}={cell(v)}" for k, v in _summary(r).items() if k not in ("kind", "id", "title")]
+            click.echo(f"  {r.ref}  {r.title}" + (f"  ({', '.join(bits)})" if bits else ""))
 
 
 # -- set ----------------------------------------------------------------------------
@@ -272,7 +276,7 @@ def edit(app: App, ref: str) -> None:
         text_kept = Path(scratch).read_text(encoding="utf-8") if Path(scratch).exists() else ""
         Path(scratch).unlink(missing_ok=True)
     if after == before:
-        click.echo(f"{rec.ref} unchanged")
+        click.echo(dumps_json({"kind": rec.kind, "id": rec.id, "changed": False}) if app.json else f"{rec.ref} unchanged")
         return
     try:
         doc = yamlio.loads_roundtrip(after, ws.rel(rec.path))
@@ -283,7 +287,7 @@ def edit(app: App, ref: str) -> None:
         raise CrmkitError(f"{exc}; your edit is kept in {ws.rel(keep)}") from None
     with ws.transaction(f"edit {rec.ref}", app.command_line) as tx:
         tx.write_file(ws.rel(rec.path), after)
-    click.echo(f"{rec.ref} updated")
+    click.echo(dumps_json({"kind": rec.kind, "id": rec.id, "changed": True}) if app.json else f"{rec.ref} updated")
 
 
 # -- rm -----------------------------------------------------------------------------
