@@ -1,7 +1,11 @@
 # crmkit: `make demo` to see it work, `make test` to run the whole test suite.
 # Both create ./.venv and install everything they need into it.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
+# pip's notes about index folders this machine's pip configuration names but lacks
+QUIET_PIP = 2>&1 | { grep -v "^WARNING: Location" || true; }
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
@@ -10,15 +14,15 @@ DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip $(QUIET_PIP)
 
 # The stamp is redone whenever setup.cfg changes, so a new dependency is installed.
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[pdf]'
+	$(BIN)/pip install -q -e '.[pdf]' $(QUIET_PIP)
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[pdf,test]'
+	$(BIN)/pip install -q -e '.[pdf,test]' $(QUIET_PIP)
 	touch $@
 
 install: $(VENV)/.installed
