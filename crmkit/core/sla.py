@@ -382,7 +382,7 @@ def sla_summary(ws: Any, record: Any) -> dict[str, Any] | None:
         return None
     out = SlaSummary(state.to_dict())
     out["waiting_hours"] = waiting_hours(ws, record, state)
-    out.text = state.describe(ws.tz)
+    out.text = out["summary"] = state.describe(ws.tz)
     return out
 
 
