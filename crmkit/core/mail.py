@@ -25,6 +25,13 @@ from crmkit.core.records import Record, slugify
 from crmkit.core.templating import find_template, render_string
 
 HTML_SEPARATOR = re.compile(r"^=== html ===\s*$", re.MULTILINE)
+UNSUBSCRIBE = re.compile(r"\{\{-?\s*unsubscribe\b")
+DEFAULT_UNSUBSCRIBE = {
+    "sv": "Vill du inte få fler utskick? Svara med ordet AVREGISTRERA.",
+    "nb": "Vil du ikke få flere utsendelser? Svar med ordet AVMELD.",
+    "hu": "Ha nem szeretne több levelet kapni, válaszoljon LEIRATKOZÁS szöveggel.",
+    "en": "To stop receiving these emails, reply UNSUBSCRIBE.",
+}
 OUTBOX = "outbox"
 
 
@@ -76,8 +83,8 @@ def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
         text, html = body[: m.start()], body[m.end():].lstrip("\n")
     if kind == "marketing":
         for part, label in ((text, "text"), (html, "HTML")):
-            if part is not None and "unsubscribe" not in part:
-                raise TemplateError(f"a marketing template needs an unsubscribe line ({{{{ unsubscribe }}}}) "
+            if part is not None and not UNSUBSCRIBE.search(part):
+                raise TemplateError(f"a marketing template needs the unsubscribe line {{{{ unsubscribe }}}} "
                                     f"in its {label} body", path=rel)
     return MailTemplate(name, path, str(front["subject"]), kind, text, html,
                         source[: len(parts[0]) + 4].count("\n") + 1)
@@ -132,13 +139,29 @@ def sender(ws: Any) -> dict[str, str]:
     return {"name": name or str(ws.config.get("name", "")), "email": email}
 
 
+def unsubscribe_line(ws: Any, lang: str | None) -> str:
+    """`mail.unsubscribe` from crmkit.yaml: one text, or one per language ({sv: ..., en: ...})."""
+    from crmkit.core.templating import lang_of
+
+    configured = (ws.config.get("mail") or {}).get("unsubscribe")
+    lang = lang or lang_of(str(ws.config.get("locale", "sv_SE")))
+    if isinstance(configured, str) and configured.strip():
+        return configured
+    if isinstance(configured, dict):
+        for key in (lang, "default", "en"):
+            if isinstance(configured.get(key), str):
+                return str(configured[key])
+    return DEFAULT_UNSUBSCRIBE.get(lang, DEFAULT_UNSUBSCRIBE["en"])
+
+
 def context_for(ws: Any, rec: Record, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a template sees: the contact, its company, the sender, the unsubscribe line."""
+    """What a template sees: the contact (or lead), its company, the sender, the unsubscribe line."""
     company = ws.index("company").get(rec.get("company") or "")
-    mail = ws.config.get("mail") or {}
-    unsub = str(mail.get("unsubscribe", "Reply STOP to stop receiving these emails."))
-    ctx = {"contact": dict(rec.data, id=rec.id), "company": dict(company.data, id=company.id) if company else {},
-           "sender": sender(ws), "unsubscribe": unsub, "today": ws.today(), "workspace": ws.config.get("name", "")}
+    person = dict(rec.data, id=rec.id)
+    ctx = {"contact": person, rec.kind: person,
+           "company": dict(company.data, id=company.id) if company else {},
+           "sender": sender(ws), "unsubscribe": unsubscribe_line(ws, language_of(ws, rec)),
+           "today": ws.today(), "workspace": ws.config.get("name", "")}
     ctx.update(extra or {})
     return ctx
 

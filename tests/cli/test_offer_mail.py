@@ -413,3 +413,24 @@ def test_sending_what_was_rendered_without_a_commit(run, ws, smtp_server) -> Non
     assert r.exit_code == 0, r.stderr
     assert len(handler.messages) == 2 and not list((ws / "outbox").glob("*.eml"))
     assert git(ws, "status", "--porcelain") == ""             # the two activities are committed
+
+
+def test_the_unsubscribe_line_speaks_the_recipients_language(run, ws) -> None:
+    text = (ws / "crmkit.yaml").read_text().replace(
+        '  unsubscribe: "Svara AVREGISTRERA för att slippa fler utskick."\n',
+        '  unsubscribe: {sv: "Svara AVREGISTRERA.", en: "Reply UNSUBSCRIBE."}\n')
+    (ws / "crmkit.yaml").write_text(text)
+    (ws / "contacts/curly.yaml").write_text((ws / "contacts/curly.yaml").read_text() + "language: en\n")
+    r = run(["--now", NOW, "--no-commit", "mail", "render", "news", "--to", "curly", "--to", "asa-oberg"], ws)
+    assert r.exit_code == 0, r.stderr
+    bodies = {p.name: email.message_from_bytes(p.read_bytes(), policy=policy.default).get_body(("plain",))
+              .get_content() for p in (ws / "outbox").glob("*.eml")}
+    assert any("Reply UNSUBSCRIBE." in b and "{{ 7*7 }}" in b for b in bodies.values())
+    assert any("Svara AVREGISTRERA." in b and "Åsa" in b for b in bodies.values())
+
+
+def test_the_word_unsubscribe_alone_is_not_an_unsubscribe_line(run, ws) -> None:
+    (ws / "templates/mail/sneaky.md.j2").write_text(
+        "---\nsubject: Hej\nkind: marketing\n---\nYou cannot unsubscribe.\n")
+    r = run(["mail", "render", "sneaky", "--to", "asa-oberg"], ws)
+    assert r.exit_code == 1 and "needs the unsubscribe line {{ unsubscribe }}" in r.stderr
