@@ -119,6 +119,9 @@ class BusinessCalendar:
     #: open intervals per local date; reports measure thousands of spans over the same days
     _cache: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = field(default_factory=dict, repr=False,
                                                                          compare=False)
+    #: cumulative open time of whole days from _cum_start (see _whole_days)
+    _cum_start: dt.date | None = field(default=None, repr=False, compare=False)
+    _cum: list[dt.timedelta] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def always(cls, tz: ZoneInfo, name: str = "24/7") -> "BusinessCalendar":
@@ -245,9 +248,17 @@ class BusinessCalendar:
         a, b = a.astimezone(UTC), b.astimezone(UTC)
         if b < a:
             return -self.between(b, a)
+        first, last = a.astimezone(self.tz).date(), b.astimezone(self.tz).date()
+        if (last - first).days <= 2:
+            return self._clipped(first - dt.timedelta(days=1), last + dt.timedelta(days=1), a, b)
+        # Opening hours never cross local midnight, so a long span is its first day from a,
+        # the whole days in between (prefix sums) and its last day up to b.
+        return (self._clipped(first, first, a, b) + self._whole_days(first + dt.timedelta(days=1), last)
+                + self._clipped(last, last, a, b))
+
+    def _clipped(self, first: dt.date, last: dt.date, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
         total = dt.timedelta()
-        day = a.astimezone(self.tz).date() - dt.timedelta(days=1)
-        last = b.astimezone(self.tz).date() + dt.timedelta(days=1)
+        day = first
         while day <= last:
             for s, e in self.intervals_on(day):
                 lo, hi = max(s, a), min(e, b)
@@ -255,6 +266,38 @@ class BusinessCalendar:
                     total += hi - lo
             day += dt.timedelta(days=1)
         return total
+
+    def _whole_days(self, first: dt.date, end: dt.date) -> dt.timedelta:
+        """Open time of the days first .. end-1, from cumulative sums built on demand: reports
+        measure thousands of tickets over months of history."""
+        if first >= end:
+            return dt.timedelta()
+        self._extend(first, end)
+        base = self._cum_start
+        return self._cum[(end - base).days] - self._cum[(first - base).days]
+
+    def _open_time(self, day: dt.date) -> dt.timedelta:
+        return sum((e - s for s, e in self.intervals_on(day)), dt.timedelta())
+
+    def _extend(self, first: dt.date, end: dt.date) -> None:
+        if self._cum is None or self._cum_start is None:
+            self._cum_start, self._cum = first, [dt.timedelta()]
+        if first < self._cum_start:
+            start = first - dt.timedelta(days=366)
+            prefix = [dt.timedelta()]
+            day = start
+            while day < self._cum_start:
+                prefix.append(prefix[-1] + self._open_time(day))
+                day += dt.timedelta(days=1)
+            shift = prefix[-1]
+            self._cum = prefix[:-1] + [c + shift for c in self._cum]
+            self._cum_start = start
+        top = self._cum_start + dt.timedelta(days=len(self._cum) - 1)
+        if end > top:
+            end = max(end, top + dt.timedelta(days=366))
+            while top < end:
+                self._cum.append(self._cum[-1] + self._open_time(top))
+                top += dt.timedelta(days=1)
 
 
 def _aware(when: dt.datetime) -> None:

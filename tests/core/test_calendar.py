@@ -270,3 +270,13 @@ def test_add_hand_computed(office: BusinessCalendar, start: dt.datetime, hours: 
     assert office.add(start, hours * H) == expected
     if hours:
         assert office.between(start, expected) == hours * H
+
+
+@settings(max_examples=60, deadline=None)
+@given(cal=calendars_, a=instants, b=instants)
+def test_long_spans_from_prefix_sums_equal_day_by_day_counting(cal: BusinessCalendar, a: dt.datetime,
+                                                              b: dt.datetime) -> None:
+    a, b = sorted((a, b))
+    first, last = a.astimezone(cal.tz).date(), b.astimezone(cal.tz).date()
+    slow = cal._clipped(first - dt.timedelta(days=1), last + dt.timedelta(days=1), a, b)
+    assert cal.between(a, b) == slow
