@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, dumps_json, pass_app
-from crmkit.core.tick import apply_tick, plan_tick
+from crmkit.core.tick import plan_tick, run_tick
 
 
 @crmkit_command(name="tick")
@@ -19,9 +19,7 @@ def tick(app: App, dry_run: bool) -> None:
     With --json, one JSON object per line for each thing done.
     """
     ws = app.workspace()
-    plan = plan_tick(ws)
-    if not dry_run:
-        apply_tick(ws, plan, app.command_line)
+    plan = plan_tick(ws) if dry_run else run_tick(ws, app.command_line)
     lines = plan.to_lines()
     if app.json:
         if lines:

@@ -86,50 +86,59 @@ def plan_tick(ws: Any) -> TickPlan:
     return result
 
 
-def apply_tick(ws: Any, plan: TickPlan, command: str) -> str | None:
-    """Record breaches and fire escalations in one commit."""
-    if not plan.firings and not plan.breaches:
-        return None
+def run_tick(ws: Any, command: str) -> TickPlan:
+    """Plan and apply under the workspace lock, in one commit (none when there is nothing to do).
+
+    Planning again under the lock, from freshly read tickets, is what keeps two overlapping
+    cron runs from firing the same rule twice: the second sees the first one's events."""
+    with ws.transaction("tick", command) as tx:
+        ws.invalidate("ticket")
+        plan = plan_tick(ws)
+        if plan.firings or plan.breaches:
+            tx.message = f"tick: {len(plan.firings)} escalations, {len(plan.breaches)} SLA breaches"
+            _apply(ws, tx, plan)
+    return plan
+
+
+def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
     now = ws.now()
     who = ACTOR
     notes: list[str] = []
-    with ws.transaction(f"tick: {len(plan.firings)} escalations, {len(plan.breaches)} SLA breaches", command) as tx:
-        for b in plan.breaches:
-            def breach(doc: Any, b: Breach = b) -> None:
-                event: dict[str, Any] = {"type": "breached", "at": now, "by": who, "target": b.target}
-                if b.at:
-                    event["due"] = b.at
-                append_event(doc, event)
+    for b in plan.breaches:
+        def breach(doc: Any, b: Breach = b) -> None:
+            event: dict[str, Any] = {"type": "breached", "at": now, "by": who, "target": b.target}
+            if b.at:
+                event["due"] = b.at
+            append_event(doc, event)
 
-            tx.update("ticket", b.ticket.id, breach)
-            notes.append(f"{b.ticket.ref}: {b.target} breached")
-        for f in plan.firings:
-            changes: list[str] = []
+        tx.update("ticket", b.ticket.id, breach)
+        notes.append(f"{b.ticket.ref}: {b.target} breached")
+    for f in plan.firings:
+        changes: list[str] = []
 
-            def fire(doc: Any, f: Firing = f, changes: list[str] = changes) -> None:
-                for key, value in f.rule.set.items():
-                    if doc.get(key) != value:
-                        doc[key] = value
-                        changes.append(f"{key}={value}")
-                if f.rule.assign:
-                    changes.extend(assign(doc, f.rule.assign, by=who, at=now, users=ws.users))
-                if f.rule.priority:
-                    changes.extend(set_priority(doc, f.rule.priority, by=who, at=now))
-                event: dict[str, Any] = {"type": "escalated", "at": now, "by": who, "rule": f.rule.id}
-                if changes:
-                    event["changes"] = list(changes)
-                append_event(doc, event)
+        def fire(doc: Any, f: Firing = f, changes: list[str] = changes) -> None:
+            for key, value in f.rule.set.items():
+                if doc.get(key) != value:
+                    doc[key] = value
+                    changes.append(f"{key}={value}")
+            if f.rule.assign:
+                changes.extend(assign(doc, f.rule.assign, by=who, at=now, users=ws.users))
+            if f.rule.priority:
+                changes.extend(set_priority(doc, f.rule.priority, by=who, at=now))
+            event: dict[str, Any] = {"type": "escalated", "at": now, "by": who, "rule": f.rule.id}
+            if changes:
+                event["changes"] = list(changes)
+            append_event(doc, event)
 
-            tx.update("ticket", f.ticket.id, fire)
-            if f.rule.notify:
-                owner = f.rule.assign or f.ticket.get("owner")
-                if owner:
-                    from crmkit.core.mail import render_notification
+        tx.update("ticket", f.ticket.id, fire)
+        if f.rule.notify:
+            owner = f.rule.assign or f.ticket.get("owner")
+            if owner:
+                from crmkit.core.mail import render_notification
 
-                    fresh = ws.index("ticket").get(f.ticket.id) or f.ticket
-                    render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
-            notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
-        for line in notes:
-            tx.note(line)
-    return "\n".join(notes)
+                fresh = ws.index("ticket").get(f.ticket.id) or f.ticket
+                render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
+        notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
+    for line in notes:
+        tx.note(line)
 
