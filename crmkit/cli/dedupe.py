@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
-from crmkit.cli.records import complete_id
-from crmkit.core.dedupe import apply_merge, find_duplicates
+from crmkit.cli.completion import complete_record_id
+from crmkit.core.dedupe import find_duplicates
+from crmkit.core.merge import apply_merge, plan_merge
 
 
 @crmkit_command(name="dedupe")
@@ -23,16 +24,25 @@ def dedupe(app: App, kind: str, min_confidence: float, fmt: str | None) -> None:
 
 
 @crmkit_command(name="merge")
-@click.argument("keep", shell_complete=complete_id)
-@click.argument("other", shell_complete=complete_id)
+@click.argument("keep", shell_complete=complete_record_id)
+@click.argument("other", shell_complete=complete_record_id)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @pass_app
-def merge(app: App, keep: str, other: str) -> None:
+def merge(app: App, keep: str, other: str, dry_run: bool) -> None:
     """Merge OTHER into KEEP: KEEP takes OTHER's values where it has none (lists are joined),
     every reference to OTHER moves to KEEP, and OTHER leaves a tombstone saying where it went.
     One commit."""
-    result = apply_merge(app.workspace(), keep, other, app.command_line)
-    if app.json:
-        echo_json(result)
+    ws = app.workspace()
+    if dry_run:
+        result = plan_merge(ws, keep, other).to_dict()
     else:
-        click.echo(f"merged {result['merged']} into {result['kept']}"
-                   f" (fields: {', '.join(result['fields']) or 'none'}; references moved: {len(result['moved'])})")
+        result = apply_merge(ws, keep, other, app.command_line)
+    if app.json:
+        echo_json({**result, "dry_run": dry_run})
+        return
+    verb = "would merge" if dry_run else "merged"
+    click.echo(f"{verb} {result['merged']} into {result['kept']}"
+               f" (fields: {', '.join(result['fields']) or 'none'}; references moved: {len(result['moved'])})")
+    if dry_run:
+        for ref in result["references"]:
+            click.echo(f"  {ref['record']}: {ref['field']}")

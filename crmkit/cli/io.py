@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, pass_app
+from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.core.errors import EXIT_PARTIAL, CrmkitError, UsageError
 from crmkit.core.importer import ImportPlan, RowPlan, apply_import, load_mapping, plan_import, resolve_columns
-from crmkit.core.listing import DEFAULT_COLUMNS, project, select
 from crmkit.core.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
@@ -74,8 +73,9 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     are known: E-post, Namn, Postnummer, Telefonszám, ...) or by --map. Rows match
     existing records by email (contacts, leads), domain or name (companies) or title
     (deals): matches are updated, the rest created. Importing the same file twice
-    changes nothing. Bad rows are reported with their line and exit code 1; the good
-    ones are still imported unless --strict. One commit for the whole import.
+    changes nothing. Bad rows are reported with their line; the good ones are still
+    imported and the exit code is 4 (partial). With --strict any bad row aborts the
+    import with nothing written (exit code 1). One commit for the whole import.
     """
     from crmkit.formats.csvfmt import read_rows
 
@@ -150,21 +150,6 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
 # -- export -------------------------------------------------------------------------------
 
 
-def _selected(app: App, kind: str | None, where: str | None, segment: str | None) -> tuple[str, list[Any]]:
-    ws = app.workspace()
-    if segment:
-        from crmkit.core.segments import get_segment, members
-
-        if where:
-            raise UsageError("give --where or --segment, not both")
-        seg = get_segment(ws, segment)
-        if kind and kind != seg.kind:
-            raise UsageError(f"segment {segment!r} holds {seg.kind} records, not {kind}")
-        return seg.kind, members(ws, seg)
-    kind = kind or "contact"
-    return kind, select(ws, kind, where=where)
-
-
 def _write(app: App, text: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -186,23 +171,24 @@ def _export_options(f: Any) -> Any:
 
 @crmkit_command(name="csv")
 @_export_options
-@click.option("--fields", metavar="A,B", help="Columns (default: every field any record has).")
-@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", help="';' for Nordic Excel.")
+@click.option("--fields", metavar="A,B", help="Columns (default: id, the usual ones, then every field present).")
+@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", help="';' for Nordic Excel.")
+@click.option("--excel", is_flag=True, help="For Excel on a Nordic machine: ';' and a UTF-8 BOM.")
 @pass_app
 def export_csv(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None,
-               fields: str | None, delimiter: str) -> None:
-    """Export records as CSV. Cells a spreadsheet would run as a formula are made safe."""
-    from crmkit.formats.csvfmt import write_csv
+               fields: str | None, delimiter: str, excel: bool) -> None:
+    """Export records as CSV that `import csv` reads back.
 
-    kind, views = _selected(app, kind, where, segment)
-    if fields:
-        columns = [f.strip() for f in fields.split(",") if f.strip()]
-    else:
-        columns = ["id"] + [c for c in DEFAULT_COLUMNS[kind] if c != "id"]
-        for v in views:
-            columns += [k for k in v.record.data if k not in columns]
-    rows = [project(v, columns) for v in views]
-    _write(app, write_csv(rows, columns, delimiter=delimiter), out)
+    Nested fields become dotted columns (address.city), lists are comma-joined or
+    JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
+    with = + - @, a tab or a carriage return) get a leading ' so they stay text.
+    """
+    from crmkit.core.exporter import export_csv as to_csv, select_records
+
+    kind, records = select_records(app.workspace(), kind, where, segment)
+    columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    sep = "\t" if delimiter == "tab" else (";" if excel else delimiter)
+    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel), out)
 
 
 @crmkit_command(name="json")
@@ -210,8 +196,10 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 @pass_app
 def export_json(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export records as a JSON list of {"id": ..., fields...} (the shape of `list --json`)."""
-    kind, views = _selected(app, kind, where, segment)
-    _write(app, dumps_json([project(v, None) for v in views]) + "\n", out)
+    from crmkit.core.exporter import export_json as to_json, select_records
+
+    _, records = select_records(app.workspace(), kind, where, segment)
+    _write(app, to_json(records), out)
 
 
 @crmkit_command(name="vcard")
@@ -221,14 +209,13 @@ def export_json(app: App, kind: str | None, where: str | None, segment: str | No
               help="Write to this file (default: stdout).")
 @pass_app
 def export_vcard(app: App, where: str | None, segment: str | None, out: Path | None) -> None:
-    """Export contacts as vCard 3.0, ready for a phone or address book."""
-    from crmkit.formats.vcard import to_vcard
+    """Export contacts as vCard 3.0, ready for a phone or address book.
 
-    kind, views = _selected(app, "contact", where, segment)
-    companies = app.workspace().index("company")
-    cards = []
-    for v in views:
-        company = companies.get(v.record.get("company") or "")
-        cards.append(to_vcard(v.record.data, company.title if company else None, uid=f"crmkit:{v.record.id}"))
-    _write(app, "".join(cards), out)
+    Every field crmkit models goes out: name, company (ORG), title, the primary and
+    the other emails and phones with their types, the address and notes.
+    """
+    from crmkit.core.exporter import export_vcard as to_vcard, select_records
 
+    ws = app.workspace()
+    _, records = select_records(ws, "contact", where, segment)
+    _write(app, to_vcard(ws, records), out)

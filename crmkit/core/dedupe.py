@@ -1,4 +1,13 @@
-"""Likely duplicates, with the reason and a confidence, and merging one record into another."""
+"""Likely duplicates, with the reason and a confidence; finding a contact by email.
+
+Reasons, strongest first: the same email address (case ignored, and for Gmail the
+dots and +tags it ignores itself), the same company domain, the same phone number
+once both are in international form (E.164, through the `phonenumbers` library; a
+number written without a country code is read in the record's country, else the
+workspace's: `070-123 45 67` in Sweden is `+46701234567`), and very similar names
+(diacritics folded, company forms such as AB, AS, Kft. ignored). Merging lives in
+crmkit.core.merge.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +34,23 @@ class Duplicate:
         return {"a": self.keep, "b": self.other, "reason": self.reason, "confidence": self.confidence}
 
 
+def find_by_email(ws: Any, email: str) -> Record | None:
+    """The contact that already has this address as `email` or in `emails` (case and spaces ignored).
+
+    For `contact add` and the importers, so that a contact is never silently duplicated.
+    """
+    wanted = email.strip().casefold()
+    if not wanted:
+        return None
+    for rec in ws.records("contact"):
+        addresses = [rec.get("email")] + [e.get("value") for e in rec.get("emails") or [] if isinstance(e, dict)]
+        if any(isinstance(a, str) and a.strip().casefold() == wanted for a in addresses):
+            return rec
+    return None
+
+
 def normal_email(value: Any) -> str | None:
+    """An address as a mail server sees it: lowercase; Gmail without dots and +tags."""
     if not isinstance(value, str) or "@" not in value:
         return None
     local, _, domain = value.strip().lower().rpartition("@")
@@ -51,12 +76,14 @@ def normal_phone(value: Any, region: str) -> str | None:
 
 
 def normal_name(value: Any) -> str:
+    """A name for comparing: diacritics folded, lowercase, company forms and punctuation dropped."""
     text = fold(str(value or ""))
     text = re.sub(r"\b(ab|as|asa|kft|zrt|ltd|inc|gmbh|oy|aps|bt|nyrt)\b", " ", text)
     return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text).split())
 
 
 def normal_domain(value: Any) -> str | None:
+    """'https://www.Nordvik.no/kontakt' -> 'nordvik.no'."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().lower()
@@ -65,11 +92,19 @@ def normal_domain(value: Any) -> str | None:
 
 
 def default_region(ws: Any, rec: Record) -> str:
-    country = rec.get("country") or (rec.get("address") or {}).get("country")
-    if isinstance(country, str) and len(country) == 2:
-        return country.upper()
+    """Where a number without a country code is read: the record's country, else the workspace's.
+
+    The workspace's is `phone_region` in crmkit.yaml if set, else the country of `locale`.
+    """
+    address = rec.get("address")
+    country = rec.get("country") or (address.get("country") if isinstance(address, dict) else None)
+    if isinstance(country, str) and len(country.strip()) == 2:
+        return country.strip().upper()
+    configured = ws.config.get("phone_region")
+    if isinstance(configured, str) and len(configured) == 2:
+        return configured.upper()
     locale = str(ws.config.get("locale", "sv_SE"))
-    return locale.split("_")[-1] if "_" in locale else _REGION_OF_LOCALE.get(locale, "SE")
+    return locale.split("_")[-1].upper() if "_" in locale else _REGION_OF_LOCALE.get(locale, "SE")
 
 
 def find_duplicates(ws: Any, kind: str, threshold: float = 0.88) -> list[Duplicate]:
@@ -124,78 +159,3 @@ def find_duplicates(ws: Any, kind: str, threshold: float = 0.88) -> list[Duplica
                     add(a, b, "same name" if ratio == 1.0 else f"similar names ({ratio:.0%})",
                         round(0.6 + 0.3 * ratio, 2))
     return sorted(found.values(), key=lambda d: (-d.confidence, d.keep, d.other))
-
-
-# -- merge ----------------------------------------------------------------------------
-
-
-def merged_fields(keep: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """What changes on the kept record: the other's value where the kept one has none; lists joined."""
-    changes: dict[str, Any] = {}
-    for key, value in other.items():
-        if key in ("created", "merged_into"):
-            continue
-        mine = keep.get(key)
-        if mine in (None, "", [], {}):
-            changes[key] = value
-        elif isinstance(mine, list) and isinstance(value, list):
-            joined = list(mine) + [v for v in value if v not in mine]
-            if joined != mine:
-                changes[key] = joined
-        elif isinstance(mine, dict) and isinstance(value, dict):
-            sub = merged_fields(mine, value)
-            if sub:
-                changes[key] = {**mine, **sub}
-    if keep.get("email") and other.get("email") and normal_email(keep["email"]) != normal_email(other["email"]):
-        extra = list(changes.get("emails", keep.get("emails") or []))
-        if not any(isinstance(e, dict) and e.get("value") == other["email"] for e in extra):
-            changes["emails"] = extra + [{"type": "other", "value": other["email"]}]
-    if keep.get("phone") and other.get("phone") and keep["phone"] != other["phone"]:
-        extra = list(changes.get("phones", keep.get("phones") or []))
-        if not any(isinstance(p, dict) and p.get("value") == other["phone"] for p in extra):
-            changes["phones"] = extra + [{"type": "other", "value": other["phone"]}]
-    return changes
-
-
-def plan_merge(ws: Any, keep_ref: str, other_ref: str) -> tuple[Record, Record, dict[str, Any], list[tuple[Record, str]]]:
-    """The kept and merged records, the kept record's changes and every reference to move."""
-    keep = ws.get(keep_ref)
-    other = ws.get(other_ref, keep.kind)
-    if keep.kind != other.kind:
-        raise UsageError(f"cannot merge a {other.kind} into a {keep.kind}")
-    if keep.id == other.id:
-        raise UsageError("a record cannot be merged into itself")
-    return keep, other, merged_fields(keep.data, other.data), ws.referrers(other)
-
-
-def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[str, Any]:
-    """Merge OTHER into KEEP, move references, leave a tombstone; one commit."""
-    with ws.transaction(f"merge {other_ref} into {keep_ref}", command) as tx:
-        keep, other, changes, refs = plan_merge(ws, keep_ref, other_ref)
-        tx.message = f"merge {other.ref} into {keep.ref}"
-
-        def update_keep(doc: Any) -> None:
-            for key, value in changes.items():
-                doc[key] = value
-
-        tx.update(keep.kind, keep.id, update_keep)
-        moved = []
-        for rec, field in refs:
-            def move(doc: Any, field: str = field) -> None:
-                value = doc.get(field)
-                if isinstance(value, list):
-                    new = [keep.id if v == other.id else v for v in value]
-                    doc[field] = list(dict.fromkeys(new))
-                elif value == other.id:
-                    doc[field] = keep.id
-
-            tx.update(rec.kind, rec.id, move)
-            moved.append(rec.ref)
-        title = other.title
-        tx.delete(other.kind, other.id)
-        tx.create(other.kind, {"merged_into": keep.id, "merged_at": ws.now(), "was": title}, other.id)
-        tx.note(f"fields taken from {other.ref}: {', '.join(sorted(changes)) or 'none'}")
-        if moved:
-            tx.note("references moved: " + ", ".join(moved))
-    return {"kept": keep.ref, "merged": other.ref, "fields": sorted(changes), "moved": moved}
-
