@@ -110,3 +110,58 @@ def test_totals_always_add_up_to_the_ore(items, pct, rounding) -> None:
     assert t.total >= 0
     for g in t.vat:
         assert abs(g.vat - g.base * g.rate / 100) <= D("0.005")
+
+
+def test_golden_euro_offer_with_two_rates_and_an_amount_discount() -> None:
+    """Irish customer: 23 % VAT on services, 0 % on pass-through costs, 1 000 EUR off the offer."""
+    offer = {"discount": {"amount": "1000"}, "items": [
+        {"description": "ERP implementation", "quantity": 1, "unit_price": "58000", "vat": 23},
+        {"description": "Training", "quantity": 3, "unit_price": "1650", "vat": 23},
+        {"description": "Travel", "quantity": 1, "unit_price": "9050", "vat": 0},
+    ]}
+    t = compute(offer, "EUR")
+    assert t.subtotal == D("72000.00") and t.discount == D("1000.00") and t.net == D("71000.00")
+    # 1 000 spread by share: 9 050 / 72 000 of it (125.69) comes off the 0 % base
+    assert [(g.rate, g.base, g.vat) for g in t.vat] == [
+        (D(0), D("8924.31"), D("0.00")), (D(23), D("62075.69"), D("14277.41"))]
+    assert t.total == D("85277.41")
+
+
+def test_golden_fractional_quantities_and_line_discount_amount() -> None:
+    offer = {"items": [
+        {"description": "Konsult", "quantity": "12,5", "unit": "tim", "unit_price": "1 150,00", "vat": 25,
+         "discount": {"amount": "375"}},
+        {"description": "Bok", "quantity": 1, "unit_price": "99.90", "vat": 6},
+    ]}
+    t = compute(offer, "SEK")
+    assert t.lines[0].gross == D("14375.000") and t.lines[0].net == D("14000.00")
+    assert t.subtotal == D("14099.90") and t.vat_total == D("3505.99")   # 3 500,00 + 5,994 -> 5,99
+    assert t.total == D("17605.89")
+
+
+def test_percent_written_many_ways_is_the_same_discount() -> None:
+    base = {"items": [{"quantity": 1, "unit_price": 1000, "vat": 25}]}
+    totals = {compute(dict(base, discount=d), "SEK").total for d in ("10%", "10 %", 10, {"percent": "10"})}
+    assert totals == {D("1125.00")}
+
+
+def test_jpy_rounds_to_whole_yen() -> None:
+    t = compute({"items": [{"quantity": 3, "unit_price": "333.5", "vat": 10}]}, "JPY")
+    assert t.lines[0].net == D("1001") and t.vat_total == D("100") and t.total == D("1101")
+
+
+@settings(max_examples=150, deadline=None)
+@given(items, st.sampled_from(["SEK", "EUR", "JPY", "HUF"]))
+def test_without_an_offer_discount_each_rate_is_taxed_on_its_own_lines(items, currency) -> None:
+    t = compute({"items": items}, currency, rounding="line")
+    for g in t.vat:
+        assert g.base == sum(ln.net for ln in t.lines if ln.vat_rate == g.rate)
+    assert t.net == t.subtotal == sum(ln.net for ln in t.lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(items)
+def test_line_and_total_rounding_differ_by_at_most_half_an_ore_per_line(items) -> None:
+    by_line = compute({"items": items}, "SEK", rounding="line")
+    by_total = compute({"items": items}, "SEK", rounding="total")
+    assert abs(by_line.subtotal - by_total.subtotal) <= D("0.005") * len(items) + D("0.005")
