@@ -6,6 +6,7 @@ An offer lives on its deal:
       number: 2026-nordvik-erp-rollout     # optional; made from the year and the deal id
       valid_until: 2026-12-31              # optional; offers.validity_days after rendering
       discount: 5%                         # or {percent: 5} or {amount: 1000}; on the whole offer
+                                           # (a bare 5 is refused: percent or amount?)
       items:
         - {description: ERP licence, quantity: 25, unit: user, unit_price: 4900, vat: 25}
         - {description: Implementation, quantity: 80, unit: h, unit_price: 1250, discount: {percent: 10}, vat: 25}
@@ -72,7 +73,7 @@ class Totals:
 
 
 def _discount(spec: Any, base: Decimal, what: str) -> Decimal:
-    """{percent: 10}, {amount: 500}, or a bare 10 / "10%" (percent), as an amount off `base`."""
+    """{percent: 10}, {amount: 500} or "10%", as an amount off `base`. A bare number is refused."""
     if spec in (None, "", 0):
         return Decimal(0)
     if isinstance(spec, dict):
@@ -90,7 +91,11 @@ def _discount(spec: Any, base: Decimal, what: str) -> Decimal:
             return amount
         raise CrmkitError(f"{what}: a discount is {{percent: N}} or {{amount: N}}")
     text = str(spec).strip()
-    pct = to_decimal(text[:-1] if text.endswith("%") else spec, f"{what} percent")
+    if not text.endswith("%"):
+        # a bare number could be either; guessing wrong would misprice the offer silently
+        raise CrmkitError(f"{what}: discount {text} is ambiguous: write {text}% for a percent "
+                          f"or {{amount: {text}}} for an amount")
+    pct = to_decimal(text[:-1], f"{what} percent")
     if not Decimal(0) <= pct <= HUNDRED:
         raise CrmkitError(f"{what}: a discount of {pct} % is not between 0 and 100")
     return base * pct / HUNDRED

@@ -141,8 +141,16 @@ def test_golden_fractional_quantities_and_line_discount_amount() -> None:
 
 def test_percent_written_many_ways_is_the_same_discount() -> None:
     base = {"items": [{"quantity": 1, "unit_price": 1000, "vat": 25}]}
-    totals = {compute(dict(base, discount=d), "SEK").total for d in ("10%", "10 %", 10, {"percent": "10"})}
+    totals = {compute(dict(base, discount=d), "SEK").total for d in ("10%", "10 %", " 10% ", {"percent": "10"})}
     assert totals == {D("1125.00")}
+    assert compute(dict(base, discount={"amount": 100}), "SEK").total == D("1125.00")
+
+
+@pytest.mark.parametrize("bare", [10, "10", "12000.00", 0.5])
+def test_a_bare_number_discount_is_refused_as_ambiguous(bare) -> None:
+    offer = {"discount": bare, "items": [{"quantity": 1, "unit_price": 100000, "vat": 25}]}
+    with pytest.raises(CrmkitError, match=r"offer\.discount: discount .* is ambiguous: write .*% for a percent"):
+        compute(offer, "SEK")
 
 
 def test_jpy_rounds_to_whole_yen() -> None:
