@@ -208,7 +208,7 @@ def _share(value: Any) -> float | None:
 
 
 def check_config(ws: Any) -> list[Problem]:
-    """For `crmkit check`: calendars and SLA policies load."""
+    """For `crmkit check`: calendars and SLA policies load, and ticket statuses agree with their events."""
     from crmkit.core import yamlio
 
     if not ws.config.get("sla") and not ws.config.get("calendars"):
@@ -219,7 +219,24 @@ def check_config(ws: Any) -> list[Problem]:
         section = "sla" if exc.message.startswith("sla") else "calendars"
         line = yamlio.key_lines(ws.config_path).get(section)
         return [Problem("crmkit.yaml", line, "sla-config", exc.message)]
-    return []
+    return check_ticket_history(ws)
+
+
+def check_ticket_history(ws: Any) -> list[Problem]:
+    """Tickets whose status disagrees with their last status event: edited by hand, so the
+    SLA clocks have to guess when the status changed."""
+    from crmkit.core import yamlio
+
+    problems = []
+    for rec in ws.records("ticket"):
+        changes = [e for _, kind, e in _timeline(rec.get("events") or []) if kind == "status" and event_status(e)]
+        status = rec.get("status")
+        if changes and status is not None and str(status) != event_status(changes[-1]):
+            problems.append(Problem(ws.rel(rec.path), yamlio.key_lines(rec.path).get("status"), "ticket-status",
+                                    f"status is {status} but the last status event says {event_status(changes[-1])}; "
+                                    f"change it with `crmkit ticket status {rec.id} {status}` so the SLA clocks "
+                                    "know when"))
+    return problems
 
 
 def policy_for(ws: Any, ticket: Any) -> Policy | None:
@@ -293,6 +310,15 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
     if not timeline or not any(k == "status" for _, k, _ in timeline):
         current = str(ticket.get("status", current))
         periods = [(created, now, current)] if now > created else []
+    elif ticket.get("status") is not None and str(ticket["status"]) != current and periods:
+        # The status was edited by hand (`crmkit set`), so no event says when. The file is
+        # the truth now; assume the change came with the ticket's last event (check warns).
+        since = max(timeline[-1][0], periods[-1][0])
+        a, b, old = periods.pop()
+        if since > a:
+            periods.append((a, since, old))
+        current = str(ticket["status"])
+        periods.append((min(since, b), b, current))
     paused = current in policy.pause_on
     # solved and closed stop every clock; a reopened ticket's clocks go on from where they stopped
     stop = tuple(policy.pause_on) + CLOSED

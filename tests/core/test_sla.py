@@ -285,3 +285,23 @@ def test_at_risk_may_be_a_percentage(make_ws) -> None:
     ws = Workspace(make_ws({"crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG.replace("at_risk: 0.5", "at_risk: 80%")},
                            git=False))
     assert load_policies(ws)[1] == pytest.approx(0.8)
+
+
+def test_a_status_edited_by_hand_is_believed_from_the_last_event() -> None:
+    ticket = dict(BASE, status="pending", created=t(2026, 11, 23, 8, 0), events=[
+        ev("created", t(2026, 11, 23, 8, 0)), ev("replied", t(2026, 11, 23, 9, 0)),
+        ev("status", t(2026, 11, 23, 9, 0), to="open")])
+    s = states(ticket, t(2026, 11, 24, 12, 0))["resolution"]
+    assert s.state == "paused" and s.elapsed == H
+
+
+def test_check_warns_about_a_status_without_its_event(make_ws) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    root = make_ws({"crmkit.yaml": MINIMAL_CONFIG + SLA_CONFIG,
+                    "tickets/tk-20261123-ddddd.yaml": "subject: X\nstatus: solved\npriority: normal\nevents:\n"
+                    "  - {type: created, at: 2026-11-23T08:00:00+01:00, by: x}\n"
+                    "  - {type: status, at: 2026-11-23T09:00:00+01:00, by: x, to: open}\n"}, git=False)
+    problems = check_config(Workspace(root))
+    assert [(p.path, p.line, p.code) for p in problems] == [("tickets/tk-20261123-ddddd.yaml", 2, "ticket-status")]
+    assert "crmkit ticket status tk-20261123-ddddd solved" in problems[0].message
