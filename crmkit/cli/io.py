@@ -10,7 +10,8 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.core.errors import EXIT_PARTIAL, CrmkitError, UsageError
-from crmkit.core.importer import ImportPlan, RowPlan, apply_import, load_mapping, plan_import, resolve_columns
+from crmkit.core.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
+                                  resolve_columns)
 from crmkit.core.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
@@ -101,7 +102,7 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
     Cards match existing contacts by email.
     """
     from crmkit.formats import vcard
-    from crmkit.formats.csvfmt import Row, decode
+    from crmkit.formats.csvfmt import decode
 
     ws = app.workspace()
     try:
@@ -112,38 +113,7 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
         cards = vcard.parse(text)
     except CrmkitError as exc:
         raise CrmkitError(exc.message, path=str(file)) from None
-    # Cards become rows of the CSV import, so matching, planning and applying are shared.
-    rows: list[Row] = []
-    bad: list[RowPlan] = []
-    for card in cards:
-        if card.error:
-            bad.append(RowPlan(card.line, "reject", "contact", None, card.error))
-            continue
-        values = {k: v for k, v in card.contact.items() if not isinstance(v, (dict, list))}
-        for key, value in (card.contact.get("address") or {}).items():
-            values[f"address.{key}"] = value
-        if card.company:
-            values["company"] = card.company
-        rows.append(Row(card.line, values))
-    columns = {key: key for row in rows for key in row.values}
-    plan = plan_import(ws, "contact", rows, columns, str(file))
-    # Lists (several emails and phones) do not fit a CSV cell: put them on the plan directly.
-    by_line = {card.line: card for card in cards}
-    for row in plan.rows:
-        card = by_line.get(row.line)
-        if card is None or row.action == "reject":
-            continue
-        for many in ("emails", "phones"):
-            if many in card.contact:
-                current = ws.index("contact").get(row.id)
-                if row.action == "create":
-                    row.data[many] = card.contact[many]
-                elif current is None or current.get(many) != card.contact[many]:
-                    row.data[many] = card.contact[many]
-                    if row.action == "skip":
-                        row.action, row.reason = "update", f"changed: {many}"
-    plan.rows.extend(bad)
-    plan.rows.sort(key=lambda r: r.line)
+    plan = plan_vcard_import(ws, cards, str(file))
     _run_import(app, plan, dry_run, strict)
 
 

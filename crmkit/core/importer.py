@@ -7,9 +7,12 @@ same file finds every row unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from decimal import Decimal
 from typing import Any, Callable
 
 from crmkit.core import yamlio
@@ -117,6 +120,84 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
     return out
 
 
+_YES = {"true", "yes", "y", "1", "x", "ja", "j", "igen", "i", "sant"}
+_NO = {"false", "no", "n", "0", "nej", "nei", "nem", "falskt", ""}
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y.%m.%d", "%Y. %m. %d", "%Y/%m/%d")
+
+
+def _field_type(kind: str, target: str) -> Any:
+    top = FIELDS.get(kind, {}).get(target.split(".")[0])
+    if "." in target:
+        if isinstance(top, tuple) and top[0] == "object":
+            return top[1].get(target.split(".", 1)[1], "text")
+        return "text"
+    return top or "text"
+
+
+def _number_text(text: str) -> str:
+    """'120 000,50' (Nordic Excel), '1\u00a0234', '1,234.50' -> '120000.50', '1234', '1234.50'."""
+    t = re.sub(r"[\s\u00a0\u202f']", "", text)
+    if "," in t and "." in t:
+        t = t.replace(",", "") if t.rfind(".") > t.rfind(",") else t.replace(".", "").replace(",", ".")
+    elif t.count(",") == 1 and len(t.split(",")[1]) != 3:
+        t = t.replace(",", ".")   # a decimal comma; "1,234" stays ambiguous and is refused below
+    return t
+
+
+def convert(kind: str, target: str, text: str) -> Any:
+    """A cell's text as the value of field `target`, reading what spreadsheets write.
+
+    Text fields stay text exactly (a zip code "01234" or a phone number never
+    becomes a number). Numbers accept spaces and NBSP as thousands separators and a
+    decimal comma; amounts are stored as an int when whole, else as exact text
+    ("120000.50"), never a float. Booleans read yes/no in English, Swedish,
+    Norwegian and Hungarian (ja/nej/nei/igen/nem) and x. Dates read ISO, 23.11.2026
+    and the Hungarian 2026.11.23. Lists read JSON (`[...]`, as export writes lists of
+    mappings) or comma-separated text. Raises UsageError naming the field and text.
+    """
+    t = _field_type(kind, target)
+    text = text.strip()
+    try:
+        if isinstance(t, tuple) and t[0] == "list":
+            if text.startswith("["):
+                value = json.loads(text)
+                if not isinstance(value, list):
+                    raise ValueError(text)
+                return value
+            return [item.strip() for item in text.split(",") if item.strip()]
+        if t in ("int", "number", "amount"):
+            number = _number_text(text)
+            if not re.fullmatch(r"-?\d+(\.\d+)?", number):
+                raise ValueError(text)
+            if t == "int":
+                if "." in number and Decimal(number) != Decimal(number).to_integral_value():
+                    raise ValueError(text)
+                return int(Decimal(number))
+            d = Decimal(number)
+            if d == d.to_integral_value() and "." not in number:
+                return int(d)
+            return float(number) if t == "number" else str(d)
+        if t == "bool":
+            low = text.casefold()
+            if low in _YES:
+                return True
+            if low in _NO:
+                return False
+            raise ValueError(text)
+        if t == "date":
+            for fmt in _DATE_FORMATS:
+                try:
+                    return dt.datetime.strptime(text.rstrip("."), fmt).date()
+                except ValueError:
+                    continue
+            raise ValueError(text)
+    except (ValueError, ArithmeticError, json.JSONDecodeError):
+        from crmkit.core.schema import describe
+
+        raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None
+    return coerce(kind, target, text)
+
+
 def _company_key(ws: Any) -> Callable[[str], str | None]:
     """Find a company id by id, name or domain (folded)."""
     by: dict[str, str] = {}
@@ -141,6 +222,12 @@ def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
             value = rec.get(key)
             if isinstance(value, str) and value.strip():
                 index[(key, fold(value.strip()))] = rec.id
+        if kind in ("contact", "lead"):
+            # A contact's other addresses find it too: never a second record for the same person.
+            for extra in rec.get("emails") or []:
+                value = extra.get("value") if isinstance(extra, dict) else None
+                if isinstance(value, str) and value.strip():
+                    index.setdefault(("email", fold(value.strip())), rec.id)
     return index
 
 
@@ -160,8 +247,10 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     plan = ImportPlan(source, kind)
     index = _index(ws, kind)
     find_company = _company_key(ws)
-    taken = set(ws.index(kind))
-    company_taken = set(ws.index("company"))
+    # Tombstones of merged records keep their ids: a new record must not take one.
+    tombstones = getattr(ws, "_tombstones", {})
+    taken = set(ws.index(kind)) | set(tombstones.get(kind, {}))
+    company_taken = set(ws.index("company")) | set(tombstones.get("company", {}))
     records = ws.index(kind)
     now = ws.now()
     created_at: dict[str, int] = {}
@@ -175,7 +264,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 text = row.values.get(column, "")
                 if text == "":
                     continue
-                set_path(data, target, coerce(kind, target, text))
+                set_path(data, target, convert(kind, target, text))
         except CrmkitError as exc:
             plan.rows.append(RowPlan(row.line, "reject", kind, None, exc.message))
             continue
@@ -231,11 +320,64 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             continue
         existing = records.get(match)
         current = existing.data if existing else {}
-        changes = {path: value for path, value in _flatten(data) if _get(current, path) != value}
+        changes = {path: value for path, value in _flatten(data)
+                   if _get(current, path) != value and not _same_key(kind, path, _get(current, path), value)}
         if not changes:
             plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {_matched_by(kind, data, index, match)})"))
         else:
             plan.rows.append(RowPlan(row.line, "update", kind, match, "changed: " + ", ".join(sorted(changes)), changes))
+    return plan
+
+
+def _same_key(kind: str, path: str, old: Any, new: Any) -> bool:
+    """A match key that differs only in case or spacing (ASA@x.se vs asa@x.se) is not a change."""
+    return (path in MATCH_KEYS[kind] and isinstance(old, str) and isinstance(new, str)
+            and fold(old.strip()) == fold(new.strip()))
+
+
+def plan_vcard_import(ws: Any, cards: list[Any], source: str) -> ImportPlan:
+    """The plan for importing parsed vCards (crmkit.formats.vcard.Card) as contacts.
+
+    Cards go through the same planning as CSV rows (matching by email, companies by
+    name, idempotence); the lists of further emails and phones, which no CSV cell
+    holds, are then set on the plan directly.
+    """
+    from crmkit.formats.csvfmt import Row
+
+    rows: list[Any] = []
+    bad: list[RowPlan] = []
+    for card in cards:
+        if card.error:
+            bad.append(RowPlan(card.line, "reject", "contact", None, card.error))
+            continue
+        values = {k: v for k, v in card.contact.items() if not isinstance(v, (dict, list))}
+        for key, value in (card.contact.get("address") or {}).items():
+            values[f"address.{key}"] = value
+        if card.company:
+            values["company"] = card.company
+        rows.append(Row(card.line, values))
+    columns = {key: key for row in rows for key in row.values}
+    plan = plan_import(ws, "contact", rows, columns, source)
+    by_line = {card.line: card for card in cards}
+    existing = ws.index("contact")
+    for row in plan.rows:
+        card = by_line.get(row.line)
+        if card is None or row.action == "reject":
+            continue
+        for many in ("emails", "phones"):
+            if many not in card.contact:
+                continue
+            current = existing.get(row.id) if row.id else None
+            if row.action == "create":
+                row.data[many] = card.contact[many]
+            elif current is None or current.get(many) != card.contact[many]:
+                row.data[many] = card.contact[many]
+                if row.action == "skip":
+                    row.action, row.reason = "update", f"changed: {many}"
+                elif many not in row.reason:
+                    row.reason += f", {many}"
+    plan.rows.extend(bad)
+    plan.rows.sort(key=lambda r: r.line)
     return plan
 
 

@@ -1,7 +1,23 @@
-"""vCard 3.0 and 4.0 to and from contact records, through vobject.
+"""vCard 2.1, 3.0 and 4.0 to and from contact records, through vobject.
 
-A contact keeps its preferred address and number in `email` / `phone`; any others
-go to `emails` / `phones` as {type, value}, so a phone's card round-trips.
+How a card maps to a contact:
+
+    FN (else N as "given family")   name
+    EMAIL (the PREF one, else the first)   email;  the others: emails: [{type, value}]
+    TEL   (the PREF one, else the first)   phone;  the others: phones: [{type, value}]
+    ORG (first unit)                company (the importer finds or creates the company)
+    TITLE                           title
+    ADR (the PREF one, else the first)   address: {street, zip, city, region, country};
+                                    the country name (Sverige, Norge, Magyarország, Norway...)
+                                    becomes its ISO code, also copied to `country`
+    NOTE                            notes
+
+`type` is the first TYPE that says where (home, work, cell, fax, ...), lower case;
+INTERNET, VOICE and PREF say nothing and are dropped; without one it is `other`.
+vCard 2.1's bare parameters (TEL;CELL;PREF), quoted-printable text, 4.0's
+`VALUE=uri` numbers (tel:+47-912-34-567) and PREF=1 are understood. Export writes
+vCard 3.0, which every phone and address book imports; a card written by
+`to_vcard` parses back to the same contact fields.
 """
 
 from __future__ import annotations
@@ -42,20 +58,35 @@ def split_cards(text: str) -> list[tuple[int, str]]:
     return cards
 
 
-def _types(params: dict[str, list[str]]) -> list[str]:
+def _types(line: Any) -> list[str]:
+    """TYPE values of a content line, including vCard 2.1's bare ones (TEL;CELL;PREF)."""
     found: list[str] = []
-    for value in params.get("TYPE", []):
-        found.extend(v.strip().upper() for v in value.split(","))
+    for value in line.params.get("TYPE", []):
+        found.extend(v.strip().strip('"').upper() for v in value.split(",") if v.strip())
+    found.extend(str(v).strip().upper() for v in getattr(line, "singletonparams", []) or [])
     return found
 
 
-def _kind(params: dict[str, list[str]]) -> str:
-    kinds = [t.lower() for t in _types(params) if t not in _SKIP_TYPES]
+def _kind(line: Any) -> str:
+    kinds = [t.lower() for t in _types(line) if t not in _SKIP_TYPES and not t.startswith("X-")]
     return kinds[0] if kinds else "other"
 
 
-def _preferred(params: dict[str, list[str]]) -> bool:
-    return "PREF" in _types(params) or "1" in params.get("PREF", [])
+def _preferred(line: Any) -> bool:
+    return "PREF" in _types(line) or any(str(p).strip() == "1" for p in line.params.get("PREF", []))
+
+
+def _text(value: Any) -> str:
+    """A property's text with line ends made plain (quoted-printable notes carry CRLF)."""
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _phone(value: str) -> str:
+    """A number as written; 4.0's `tel:` URI form loses its scheme (and any ;ext= stays)."""
+    text = value.strip()
+    if text.lower().startswith("tel:"):
+        text = text[4:]
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -92,26 +123,27 @@ def parse_card(line: int, text: str) -> Card:
     contact: dict[str, Any] = {}
     name = ""
     if "fn" in contents:
-        name = str(contents["fn"][0].value).strip()
+        name = _text(contents["fn"][0].value)
     if not name and "n" in contents:
         n = contents["n"][0].value
         name = " ".join(p for p in (str(n.given).strip(), str(n.family).strip()) if p)
     if name:
         contact["name"] = name
     for key, many in (("email", "emails"), ("tel", "phones")):
-        entries = [(str(e.value).strip(), e.params) for e in contents.get(key, []) if str(e.value).strip()]
+        clean = _phone if key == "tel" else (lambda v: v.strip())
+        entries = [(clean(str(e.value)), e) for e in contents.get(key, []) if clean(str(e.value))]
         if not entries:
             continue
         entries.sort(key=lambda e: not _preferred(e[1]))   # the preferred one first, order kept otherwise
         field_name = "email" if key == "email" else "phone"
         contact[field_name] = entries[0][0]
-        rest = [{"type": _kind(params), "value": value} for value, params in entries[1:]]
+        rest = [{"type": _kind(line), "value": value} for value, line in entries[1:]]
         if rest:
             contact[many] = rest
     if "title" in contents:
-        contact["title"] = str(contents["title"][0].value).strip()
+        contact["title"] = _text(contents["title"][0].value)
     if "adr" in contents:
-        adrs = sorted(contents["adr"], key=lambda a: not _preferred(a.params))
+        adrs = sorted(contents["adr"], key=lambda a: not _preferred(a))
         a = adrs[0].value
         address = {
             "street": " ".join(str(s) for s in a.street) if isinstance(a.street, list) else str(a.street),
@@ -124,7 +156,7 @@ def parse_card(line: int, text: str) -> Card:
             if "country" in address:
                 contact["country"] = address["country"]
     if "note" in contents:
-        contact["notes"] = str(contents["note"][0].value).strip()
+        contact["notes"] = _text(contents["note"][0].value)
     if "org" in contents:
         org = contents["org"][0].value
         org_name = org[0] if isinstance(org, list) and org else str(org)
@@ -149,8 +181,13 @@ def to_vcard(contact: dict[str, Any], company_name: str | None = None, uid: str 
     card = vobject.vCard()
     name = str(contact.get("name", "")).strip()
     card.add("fn").value = name
-    parts = name.rsplit(" ", 1)
-    given, family = (parts[0], parts[1]) if len(parts) == 2 else (name, "")
+    address = contact.get("address") if isinstance(contact.get("address"), dict) else {}
+    hungarian = contact.get("language") == "hu" or "HU" in (contact.get("country"), address.get("country"))
+    if hungarian and " " in name:   # Hungarian names are written family name first: Kovács Ádám
+        family, given = name.split(" ", 1)
+    else:
+        parts = name.rsplit(" ", 1)
+        given, family = (parts[0], parts[1]) if len(parts) == 2 else (name, "")
     card.add("n").value = vobject.vcard.Name(family=family, given=given)
     if uid:
         card.add("uid").value = uid
@@ -174,7 +211,6 @@ def to_vcard(contact: dict[str, Any], company_name: str | None = None, uid: str 
         card.add("org").value = [company_name]
     if contact.get("title"):
         card.add("title").value = str(contact["title"])
-    address = contact.get("address") or {}
     if address:
         a = card.add("adr")
         a.value = vobject.vcard.Address(
