@@ -87,6 +87,15 @@ def _load(ws: Any) -> tuple[list[Escalation], list[Problem]]:
         owner = item.get("assign")
         if owner is not None and users and str(owner) not in users:
             problems.append(Problem(RULE_FILE, lines.get("assign"), "rule-owner", f"rule {rid}: unknown user {owner!r}"))
+        notify = item.get("notify")
+        if notify is not None:
+            from crmkit.core.templating import find_template
+
+            try:
+                find_template(ws, f"mail/{notify}.md.j2", f"mail/{notify}.txt.j2")
+            except CrmkitError:
+                problems.append(Problem(RULE_FILE, lines.get("notify"), "rule-template",
+                                        f"rule {rid}: no mail template {notify!r} in templates/mail/ or the defaults"))
         prio = item.get("priority")
         if prio is not None and str(prio) not in PRIORITIES + ("raise",):
             problems.append(Problem(RULE_FILE, lines.get("priority"), "rule-field",

@@ -119,3 +119,10 @@ def test_sample_workspace_sla(run, sample_ws) -> None:
     assert r.exit_code == 0, r.stderr
     r = run(["check"], sample_ws)
     assert r.exit_code == 0, r.stdout
+
+
+def test_check_names_a_missing_notification_template(run, ws) -> None:
+    (ws / "rules/escalation.yaml").write_text(ESCALATION.replace("ticket-escalated", "no-such-template"))
+    r = run(["check"], ws)
+    assert r.exit_code == 1
+    assert "rules/escalation.yaml:7: rule-template: rule breached: no mail template 'no-such-template'" in r.stdout
