@@ -4,7 +4,11 @@ Which records are routed: open records (not converted or disqualified leads, not
 solved or closed tickets) that have no owner, or whose status changed since they
 were last routed. Each routed record remembers it::
 
-    routing: {rule: prospects-large, at: 2026-11-22T09:30:00+01:00, status: prospect, owner: karin}
+    routing:
+      rule: prospect-large
+      at: 2026-11-22T09:30:00+01:00
+      status: prospect
+      owner: karin
 
 An owner set by a person (an owner and no routing block, or an owner other than
 `routing.owner`) is never overwritten unless the run is forced. A routed record
@@ -44,6 +48,8 @@ class Assignment:
     tags: list[str] = field(default_factory=list)
     notify: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the record's fields as planned from (not part of the output)
+    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -140,7 +146,7 @@ def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: s
     old_owner = data.get("owner")
     a = Assignment(rec.kind, rec.id, rec.title, reason, rule.id if rule else None,
                    rule.where if rule else None, None, old_owner if isinstance(old_owner, str) else None,
-                   data.get("status"))
+                   data.get("status"), data=data)
     if rule is None:
         a.notes.append("no rule matched (add a catch-all rule at the end)")
         return a
@@ -291,31 +297,92 @@ def explain_text(info: dict[str, Any]) -> list[str]:
 # -- applying --------------------------------------------------------------------------
 
 
-def _apply_one(a: Assignment, at: dt.datetime) -> Any:
+def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
+    """The fields routing writes, in the order it writes them (owner, set, tags, routing)."""
+    data = a.data
+    out: dict[str, Any] = {}
+    if a.owner != data.get("owner"):
+        out["owner"] = a.owner
+    out.update(a.set)
+    if a.tags:
+        have = data.get("tags")
+        out["tags"] = (list(have) if isinstance(have, list) else []) + list(a.tags)
+    block: dict[str, Any] = {"rule": a.rule, "at": at}
+    status = a.set.get("status", data.get("status"))
+    if status is not None:
+        block["status"] = status
+    block["owner"] = a.owner
+    if a.pool:
+        block["pool"] = a.pool
+    out["routing"] = block
+    return out
+
+
+def _change(additions: dict[str, Any]) -> Any:
+    """The faithful edit: load the file round trip, change these fields in place."""
     def change(doc: Any) -> None:
-        if a.owner != doc.get("owner"):
-            doc["owner"] = a.owner
-        for key, value in a.set.items():
-            doc[key] = value
-        if a.tags:
-            tags = doc.get("tags")
-            if isinstance(tags, list):
-                tags.extend(a.tags)
-            else:
-                doc["tags"] = list(a.tags)
-        block: dict[str, Any] = {"rule": a.rule, "at": at}
-        if doc.get("status") is not None:
-            block["status"] = doc.get("status")
-        block["owner"] = a.owner
-        if a.pool:
-            block["pool"] = a.pool
         from ruamel.yaml.comments import CommentedMap
 
-        routing = CommentedMap(block)
-        routing.fa.set_flow_style()
-        doc["routing"] = routing
+        for key, value in additions.items():
+            if key == "routing":
+                value = CommentedMap(value)
+            elif key == "tags" and isinstance(doc.get("tags"), list):
+                doc["tags"].extend(t for t in value if t not in doc["tags"])
+                continue
+            if doc.get(key) != value or key not in doc:
+                doc[key] = value
 
     return change
+
+
+class _Appender:
+    """Writing 10,000 routed records through a round-trip load each would take minutes.
+
+    A new record routed for the first time only gains fields at its end. Then the new
+    lines are appended to the file's text as they are (comments and all stay byte for
+    byte), the lines themselves serialised by yamlio once per distinct value; the
+    result is parsed again and must equal the record plus the additions, or the
+    faithful round-trip edit is used instead.
+    """
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    def lines(self, additions: dict[str, Any]) -> str:
+        from crmkit.core import yamlio
+
+        key = repr(sorted(additions.items(), key=lambda kv: kv[0]))
+        text = self.texts.get(key)
+        if text is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            doc = CommentedMap()
+            for k, v in additions.items():
+                if k == "routing":
+                    v = CommentedMap(v)
+                doc[k] = v
+            text = self.texts[key] = yamlio.dumps(doc)
+        return text
+
+    def new_text(self, path: Any, data: dict[str, Any], additions: dict[str, Any]) -> str | None:
+        from crmkit.core import yamlio
+
+        if any(k in data for k in additions):
+            return None
+        try:
+            old = yamlio.read_text(path)
+        except CrmkitError:
+            return None
+        if not old.endswith("\n") or old.rstrip().endswith(("---", "...")):
+            return None
+        new = old + self.lines(additions)
+        try:
+            parsed = yamlio.loads_fast(new)
+        except CrmkitError:
+            return None
+        expected = dict(data)
+        expected.update(yamlio.to_plain(additions))
+        return new if parsed == expected else None
 
 
 def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
@@ -329,15 +396,21 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
     import inspect
 
     takes_rule = render is not None and "rule" in inspect.signature(render).parameters
+    appender = _Appender()
     with ws.transaction(f"route {what}", command) as tx:
         for a in the_plan.assignments:
-            tx.update(a.kind, a.id, _apply_one(a, the_plan.at))
+            additions = _additions(a, the_plan.at)
+            path = ws.path_for(a.kind, a.id)
+            text = appender.new_text(path, a.data, additions)
+            if text is not None:
+                tx.write_file(ws.rel(path), text)
+            else:
+                tx.update(a.kind, a.id, _change(additions))
             tx.note(a.summary())
             if a.notify and render is not None:
-                path = ws.path_for(a.kind, a.id)
                 from crmkit.core import yamlio
 
-                rec = Record(a.kind, a.id, yamlio.to_plain(yamlio.load_roundtrip(path)), path)
+                rec = Record(a.kind, a.id, {**a.data, **yamlio.to_plain(additions)}, path)
                 try:
                     extra = {"rule": a.rule or ""} if takes_rule else {}
                     written = render(ws, tx, a.notify, rec, a.owner, **extra)
@@ -350,6 +423,8 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
                     tx.note(f"  notified {a.owner}: {written}")
                 else:
                     a.notes.append(f"notify {a.notify}: not sent ({a.owner} has no email in crmkit.yaml)")
+        for kind in kinds:
+            ws.invalidate(kind)
     return tx.commits[-1] if tx.commits else None
 
 
