@@ -64,7 +64,7 @@ def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
     except TemplateError:
         raise TemplateError(f"no email template {name!r} in templates/mail/ (workspace or crmkit's defaults)") from None
     source = path.read_text(encoding="utf-8")
-    rel = str(path)
+    rel = ws.rel(path)
     if not source.startswith("---"):
         raise TemplateError("an email template starts with front matter (---, subject: ..., ---)", path=rel, line=1)
     parts = source.split("\n---", 1)
@@ -81,13 +81,14 @@ def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
     m = HTML_SEPARATOR.search(body)
     if m:
         text, html = body[: m.start()], body[m.end():].lstrip("\n")
+    body_line = source[: len(parts[0]) + 4].count("\n") + 2
     if kind == "marketing":
         for part, label in ((text, "text"), (html, "HTML")):
             if part is not None and not UNSUBSCRIBE.search(part):
+                line = body_line if label == "text" else body_line + text.count("\n") + 1
                 raise TemplateError(f"a marketing template needs the unsubscribe line {{{{ unsubscribe }}}} "
-                                    f"in its {label} body", path=rel)
-    return MailTemplate(name, path, str(front["subject"]), kind, text, html,
-                        source[: len(parts[0]) + 4].count("\n") + 1)
+                                    f"in its {label} body", path=rel, line=line)
+    return MailTemplate(name, path, str(front["subject"]), kind, text, html, body_line)
 
 
 # -- recipients ---------------------------------------------------------------------------
@@ -445,3 +446,41 @@ def _log(ws: Any, tx: Any, msg: Any, message_id: str) -> None:
                 data["company"] = contact.get("company")
     tx.create("activity", data)
 
+
+
+def check_templates(ws: Any) -> list[Any]:
+    """`crmkit check`: the workspace's own templates parse; email templates have front matter,
+    a known kind, and (marketing) the unsubscribe line. Reported with file and line."""
+    import jinja2
+
+    from crmkit.core.errors import Problem
+    from crmkit.core.templating import environment
+
+    problems: list[Any] = []
+    folder = ws.root / "templates"
+    if not folder.is_dir():
+        return problems
+    env = environment(ws, html=False, locale=str(ws.config.get("locale", "sv_SE")))
+    for path in sorted(folder.rglob("*.j2")):
+        rel = ws.rel(path)
+        name = path.relative_to(folder).as_posix()
+        parts: list[tuple[str, int]] = []
+        try:
+            if name.startswith("mail/"):
+                tpl = load_template(ws, name[len("mail/"):])
+                source = path.read_text(encoding="utf-8")
+                parts = [(tpl.subject, 2), (tpl.text, tpl.front_line)]
+                if tpl.html is not None:
+                    parts.append((tpl.html, source[: source.find(tpl.html)].count("\n") + 1))
+            else:
+                parts = [(path.read_text(encoding="utf-8"), 1)]
+            for source, first in parts:
+                try:
+                    env.parse(source)
+                except jinja2.TemplateSyntaxError as exc:
+                    problems.append(Problem(rel, first + (exc.lineno or 1) - 1, "template", exc.message or "syntax error"))
+        except TemplateError as exc:
+            problems.append(Problem(rel, exc.line, "template", exc.message))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(rel, None, "template", f"cannot read: {exc}"))
+    return problems

@@ -254,3 +254,34 @@ def record_rendering(doc: Any, result: RenderedOffer, fmt: str, offer: dict[str,
     if "history" not in target:
         target["history"] = []
     target["history"].append(entry)
+
+
+def check_offers(ws: Any) -> list[Any]:
+    """`crmkit check`: every deal's offer computes (amounts, discounts, VAT), reported with file and line."""
+    from crmkit.core import yamlio
+    from crmkit.core.errors import Problem
+
+    problems: list[Any] = []
+    settings = ws.config.get("offers") or {}
+    if not isinstance(settings, dict):
+        return [Problem("crmkit.yaml", None, "offer", "offers: is a mapping (vat, rounding, validity_days)")]
+    for deal in ws.records("deal"):
+        offer = deal.get("offer")
+        if offer is None:
+            continue
+        rel = ws.rel(deal.path)
+        if not isinstance(offer, dict):
+            problems.append(Problem(rel, yamlio.key_lines(deal.path).get("offer"), "offer",
+                                    "offer is a mapping with items"))
+            continue
+        currency = str(offer.get("currency") or deal.get("currency") or ws.config.get("currency", "SEK"))
+        try:
+            compute(offer, currency, rounding=str(settings.get("rounding", "line")),
+                    default_vat=settings.get("vat", 25))
+        except CrmkitError as exc:
+            lines = yamlio.key_lines(deal.path)
+            problems.append(Problem(rel, lines.get("offer.items") or lines.get("offer"), "offer", exc.message))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unknown currency code in Babel
+            problems.append(Problem(rel, yamlio.key_lines(deal.path).get("offer"), "offer",
+                                    f"cannot compute the offer: {exc}"))
+    return problems
