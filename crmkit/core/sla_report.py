@@ -33,10 +33,16 @@ def _age_bucket(age: dt.timedelta) -> str:
 
 
 def _escalated(ticket: Record) -> bool:
-    """Moved from first to second line: an escalation, or a line change recorded on the ticket."""
-    if ticket.get("line") != "second":
-        return False
-    return any(event_type(e) in ("escalated", "assigned") for e in ticket.get("events") or [])
+    """Moved from first to second line: an escalation rule that set the line, or (in histories
+    kept by hand) a ticket now on second line that was handed over after it came in."""
+    events = ticket.get("events") or []
+    for e in events:
+        kind = event_type(e)
+        if kind == "escalated" and any(str(c) == "line=second" for c in e.get("changes") or []):
+            return True
+        if kind == "line" and e.get("to") == "second":
+            return True
+    return ticket.get("line") == "second" and any(event_type(e) in ("escalated", "assigned") for e in events)
 
 
 def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, period_label: str) -> Report:
@@ -59,19 +65,21 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
             continue
         for target in st.targets:
             key = (st.policy, str(t.get("priority", "normal")), target.name)
-            met_breached = groups.setdefault(key, [0, 0])
+            counts = groups.setdefault(key, [0, 0, 0])
             if target.state == "met":
-                met_breached[0] += 1
+                counts[0] += 1
             elif target.state == "breached":
-                met_breached[1] += 1
+                counts[1] += 1
+            else:
+                counts[2] += 1  # still running, at risk or paused: not decided yet
             if target.stopped_at is not None and target.name == "first_response":
                 first_response.append(target.elapsed.total_seconds() / 3600)
             if target.stopped_at is not None and target.name == "resolution":
                 resolution.append(target.elapsed.total_seconds() / 3600)
     attainment_rows = []
-    for (policy, priority, target), (met, breached) in sorted(groups.items()):
+    for (policy, priority, target), (met, breached, undecided) in sorted(groups.items()):
         attainment_rows.append({"policy": policy, "priority": priority, "target": target, "met": met,
-                                "breached": breached, "attainment": _pct(met, met + breached)})
+                                "breached": breached, "open": undecided, "attainment": _pct(met, met + breached)})
     total_met = sum(r["met"] for r in attainment_rows)
     total_breached = sum(r["breached"] for r in attainment_rows)
 
@@ -82,7 +90,7 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
         if st is None:
             continue
         for target in st.targets:
-            if target.state in ("breached", "at_risk"):
+            if target.state in ("breached", "at_risk") and target.stopped_at is None:  # still to act on
                 risk_rows.append({"ticket": t.id, "subject": t.get("subject", ""), "priority": t.get("priority"),
                                   "line": t.get("line"), "owner": t.get("owner"), "target": target.name,
                                   "state": target.state, "left_hours": _hours(target.left),
@@ -130,9 +138,11 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
     sections = [
         Section("Attainment (tickets created in the period)",
                 [Column("policy"), Column("priority"), Column("target"), Column("met", kind="int"),
-                 Column("breached", kind="int"), Column("attainment", kind="pct", bar=True)],
+                 Column("breached", kind="int"), Column("open", "open", "int"),
+                 Column("attainment", kind="pct", bar=True)],
                 attainment_rows,
                 total={"policy": "total", "met": total_met, "breached": total_breached,
+                       "open": sum(r["open"] for r in attainment_rows),
                        "attainment": _pct(total_met, total_met + total_breached)}),
         Section("Breached and at risk now",
                 [Column("ticket"), Column("subject", wrap=True), Column("priority"), Column("line"),
