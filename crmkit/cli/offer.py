@@ -10,7 +10,7 @@ import click
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
 from crmkit.cli.records import complete_id
 from crmkit.core import yamlio
-from crmkit.core.errors import UsageError
+from crmkit.core.errors import CrmkitError, UsageError
 from crmkit.core.offers import record_rendering, render
 
 
@@ -45,7 +45,11 @@ def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None
     with ws.transaction(f"offer {result.number} revision {result.revision} for {rec.ref}", app.command_line) as tx:
         tx.update("deal", rec.id, lambda doc: record_rendering(doc, result, fmt, rec.get("offer") or {}))
         if out is not None:
-            yamlio.atomic_write_bytes(out, result.content)
+            try:
+                yamlio.atomic_write_bytes(out, result.content)
+            except OSError as exc:
+                # the deal is left as it was: an offer nobody received is not recorded
+                raise CrmkitError(f"cannot write {out}: {exc.strerror or exc}") from None
     if out is None:
         sys.stdout.buffer.write(result.content)
         sys.stdout.flush()

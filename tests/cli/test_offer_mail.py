@@ -438,3 +438,13 @@ def test_the_word_unsubscribe_alone_is_not_an_unsubscribe_line(run, ws) -> None:
         "---\nsubject: Hej\nkind: marketing\n---\nYou cannot unsubscribe.\n")
     r = run(["mail", "render", "sneaky", "--to", "asa-oberg"], ws)
     assert r.exit_code == 1 and "needs the unsubscribe line {{ unsubscribe }}" in r.stderr
+
+
+def test_an_unwritable_output_leaves_the_deal_as_it_was(run, ws, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    before = (ws / "deals/nordvik-erp.yaml").read_text()
+    r = run(["--now", NOW, "offer", "render", "nordvik-erp", "-o", str(blocker / "offer.md")], ws)
+    assert r.exit_code == 1 and r.stderr.startswith("crmkit: error: cannot write ") and "Traceback" not in r.stderr
+    assert (ws / "deals/nordvik-erp.yaml").read_text() == before
+    assert git(ws, "status", "--porcelain") == ""
