@@ -305,3 +305,57 @@ def test_check_warns_about_a_status_without_its_event(make_ws) -> None:
     problems = check_config(Workspace(root))
     assert [(p.path, p.line, p.code) for p in problems] == [("tickets/tk-20261123-ddddd.yaml", 2, "ticket-status")]
     assert "crmkit ticket status tk-20261123-ddddd solved" in problems[0].message
+
+
+# -- properties of the clocks ------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_steps = st.lists(st.tuples(st.integers(min_value=1, max_value=60 * 60),
+                            st.sampled_from(["open", "pending", "solved", "closed", "replied", "customer_replied"])),
+                  max_size=8)
+
+
+def _history(steps: list[tuple[int, str]]) -> tuple[dict, list[dt.datetime]]:
+    created = t(2026, 3, 20, 9, 0)  # the spring DST change falls inside most histories
+    at, events, status, times = created, [ev("created", created)], "new", []
+    for minutes, what in steps:
+        at = at + dt.timedelta(minutes=minutes)
+        times.append(at)
+        if what in ("replied", "customer_replied"):
+            events.append(ev(what, at))
+        elif not (status == "closed" and what != "open"):
+            events.append(ev("status", at, to=what))
+            status = what
+    return dict(BASE, created=created, status=status, events=events), times
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=_steps, later=st.integers(min_value=0, max_value=60 * 60))
+def test_elapsed_business_time_never_goes_back_and_never_exceeds_the_calendar(steps, later) -> None:
+    ticket, times = _history(steps)
+    end = (times[-1] if times else ticket["created"]) + dt.timedelta(minutes=1)
+    a = {s.name: s for s in compute(ticket, POLICY, OFFICE, end).targets}
+    b = {s.name: s for s in compute(ticket, POLICY, OFFICE, end + dt.timedelta(minutes=later)).targets}
+    for name, s in a.items():
+        assert dt.timedelta(0) <= s.elapsed <= OFFICE.between(ticket["created"], end)
+        if name in b and name != "next_response":
+            assert b[name].elapsed >= s.elapsed
+            if s.state in ("met", "breached") and s.stopped_at is not None:
+                assert (b[name].state, b[name].elapsed) == (s.state, s.elapsed)   # decided targets stay decided
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=_steps, pause=st.integers(min_value=1, max_value=60 * 24 * 3))
+def test_a_pending_pause_takes_exactly_its_business_time_off_the_resolution_clock(steps, pause) -> None:
+    ticket, times = _history([s for s in steps if s[1] in ("replied", "customer_replied")])
+    last = times[-1] if times else ticket["created"]
+    start, stop = last + dt.timedelta(minutes=5), last + dt.timedelta(minutes=5 + pause)
+    now = stop + dt.timedelta(hours=30)
+    paused = dict(ticket, status="open",
+                  events=ticket["events"] + [ev("status", start, to="pending"), ev("status", stop, to="open")])
+    plain = dict(ticket, status="open", events=ticket["events"] + [ev("status", start, to="open")])
+    with_pause = {s.name: s for s in compute(paused, POLICY, OFFICE, now).targets}["resolution"].elapsed
+    without = {s.name: s for s in compute(plain, POLICY, OFFICE, now).targets}["resolution"].elapsed
+    assert without - with_pause == OFFICE.between(start, stop)
