@@ -448,3 +448,33 @@ def test_an_unwritable_output_leaves_the_deal_as_it_was(run, ws, tmp_path) -> No
     assert r.exit_code == 1 and r.stderr.startswith("crmkit: error: cannot write ") and "Traceback" not in r.stderr
     assert (ws / "deals/nordvik-erp.yaml").read_text() == before
     assert git(ws, "status", "--porcelain") == ""
+
+
+def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, monkeypatch, run) -> None:
+    """Ctrl-C (or any crash) after the first message: it stays sent, logged and committed."""
+    from crmkit.core import smtp
+    from crmkit.core.mail import send_outbox
+    from crmkit.core.workspace import Workspace
+
+    handler, port = smtp_server()
+    _smtp_config(ws, port)
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard", "--to", "asa-oberg"], ws)
+    real = smtp.Connection.send_message
+    calls = []
+
+    def once_then_interrupt(self, msg):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(msg)
+        return real(self, msg)
+
+    monkeypatch.setattr(smtp.Connection, "send_message", once_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        send_outbox(Workspace.find(str(ws)), "crmkit mail send")
+    assert len(handler.messages) == 1
+    assert len(list((ws / "outbox").glob("*.eml"))) == 1
+    assert len(list((ws / "activities").glob("*.yaml"))) == 1
+    assert git(ws, "status", "--porcelain") == ""
+    monkeypatch.setattr(smtp.Connection, "send_message", real)
+    assert run(["--now", NOW, "mail", "send"], ws).exit_code == 0
+    assert len(handler.messages) == 2 and len({m["To"] for m in handler.messages}) == 2
