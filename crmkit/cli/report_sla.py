@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import click
-
 from crmkit.cli.common import App, crmkit_command, pass_app
 from crmkit.cli.report import _emit, _opt_format, _opt_output, _opt_period, _opt_where, _records
 
