@@ -46,6 +46,7 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
         "reply": ("crmkit.cli.ticket:reply", "Record a reply on a ticket (ours or the customer's)."),
         "status": ("crmkit.cli.ticket:status", "Change a ticket's status."),
         "assign": ("crmkit.cli.ticket:assign", "Assign a ticket to an owner."),
+        "escalate": ("crmkit.cli.ticket:escalate", "Move a ticket to second line by hand."),
     },
     "activity": {
         "done": ("crmkit.cli.activity:done", "Mark a follow-up done."),
@@ -57,7 +58,7 @@ KIND_HELP: dict[str, str] = {
     "company": "Organisations: add and list companies.",
     "lead": "Prospects and leads: add, list, qualify, convert, score.",
     "deal": "Opportunities: add, list, move through the pipeline.",
-    "ticket": "Support cases: add, list, reply, status, assign.",
+    "ticket": "Support cases: add, list, reply, status, assign, escalate.",
     "activity": "Calls, meetings, emails, notes and follow-ups.",
 }
 

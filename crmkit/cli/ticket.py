@@ -1,4 +1,4 @@
-"""`crmkit ticket list|reply|status|assign` (`ticket add` is the generic add)."""
+"""`crmkit ticket list|reply|status|assign|escalate` (`ticket add` is the generic add)."""
 
 from __future__ import annotations
 
@@ -107,3 +107,14 @@ def assign(app: App, ref: str, owner: str) -> None:
     """Assign a ticket to OWNER (a user in crmkit.yaml)."""
     _change(app, ref, f"assign {owner} to", lambda doc, ws: tickets.assign(
         doc, owner, by=actor(ws), at=ws.now(), users=ws.users))
+
+
+@crmkit_command(name="escalate")
+@click.argument("ref", shell_complete=complete_id)
+@click.option("--to", "owner", metavar="OWNER", help="Assign it to this user on second line.")
+@click.option("-r", "--reason", help="Why (kept on the ticket).")
+@pass_app
+def escalate(app: App, ref: str, owner: str | None, reason: str | None) -> None:
+    """Move a ticket to second line by hand (escalation rules do it from `crmkit tick`)."""
+    _change(app, ref, "escalate", lambda doc, ws: tickets.escalate(
+        doc, by=actor(ws), at=ws.now(), owner=owner, reason=reason, users=ws.users))

@@ -87,3 +87,22 @@ def set_priority(doc: Any, priority: str, *, by: str, at: dt.datetime) -> list[s
     doc["priority"] = priority
     append_event(doc, {"type": "priority", "at": at, "by": by, "from": old, "to": priority})
     return [f"priority {old} -> {priority}"]
+
+
+def escalate(doc: Any, *, by: str, at: dt.datetime, owner: str | None = None, reason: str | None = None,
+             users: dict[str, Any] | None = None) -> list[str]:
+    """A person moves the ticket to second line (and optionally to an owner there); recorded
+    as an `escalated` event like the ones escalation rules write, so reports count it."""
+    if doc.get("line") == "second" and (owner is None or doc.get("owner") == owner):
+        raise CrmkitError("the ticket is already on second line" + (f" with {owner}" if owner else ""))
+    changes: list[str] = []
+    if doc.get("line") != "second":
+        doc["line"] = "second"
+        changes.append("line=second")
+    if owner is not None:
+        changes.extend(assign(doc, owner, by=by, at=at, users=users or {}))
+    event: dict[str, Any] = {"type": "escalated", "at": at, "by": by, "changes": list(changes)}
+    if reason:
+        event["reason"] = reason
+    append_event(doc, event)
+    return changes

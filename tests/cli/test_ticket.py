@@ -126,3 +126,20 @@ def test_check_names_a_missing_notification_template(run, ws) -> None:
     r = run(["check"], ws)
     assert r.exit_code == 1
     assert "rules/escalation.yaml:7: rule-template: rule breached: no mail template 'no-such-template'" in r.stdout
+
+
+def test_escalate_by_hand(run, ws) -> None:
+    a = add(run, ws, "2026-11-23T08:00", "Hard one", "company=plain-ab", "owner=karin")
+    r = run(["--now", "2026-11-23T09:00", "ticket", "escalate", a, "--to", "zsofia", "-r", "needs a developer"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip() == f"ticket/{a}: line=second, owner karin -> zsofia"
+    record = json.loads(run(["--json", "show", a], ws).stdout)["record"]
+    assert record["line"] == "second" and record["owner"] == "zsofia"
+    assert record["events"][-1] == {"type": "escalated", "at": "2026-11-23T09:00:00+01:00", "by": "tester",
+                                    "changes": ["line=second", "owner karin -> zsofia"],
+                                    "reason": "needs a developer"}
+    assert git(ws, "log", "-1", "--format=%s").strip() == f"crmkit: escalate ticket/{a}"
+    r = run(["ticket", "escalate", a], ws)
+    assert r.exit_code == 1 and "already on second line" in r.stderr
+    r = run(["--now", "2026-11-23T10:00", "report", "sla", "--format", "json"], ws)
+    assert json.loads(r.stdout)["escalated"] == {"tickets": 1, "share": "100.0"}
