@@ -25,14 +25,16 @@ def offer() -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (default: stdout; PDF needs a file).")
-@click.option("--lang", type=click.Choice(["sv", "nb", "hu", "en"]), help="Language (default: the workspace locale's).")
+@click.option("--lang", type=click.Choice(["sv", "nb", "hu", "en"]),
+              help="Language (default: the `language` of the deal's first contact, else the workspace locale's).")
 @pass_app
 def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None) -> None:
     """Render the offer of DEAL from the offer templates (the workspace's templates/ first).
 
     crmkit computes every figure: exact decimals, VAT grouped per rate, rounding half
     up to the currency's minor unit. Amounts and dates are written for the language's
-    locale (Swedish: 12 345,50 kr). Rendering records the offer on the deal (number,
+    locale (Swedish: 12 345,50 kr). The offer speaks the customer's language (the
+    `language` of the deal's first contact) unless --lang says otherwise. Rendering records the offer on the deal (number,
     revision, date, total) and commits; a changed offer gets a new revision.
     """
     ws = app.workspace()

@@ -174,7 +174,7 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
     """The offer of `deal` as Markdown, HTML or PDF, with its number, revision and totals."""
     import datetime as dt
 
-    from crmkit.core.templating import LABELS, lang_of, locale_for, pick_template, render_file
+    from crmkit.core.templating import LABELS, LOCALES, lang_of, locale_for, pick_template, render_file
 
     offer = deal.get("offer")
     if not isinstance(offer, dict):
@@ -183,6 +183,11 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
     currency = str(offer.get("currency") or deal.get("currency") or ws.config.get("currency", "SEK"))
     totals = compute(offer, currency, rounding=str(settings.get("rounding", "line")),
                      default_vat=settings.get("vat", 25))
+    if lang is None:
+        # the customer's language, when the deal's first contact has one crmkit speaks
+        first = next((c for c in (ws.index("contact").get(cid) for cid in deal.get("contacts") or []) if c), None)
+        spoken = first.get("language") if first is not None else None
+        lang = spoken if isinstance(spoken, str) and spoken in LOCALES else None
     locale = locale_for(lang, ws)
     language = lang or lang_of(locale)
     today = ws.today()

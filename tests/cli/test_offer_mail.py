@@ -478,3 +478,12 @@ def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, mo
     monkeypatch.setattr(smtp.Connection, "send_message", real)
     assert run(["--now", NOW, "mail", "send"], ws).exit_code == 0
     assert len(handler.messages) == 2 and len({m["To"] for m in handler.messages}) == 2
+
+
+def test_the_offer_speaks_the_customers_language_unless_told(run, ws) -> None:
+    (ws / "contacts/bjorn-odegard.yaml").write_text(
+        (ws / "contacts/bjorn-odegard.yaml").read_text() + "language: nb\n")
+    r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp"], ws)
+    assert r.stdout.startswith("# Tilbud FL-2026-007") and "| **Å betale** | **253\u00a0387,50\u00a0SEK** |" in r.stdout
+    r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp", "--lang", "sv"], ws)
+    assert r.stdout.startswith("# Offert FL-2026-007")
