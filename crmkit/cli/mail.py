@@ -37,8 +37,9 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
     """Render TEMPLATE (templates/mail/TEMPLATE.md.j2) for each recipient into outbox/ as .eml files.
 
     A recipient with `language: nb` gets TEMPLATE.nb.md.j2 when there is one.
-    Marketing templates go only to contacts who consented and did not opt out, once
-    per address; nobody gets the same template twice while it waits in the outbox.
+    Marketing templates go only to contacts who consented and did not opt out
+    (transactional ones are not held back by either); mail goes once per address,
+    and nobody gets the same template twice while it waits in the outbox.
     A missing variable is an error for that recipient, never a blank: if any
     recipient fails, nothing is written and each failure names its variables.
     """

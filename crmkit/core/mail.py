@@ -104,7 +104,8 @@ class Skipped:
 
 
 def choose_recipients(ws: Any, records: list[Record], marketing: bool) -> tuple[list[Record], list[Skipped]]:
-    """Drop those without an address, without consent (marketing), opted out, or already on the list."""
+    """Drop those without an address or already on the list, and for marketing those who
+    opted out or gave no consent."""
     from crmkit.core.dedupe import normal_email
 
     chosen: list[Record] = []
@@ -115,7 +116,9 @@ def choose_recipients(ws: Any, records: list[Record], marketing: bool) -> tuple[
         if not isinstance(email, str) or "@" not in email:
             skipped.append(Skipped(rec.id, "no email address"))
             continue
-        if rec.get("opted_out") is True:
+        # opting out and consent are about marketing; an answer to a customer's own
+        # question (transactional) still reaches them
+        if marketing and rec.get("opted_out") is True:
             skipped.append(Skipped(rec.id, "opted out"))
             continue
         if marketing and (rec.get("consent") or {}).get("marketing") is not True:

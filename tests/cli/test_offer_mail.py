@@ -487,3 +487,12 @@ def test_the_offer_speaks_the_customers_language_unless_told(run, ws) -> None:
     assert r.stdout.startswith("# Tilbud FL-2026-007") and "| **Å betale** | **253\u00a0387,50\u00a0SEK** |" in r.stdout
     r = run(["--now", NOW, "--no-commit", "offer", "render", "nordvik-erp", "--lang", "sv"], ws)
     assert r.stdout.startswith("# Offert FL-2026-007")
+
+
+def test_transactional_mail_reaches_someone_who_opted_out_of_marketing(run, ws) -> None:
+    (ws / "contacts/opted-out.yaml").write_text(
+        (ws / "contacts/opted-out.yaml").read_text() + "title: Inköpare\n")
+    r = run(["--now", NOW, "--no-commit", "mail", "render", "title", "--to", "opted-out", "--json"], ws)
+    assert r.exit_code == 0 and json.loads(r.stdout)["recipients"] == ["opted-out"]
+    r = run(["--now", NOW, "--no-commit", "mail", "render", "news", "--to", "opted-out", "--json"], ws)
+    assert json.loads(r.stdout)["skipped"] == [{"id": "opted-out", "reason": "opted out"}]
