@@ -42,8 +42,13 @@ def find_by_email(ws: Any, email: str) -> Record | None:
     wanted = email.strip().casefold()
     if not wanted:
         return None
-    for rec in ws.records("contact"):
-        addresses = [rec.get("email")] + [e.get("value") for e in rec.get("emails") or [] if isinstance(e, dict)]
+    records = ws.records("contact")
+    for rec in records:   # a contact's primary address first, then the others
+        value = rec.get("email")
+        if isinstance(value, str) and value.strip().casefold() == wanted:
+            return rec
+    for rec in records:
+        addresses = [e.get("value") for e in rec.get("emails") or [] if isinstance(e, dict)]
         if any(isinstance(a, str) and a.strip().casefold() == wanted for a in addresses):
             return rec
     return None

@@ -19,7 +19,7 @@ from crmkit.core import yamlio
 from crmkit.core.check import field_problems
 from crmkit.core.editing import set_path
 from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.records import TITLE_FIELD, fold, new_id, slugify
+from crmkit.core.records import TITLE_FIELD, check_id, fold, new_id, slugify
 from crmkit.core.schema import FIELDS, coerce
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
@@ -283,14 +283,23 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 data["company"] = cid
         if isinstance(data.get("email"), str):
             data["email"] = data["email"].strip()
+        # An `id` column (as `export csv` writes) names the record: it matches first, and a
+        # new record takes it when it is free, so export then import gives the same ids.
+        wanted_id = data.pop("id", None)
+        if wanted_id is not None:
+            try:
+                wanted_id = check_id(str(wanted_id).strip().lower())
+            except CrmkitError as exc:
+                plan.rows.append(RowPlan(row.line, "reject", kind, None, f"id: {exc.message}", data))
+                continue
         problems = field_problems(kind, data)
         if problems:
             plan.rows.append(RowPlan(row.line, "reject", kind, None, problems[0][2], data))
             continue
-        match = None
+        match = wanted_id if wanted_id in records else None
         for key in MATCH_KEYS[kind]:
             value = data.get(key)
-            if isinstance(value, str) and (key, fold(value.strip())) in index:
+            if match is None and isinstance(value, str) and (key, fold(value.strip())) in index:
                 match = index[(key, fold(value.strip()))]
                 break
         if match is None and not any(data.get(k) for k in MATCH_KEYS[kind]):
@@ -304,7 +313,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             if not data.get(TITLE_FIELD[kind]):
                 plan.rows.append(RowPlan(row.line, "reject", kind, None, f"no {TITLE_FIELD[kind]}", data))
                 continue
-            rid = new_id(kind, data, taken, now)
+            rid = wanted_id if wanted_id and wanted_id not in taken else new_id(kind, data, taken, now)
             taken.add(rid)
             created_at[rid] = row.line
             for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
@@ -326,6 +335,9 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {_matched_by(kind, data, index, match)})"))
         else:
             plan.rows.append(RowPlan(row.line, "update", kind, match, "changed: " + ", ".join(sorted(changes)), changes))
+    # Only companies that an accepted row refers to are created: a rejected row leaves nothing behind.
+    used = {r.data.get("company") for r in plan.rows if r.action in ("create", "update")}
+    plan.companies = {cid: data for cid, data in plan.companies.items() if cid in used}
     return plan
 
 
@@ -386,7 +398,7 @@ def _matched_by(kind: str, data: dict[str, Any], index: dict[tuple[str, str], st
         value = data.get(key)
         if isinstance(value, str) and index.get((key, fold(value.strip()))) == rid:
             return key
-    return "key"
+    return "id"
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -70,8 +70,8 @@ def merged_fields(keep: dict[str, Any], other: dict[str, Any], region: str = "SE
     """
     changes: dict[str, Any] = {}
     for key, value in other.items():
-        if key in _OWN or _empty(value):
-            continue
+        if key in _OWN or _empty(value) or key in ("emails", "phones"):
+            continue   # further emails and phones are joined by _keep_second, without repeats
         mine = keep.get(key)
         if _empty(mine):
             changes[key] = value
@@ -92,7 +92,7 @@ def _keep_second(changes: dict[str, Any], keep: dict[str, Any], other: dict[str,
                  normal: Any) -> None:
     """OTHER's primary email/phone, and its secondary ones, survive in KEEP's `emails`/`phones`."""
     mine = keep.get(one)
-    base = list(changes[many]) if many in changes else list(keep.get(many) or [])
+    base = list(keep.get(many) or [])
     have = {normal(mine)} if isinstance(mine, str) else set()
     have |= {normal(e["value"]) for e in base if isinstance(e, dict) and isinstance(e.get("value"), str)}
     candidates: list[dict[str, Any]] = []
@@ -179,10 +179,13 @@ def _move(doc: Any, path: str, old: str, new: str) -> None:
             return
     value = node.get(parts[-1])
     if isinstance(value, list):
-        replaced = [new if v == old else v for v in value]
-        unique = [v for i, v in enumerate(replaced) if v not in replaced[:i]]
-        # Edit the list in place so its comments and style survive.
-        value[:] = unique
+        # Edit the list item by item so its comments and style survive.
+        for i, v in enumerate(value):
+            if v == old:
+                value[i] = new
+        for i in range(len(value) - 1, 0, -1):
+            if value[i] in value[:i]:
+                del value[i]
     elif value == old:
         node[parts[-1]] = new
 

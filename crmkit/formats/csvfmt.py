@@ -137,9 +137,16 @@ def unescape_cell(text: str) -> str:
     A quote before a formula character is also how people keep "+46 70..." as text in
     a spreadsheet; either way the quote is not part of the value.
     """
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START:
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
         return text[1:]
     return text
+
+
+def _safe(text: str) -> str:
+    """`safe_cell`, and a text that itself starts with ' and a formula character keeps its quote."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
+        return "'" + text
+    return safe_cell(text)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, delimiter: str = ",",
@@ -150,5 +157,5 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, delimit
     writer = csv.writer(buf, delimiter=delimiter, lineterminator=newline)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([safe_cell(cell(row.get(c))) for c in columns])
+        writer.writerow([_safe(cell(row.get(c))) for c in columns])
     return buf.getvalue()
