@@ -28,7 +28,8 @@ mail:
 """
 
 FILES = {
-    "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
+    "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n"
+                                 "address: {street: Strandveien 50, zip: '1366', city: Lysaker}\n",
     "companies/akerberg-ab.yaml": "name: Åkerberg AB\ncountry: SE\n",
     "contacts/bjorn-odegard.yaml": "name: Bjørn Ødegård\nemail: bjorn@nordvik.no\ncompany: nordvik-as\n"
                                    "consent: {marketing: true}\ntitle: CTO\n",
