@@ -388,10 +388,13 @@ def _breach_time(cal: BusinessCalendar, periods: list[Any], start: dt.datetime, 
 
 
 def sla_state(ws: Any, record: Any) -> SlaState | None:
+    """The ticket's clocks now, or None when no policy (or no target for its priority) applies."""
     if record.get("status") is None and not record.get("events"):
         return None
     policy = policy_for(ws, record)
     if policy is None:
+        return None
+    if str(record.get("priority", "normal")) not in policy.targets and "default" not in policy.targets:
         return None
     _, at_risk = load_policies(ws)
     return compute(record.data, policy, calendars(ws)[policy.calendar], ws.now(), at_risk)

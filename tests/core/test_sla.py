@@ -359,3 +359,9 @@ def test_a_pending_pause_takes_exactly_its_business_time_off_the_resolution_cloc
     with_pause = {s.name: s for s in compute(paused, POLICY, OFFICE, now).targets}["resolution"].elapsed
     without = {s.name: s for s in compute(plain, POLICY, OFFICE, now).targets}["resolution"].elapsed
     assert without - with_pause == OFFICE.between(start, stop)
+
+
+def test_no_target_for_the_priority_means_no_sla(sla_ws) -> None:
+    outage = sla_ws.get("tk-20261123-aaaaa")
+    outage.data["priority"] = "urgent"          # the outage policy has targets for normal only
+    assert sla_state(sla_ws, outage) is None and sla_summary(sla_ws, outage) is None
