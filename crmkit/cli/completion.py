@@ -57,10 +57,8 @@ def complete_record_id(ctx: click.Context, param: click.Parameter, incomplete: s
             names = os.listdir(root / FOLDERS[kind])
         except OSError:
             continue
-        for name in sorted(names):
-            if name.endswith(".yaml") and not name.startswith(".") and name.startswith(prefix):
-                rid = name[:-5]
-                items.append(CompletionItem(f"{kind}/{rid}" if qualify else rid, help=kind))
+        ids = sorted(n[:-5] for n in names if n.endswith(".yaml") and not n.startswith(".") and n.startswith(prefix))
+        items += [CompletionItem(f"{kind}/{rid}" if qualify else rid, help=kind) for rid in ids]
     if not qualify and not items and "/" not in incomplete:
         items = [CompletionItem(f"{k}/", help=f"{k} ids") for k in kinds if k.startswith(incomplete)]
     return items

@@ -65,16 +65,23 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool) -> None
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
 @click.option("--dry-run", is_flag=True, help="Report row by row what would happen; write nothing.")
 @click.option("--strict", is_flag=True, help="Any bad row aborts the whole import; nothing is written.")
+@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
+              help="A row whose key matches an existing record: set its fields (update), only fill "
+                   "what it lacks (merge), or leave it (skip).")
+@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
 @pass_app
 def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
-               delimiter: str | None, dry_run: bool, strict: bool) -> None:
+               delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import records from a CSV file (UTF-8 with or without BOM, or Windows-1252; ',' ';' or tab).
 
     Columns map to fields by name (English, Swedish, Norwegian and Hungarian titles
     are known: E-post, Namn, Postnummer, Telefonszám, ...) or by --map. Rows match
     existing records by email (contacts, leads), domain or name (companies) or title
-    (deals): matches are updated, the rest created. Importing the same file twice
-    changes nothing. Bad rows are reported with their line; the good ones are still
+    (deals), or by an `id` column as `export csv` writes it: a match is never a
+    second record; it is updated (or with --merge only filled in, or with
+    --on-match skip left alone), the rest created. A mapping file is YAML:
+    `{E-post: email, Ort: address.city, Intern kod: "-"}` ("-" ignores a column).
+    Importing the same file twice changes nothing. Bad rows are reported with their line; the good ones are still
     imported and the exit code is 4 (partial). With --strict any bad row aborts the
     import with nothing written (exit code 1). One commit for the whole import.
     """
@@ -85,7 +92,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
     if not columns:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
-    plan = plan_import(ws, kind, rows, columns, str(file))
+    plan = plan_import(ws, kind, rows, columns, str(file), "merge" if merge_ else on_match)
     _run_import(app, plan, dry_run, strict)
 
 
@@ -93,8 +100,12 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Report card by card what would happen; write nothing.")
 @click.option("--strict", is_flag=True, help="Any bad card aborts the whole import; nothing is written.")
+@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
+              help="A row whose key matches an existing record: set its fields (update), only fill "
+                   "what it lacks (merge), or leave it (skip).")
+@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
 @pass_app
-def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
+def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import contacts from a vCard file (3.0 or 4.0, many cards), as phones and address books export them.
 
     Names, organisations (matched to companies by name, created when missing),
@@ -113,7 +124,7 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool) -> None:
         cards = vcard.parse(text)
     except CrmkitError as exc:
         raise CrmkitError(exc.message, path=str(file)) from None
-    plan = plan_vcard_import(ws, cards, str(file))
+    plan = plan_vcard_import(ws, cards, str(file), "merge" if merge_ else on_match)
     _run_import(app, plan, dry_run, strict)
 
 

@@ -35,7 +35,7 @@ ALIASES: dict[str, str] = {
     "foretag": "company", "titel": "title", "befattning": "title", "gatuadress": "address.street",
     "adress": "address.street", "postnummer": "address.zip", "postnr": "address.zip", "ort": "address.city",
     "postort": "address.city", "land": "country", "anteckningar": "notes", "bransch": "industry",
-    "anstallda": "employees", "webbplats": "domain", "doman": "domain",
+    "anstallda": "employees", "webbplats": "domain", "doman": "domain", "kund": "customer",
     # Norwegian
     "navn": "name", "firma": "company", "stilling": "title", "poststed": "address.city",
     "ansatte": "employees",
@@ -112,6 +112,8 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
             target = key if key in fields else ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_"))
             if kind == "deal" and target == "name":
                 target = "title"
+            if kind == "company" and target == "company":
+                target = "name"   # "Företag", "Company" in a sheet of companies is the name
             if kind == "ticket" and target == "name":
                 target = "subject"
         if target in ("", "-"):
@@ -214,6 +216,15 @@ def _company_key(ws: Any) -> Callable[[str], str | None]:
     return find
 
 
+def _norm(key: str, value: str) -> str:
+    """A match key as compared: folded text; a domain without scheme, www. or path."""
+    if key == "domain":
+        from crmkit.core.dedupe import normal_domain
+
+        return normal_domain(value) or ""
+    return fold(value.strip())
+
+
 def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
     keys = MATCH_KEYS[kind] + (TITLE_FIELD[kind],)
     index: dict[tuple[str, str], str] = {}
@@ -221,7 +232,7 @@ def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
         for key in keys:
             value = rec.get(key)
             if isinstance(value, str) and value.strip():
-                index[(key, fold(value.strip()))] = rec.id
+                index[(key, _norm(key, value))] = rec.id
         if kind in ("contact", "lead"):
             # A contact's other addresses find it too: never a second record for the same person.
             for extra in rec.get("emails") or []:
@@ -240,8 +251,22 @@ def _get(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], source: str) -> ImportPlan:
-    """Decide, row by row, what an import would do; nothing is written."""
+ON_MATCH = ("update", "merge", "skip")
+
+
+def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], source: str,
+                on_match: str = "update") -> ImportPlan:
+    """Decide, row by row, what an import would do; nothing is written.
+
+    A row that matches an existing record (by `id`, then the kind's key: email for
+    contacts and leads, domain then name for companies, title for deals; a record
+    without a key by its name) is never a second record. `on_match` says what
+    happens to it: `update` (default) sets the fields the row has to its values and
+    keeps the others; `merge` only fills fields the record lacks (lists joined), as
+    `contact add --merge` does; `skip` leaves the record as it is.
+    """
+    if on_match not in ON_MATCH:
+        raise UsageError(f"on_match must be one of {', '.join(ON_MATCH)}")
     if kind not in MATCH_KEYS:
         raise UsageError(f"import supports contact, company, lead and deal, not {kind}")
     plan = ImportPlan(source, kind)
@@ -299,8 +324,8 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
         match = wanted_id if wanted_id in records else None
         for key in MATCH_KEYS[kind]:
             value = data.get(key)
-            if match is None and isinstance(value, str) and (key, fold(value.strip())) in index:
-                match = index[(key, fold(value.strip()))]
+            if match is None and isinstance(value, str) and (key, _norm(key, value)) in index:
+                match = index[(key, _norm(key, value))]
                 break
         if match is None and not any(data.get(k) for k in MATCH_KEYS[kind]):
             # No key in the row (a contact without email): fall back on the name, so a
@@ -319,7 +344,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
                 value = data.get(key)
                 if isinstance(value, str) and value.strip():
-                    index[(key, fold(value.strip()))] = rid
+                    index[(key, _norm(key, value))] = rid
             data.setdefault("created", now)
             plan.rows.append(RowPlan(row.line, "create", kind, rid, "new", data))
             continue
@@ -329,8 +354,14 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             continue
         existing = records.get(match)
         current = existing.data if existing else {}
+        if on_match == "skip":
+            plan.rows.append(RowPlan(row.line, "skip", kind, match,
+                                     f"exists (matched by {_matched_by(kind, data, index, match)}); not changed"))
+            continue
         changes = {path: value for path, value in _flatten(data)
                    if _get(current, path) != value and not _same_key(kind, path, _get(current, path), value)}
+        if on_match == "merge":
+            changes = _fill_only(current, changes)
         if not changes:
             plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {_matched_by(kind, data, index, match)})"))
         else:
@@ -341,13 +372,27 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     return plan
 
 
+def _fill_only(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes that fill what `current` lacks; lists are joined instead of replaced."""
+    out: dict[str, Any] = {}
+    for path, value in changes.items():
+        old = _get(current, path)
+        if old is None or old == "" or old == []:
+            out[path] = value
+        elif isinstance(old, list) and isinstance(value, list):
+            joined = list(old) + [v for v in value if v not in old]
+            if joined != list(old):
+                out[path] = joined
+    return out
+
+
 def _same_key(kind: str, path: str, old: Any, new: Any) -> bool:
     """A match key that differs only in case or spacing (ASA@x.se vs asa@x.se) is not a change."""
     return (path in MATCH_KEYS[kind] and isinstance(old, str) and isinstance(new, str)
-            and fold(old.strip()) == fold(new.strip()))
+            and _norm(path, old) == _norm(path, new))
 
 
-def plan_vcard_import(ws: Any, cards: list[Any], source: str) -> ImportPlan:
+def plan_vcard_import(ws: Any, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
     """The plan for importing parsed vCards (crmkit.formats.vcard.Card) as contacts.
 
     Cards go through the same planning as CSV rows (matching by email, companies by
@@ -369,7 +414,7 @@ def plan_vcard_import(ws: Any, cards: list[Any], source: str) -> ImportPlan:
             values["company"] = card.company
         rows.append(Row(card.line, values))
     columns = {key: key for row in rows for key in row.values}
-    plan = plan_import(ws, "contact", rows, columns, source)
+    plan = plan_import(ws, "contact", rows, columns, source, on_match)
     by_line = {card.line: card for card in cards}
     existing = ws.index("contact")
     for row in plan.rows:
@@ -380,10 +425,16 @@ def plan_vcard_import(ws: Any, cards: list[Any], source: str) -> ImportPlan:
             if many not in card.contact:
                 continue
             current = existing.get(row.id) if row.id else None
+            wanted = card.contact[many]
+            if row.action != "create" and current is not None and on_match == "merge":
+                have = list(current.get(many) or [])
+                wanted = have + [e for e in wanted if e not in have]
             if row.action == "create":
-                row.data[many] = card.contact[many]
-            elif current is None or current.get(many) != card.contact[many]:
-                row.data[many] = card.contact[many]
+                row.data[many] = wanted
+            elif on_match == "skip":
+                continue
+            elif current is None or current.get(many) != wanted:
+                row.data[many] = wanted
                 if row.action == "skip":
                     row.action, row.reason = "update", f"changed: {many}"
                 elif many not in row.reason:
@@ -396,7 +447,7 @@ def plan_vcard_import(ws: Any, cards: list[Any], source: str) -> ImportPlan:
 def _matched_by(kind: str, data: dict[str, Any], index: dict[tuple[str, str], str], rid: str) -> str:
     for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
         value = data.get(key)
-        if isinstance(value, str) and index.get((key, fold(value.strip()))) == rid:
+        if isinstance(value, str) and index.get((key, _norm(key, value))) == rid:
             return key
     return "id"
 

@@ -218,3 +218,85 @@ def test_shell_completion_scripts_and_record_ids(make_ws) -> None:
     env.update(COMP_WORDS="crmkit rep", COMP_CWORD="1")
     r = subprocess.run([sys.executable, "-m", "crmkit"], capture_output=True, text=True, cwd=ws, env=env)
     assert "plain,report" in r.stdout.split()
+
+
+def test_nordic_company_sheet_in_windows_1252_matches_domains(run, make_ws) -> None:
+    ws = make_ws({"companies/nordvik-as.yaml": "name: Nordvik AS\ndomain: nordvik.no\nemployees: 80\n"})
+    f = str(DATA / "excel_companies_cp1252.csv")
+    r = run(["import", "csv", f, "--kind", "company", "--map", "Kund=customer", "--dry-run"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"{f}:2: create: company/akerberg-ab: new",
+        f"{f}:3: update: company/nordvik-as: changed: country, customer, employees, industry",  # by domain
+        f"{f}:5: create: company/mobelhuset-angby: new",
+    ]
+    assert "would import: 2 created, 1 updated, 0 unchanged, 0 rejected" in r.stderr
+    assert git(ws, "status", "--porcelain") == ""
+    run(["import", "csv", f, "--kind", "company", "--map", "Kund=customer"], ws)
+    ak = load(ws, "companies/akerberg-ab.yaml")
+    assert ak["employees"] == 1200 and ak["customer"] is True and ak["name"] == "Åkerberg AB"
+    assert load(ws, "companies/nordvik-as.yaml")["employees"] == 85
+
+
+def test_on_match_update_merge_or_skip(run, make_ws, tmp_path) -> None:
+    existing = "name: Åsa Öberg\nemail: asa.oberg@akerberg.se\ntitle: Inköpare  # as she signs\ntags: [fair]\n"
+    f = tmp_path / "c.csv"
+    f.write_text("Namn;E-post;Titel;Telefon;Taggar\nÅsa Öberg;ASA.OBERG@akerberg.se;Inköpschef;070-123 45 67;vip\n",
+                 encoding="utf-8")
+    args = ["import", "csv", str(f), "--kind", "contact", "--map", "Taggar=tags"]
+    ws = make_ws({"contacts/asa-oberg.yaml": existing})
+    run(args + ["--on-match", "skip"], ws)
+    assert (ws / "contacts/asa-oberg.yaml").read_text() == existing
+    run(args + ["--merge"], ws)
+    merged = load(ws, "contacts/asa-oberg.yaml")
+    assert merged["title"] == "Inköpare" and merged["phone"] == "070-123 45 67" and merged["tags"] == ["fair", "vip"]
+    assert merged["email"] == "asa.oberg@akerberg.se"              # a key differing only in case is no change
+    assert "# as she signs" in (ws / "contacts/asa-oberg.yaml").read_text()
+    run(args, ws)
+    assert load(ws, "contacts/asa-oberg.yaml")["title"] == "Inköpschef"
+    assert len(list((ws / "contacts").iterdir())) == 1             # never a second Åsa
+
+
+def test_deals_from_a_sheet_with_nordic_numbers_and_json_report(run, make_ws) -> None:
+    ws = make_ws()
+    args = ["import", "csv", str(DATA / "excel_deals_sv.csv"), "--kind", "deal", "--map", "Affär=title",
+            "--map", "Företag=company", "--map", "Steg=stage", "--map", "Värde=value", "--map", "Valuta=currency",
+            "--map", "Förväntat avslut=expected_close", "--json"]
+    r = run(args, ws)
+    assert r.exit_code == 4
+    data = json.loads(r.stdout)
+    assert data["summary"] == {"create": 2, "update": 0, "skip": 0, "reject": 1}
+    assert data["rows"][2] == {"line": 5, "action": "reject", "kind": "deal", "id": None,
+                               "reason": "value='mycket': expected amount", "fields": {}}
+    deal = load(ws, "deals/erp-utrullning.yaml")
+    assert deal["value"] == "120000.50" and deal["company"] == "akerberg-ab" and deal["stage"] == "proposal"
+    assert load(ws, "deals/szerzodes-2027.yaml")["value"] == 4500000
+    assert sorted(p.name for p in (ws / "companies").iterdir()) == ["akerberg-ab.yaml", "dunaipar-kft.yaml"]
+
+
+def test_merge_dry_run_and_record_id_completion(run, make_ws) -> None:
+    ws = make_ws(DUPES)
+    r = run(["merge", "anna-berg", "anna-b", "--dry-run"], ws)
+    assert r.exit_code == 0 and r.stdout.splitlines() == [
+        "would merge contact/anna-b into contact/anna-berg (fields: tags, title; references moved: 1)",
+        "  deal/d1: contacts"]
+    assert git(ws, "status", "--porcelain") == "" and "title" not in load(ws, "contacts/anna-berg.yaml")
+
+    import click
+
+    from crmkit.cli.completion import complete_record_id
+    from crmkit.cli.common import App
+
+    def complete(incomplete: str, *names: str) -> list[str]:
+        ctx = None
+        for name in names or ("crmkit",):
+            ctx = click.Context(click.Command(name), parent=ctx, info_name=name)
+        ctx.ensure_object(App).workspace_dir = str(ws)
+        return [item.value for item in complete_record_id(ctx, None, incomplete)]  # type: ignore[arg-type]
+
+    assert complete("ann") == ["anna-b", "anna-berg"]
+    assert complete("deal/") == ["deal/d1"]
+    assert complete("nord") == ["nordvik", "nordvik-as"]
+    assert complete("", "crmkit", "deal", "move") == ["d1"]        # under a kind, only that kind's ids
+    assert complete("de") == ["deal/"]
+    assert complete("x", "crmkit") == []
