@@ -7,7 +7,8 @@
           mon: [08:00-12:00, 13:00-17:00]
           tue: [08:00-17:00]
           ...
-        holidays: [SE]               # public holidays of these countries (the `holidays` library)
+        holidays: [SE]               # public holidays of these countries (the `holidays` library;
+                                     # a region as DE-BY)
         exceptions:
           2026-12-23: [08:00-12:00]  # a shorter day
           2026-12-28: []             # closed
@@ -100,11 +101,12 @@ def _holidays(countries: tuple[str, ...], year: int) -> frozenset[dt.date]:
     import holidays
 
     days: set[dt.date] = set()
-    for country in countries:
+    for code in countries:
+        country, _, subdiv = code.partition("-")  # "DE-BY": a country's region
         try:
-            days.update(holidays.country_holidays(country, years=year).keys())
+            days.update(holidays.country_holidays(country, subdiv=subdiv or None, years=year).keys())
         except NotImplementedError:
-            raise CrmkitError(f"no public holidays are known for country {country!r}") from None
+            raise CrmkitError(f"no public holidays are known for country {code!r}") from None
     return frozenset(days)
 
 

@@ -280,3 +280,13 @@ def test_long_spans_from_prefix_sums_equal_day_by_day_counting(cal: BusinessCale
     first, last = a.astimezone(cal.tz).date(), b.astimezone(cal.tz).date()
     slow = cal._clipped(first - dt.timedelta(days=1), last + dt.timedelta(days=1), a, b)
     assert cal.between(a, b) == slow
+
+
+def test_holidays_of_a_region_and_of_several_countries() -> None:
+    bavaria = BusinessCalendar.from_config("by", {"timezone": "Europe/Berlin", "hours": "24/7", "holidays": ["DE-BY"]})
+    assert bavaria.spans_on(dt.date(2026, 1, 6)) == []             # Epiphany is a holiday in Bavaria only
+    nordic = BusinessCalendar.from_config("nordic", dict(OFFICE, holidays=["SE", "NO"]))
+    assert nordic.spans_on(dt.date(2026, 5, 17)) == []             # Norway's Constitution Day (a Sunday anyway)
+    assert nordic.spans_on(dt.date(2026, 5, 14)) == []             # Ascension Day in both
+    assert nordic.spans_on(dt.date(2026, 5, 25)) == []             # Whit Monday: a holiday in Norway, not in Sweden
+    assert BusinessCalendar.from_config("se", OFFICE).spans_on(dt.date(2026, 5, 25)) != []
