@@ -132,11 +132,12 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
 
         tx.update("ticket", f.ticket.id, fire)
         if f.rule.notify:
-            owner = f.rule.assign or f.ticket.get("owner")
+            # the ticket as written just now: an earlier rule in this run may have reassigned it
+            fresh = ws.index("ticket").get(f.ticket.id) or f.ticket
+            owner = fresh.get("owner")
             if owner:
                 from crmkit.core.mail import render_notification
 
-                fresh = ws.index("ticket").get(f.ticket.id) or f.ticket
                 render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
         notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
     for line in notes:

@@ -143,3 +143,13 @@ def test_escalate_by_hand(run, ws) -> None:
     assert r.exit_code == 1 and "already on second line" in r.stderr
     r = run(["--now", "2026-11-23T10:00", "report", "sla", "--format", "json"], ws)
     assert json.loads(r.stdout)["escalated"] == {"tickets": 1, "share": "100.0"}
+
+
+def test_a_later_rule_notifies_the_owner_an_earlier_rule_just_assigned(run, ws) -> None:
+    (ws / "rules/escalation.yaml").write_text(ESCALATION + "- id: tell\n  when: sla.state == breached\n"
+                                              "  notify: ticket-at-risk\n")
+    add(run, ws, "2026-11-23T08:00", "Broken", "company=plain-ab", "owner=karin")
+    r = run(["--now", "2026-11-23T14:00", "tick"], ws)
+    assert r.exit_code == 0, r.stderr
+    names = sorted(p.name for p in (ws / "outbox").glob("*.eml"))
+    assert len(names) == 2 and all("-zsofia-" in n for n in names)
