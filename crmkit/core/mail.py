@@ -302,7 +302,7 @@ def render_notification(ws: Any, tx: Any, template_name: str, record: Record, ow
                         rule: str = "") -> str | None:
     """Routing's `notify` action: the named template, to the new owner, into the outbox.
 
-    The template sees `record` (with `id`), `kind`, `owner` (the user from crmkit.yaml,
+    The template sees `record` (with `id`; also by its kind: `lead`, `ticket`...), `kind`, `owner` (the user from crmkit.yaml,
     with `id`), `rule`, `sender` and `today`. Returns the outbox path written, or None
     when the owner has no email address in crmkit.yaml. Raises TemplateError (a
     missing template or variable): the caller decides whether that stops it.
@@ -313,7 +313,8 @@ def render_notification(ws: Any, tx: Any, template_name: str, record: Record, ow
     if not owner.get("email"):
         return None
     template = load_template(ws, template_name)
-    ctx = {"record": dict(record.data, id=record.id), "kind": record.kind, "owner": dict(owner, id=owner_id),
+    data = dict(record.data, id=record.id)
+    ctx = {"record": data, record.kind: data, "kind": record.kind, "owner": dict(owner, id=owner_id),
            "rule": rule, "sender": sender(ws), "unsubscribe": "", "today": ws.today(),
            "workspace": ws.config.get("name", "")}
     subject, text, html = render_one(ws, template, ctx, str(ws.config.get("locale", "sv_SE")))
@@ -381,6 +382,16 @@ def send_outbox(ws: Any, command: str) -> SendResult:
                     tx.commit_now()
                     result.already.append(rel)
                     continue
+                if not message_id:
+                    # a message put in the outbox by hand: give it an id so it is sent only once
+                    from email.utils import make_msgid
+
+                    message_id = make_msgid()
+                    msg["Message-ID"] = message_id
+                # crmkit's own headers say whom to log it on; they are not the recipient's business
+                ref, kind = str(msg["X-Crmkit-Record"] or ""), str(msg["X-Crmkit-Kind"] or "")
+                for header in {h for h in msg.keys() if h.lower().startswith("x-crmkit-")}:
+                    del msg[header]
                 # the Date is when it really leaves, not when it was rendered
                 del msg["Date"]
                 msg["Date"] = _date_header(ws)
@@ -394,9 +405,10 @@ def send_outbox(ws: Any, command: str) -> SendResult:
                         break
                     continue
                 _drop(ws, tx, rel)
-                _log(ws, tx, msg, message_id)
+                if kind != "notification":   # a note to a colleague is not customer correspondence
+                    _log(ws, tx, msg, ref, message_id)
                 logged.add(message_id)
-                tx.message = f"email to {msg['X-Crmkit-Record'] or msg['To']}: {msg['Subject']}"
+                tx.message = f"email to {ref or msg['To']}: {msg['Subject']}"
                 tx.commit_now()
                 result.sent.append(rel)
     return result
@@ -432,11 +444,10 @@ def raise_if_partial(result: SendResult) -> None:
         )
 
 
-def _log(ws: Any, tx: Any, msg: Any, message_id: str) -> None:
-    """An email activity on the recipient's record: what was said, to whom, when."""
+def _log(ws: Any, tx: Any, msg: Any, ref: str, message_id: str) -> None:
+    """An email activity on the recipient's record (`ref`): what was said, to whom, when."""
     from crmkit.formats import eml
 
-    ref = str(msg["X-Crmkit-Record"] or "")
     kind, _, rid = ref.partition("/")
     data: dict[str, Any] = {"type": "email", "direction": "out", "subject": str(msg["Subject"] or ""),
                             "at": ws.now(), "to": str(msg["To"] or ""), "message_id": message_id,

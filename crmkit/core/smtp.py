@@ -45,6 +45,9 @@ class Connection:
             raise SendError(f"server said {exc.smtp_code} {_text(exc.smtp_error)}", fatal=fatal) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise SendError(f"connection lost: {exc}", fatal=True) from None
+        except (ValueError, smtplib.SMTPException) as exc:
+            # e.g. a message without recipients, put in the outbox by hand
+            raise SendError(f"cannot send this message: {exc}") from None
         if refused:
             raise SendError(f"recipient refused: {_first(refused)}")
 
@@ -54,6 +57,8 @@ def _text(value: Any) -> str:
 
 
 def _first(refused: dict[str, Any]) -> str:
+    if not refused:
+        return "the message names no recipient (no To, Cc or Bcc)"
     address, (code, text) = next(iter(refused.items()))
     return f"{address} ({code} {_text(text)})"
 

@@ -497,3 +497,39 @@ def test_transactional_mail_reaches_someone_who_opted_out_of_marketing(run, ws) 
     assert r.exit_code == 0 and json.loads(r.stdout)["recipients"] == ["opted-out"]
     r = run(["--now", NOW, "--no-commit", "mail", "render", "news", "--to", "opted-out", "--json"], ws)
     assert json.loads(r.stdout)["skipped"] == [{"id": "opted-out", "reason": "opted out"}]
+
+
+def test_what_the_server_gets_and_hand_made_messages(run, ws, smtp_server) -> None:
+    handler, port = smtp_server()
+    _smtp_config(ws, port)
+    run(["--now", NOW, "mail", "render", "news", "--to", "bjorn-odegard"], ws)
+    (ws / "outbox").mkdir(exist_ok=True)
+    (ws / "outbox/by-hand.eml").write_bytes(b"From: hej@fjordlys.se\r\nTo: karin@fjordlys.se\r\n"
+                                            b"Subject: by hand\r\n\r\nHej!\r\n")
+    (ws / "outbox/no-recipient.eml").write_bytes(b"From: hej@fjordlys.se\r\nSubject: nobody\r\n\r\nHej!\r\n")
+    r = run(["--now", NOW, "mail", "send", "--json"], ws)
+    assert r.exit_code == 4
+    report = json.loads(r.stdout)
+    assert report["failed"][0]["file"] == "outbox/no-recipient.eml"
+    assert "names no recipient" in report["failed"][0]["error"]
+    assert len(report["sent"]) == 2
+    by_subject = {m["Subject"]: m for m in handler.messages}
+    assert not [h for h in by_subject["by hand"].keys() if h.lower().startswith("x-crmkit")]
+    assert by_subject["by hand"]["Message-ID"]
+    assert not [h for m in handler.messages for h in m.keys() if h.lower().startswith("x-crmkit")]
+    assert by_subject["Nyheter för Bjørn Ødegård"]["Date"] == "Sun, 22 Nov 2026 10:00:00 +0100"
+    assert git(ws, "status", "--porcelain", "--untracked-files=all").strip() == "?? outbox/no-recipient.eml"
+
+
+def test_notifications_are_sent_but_not_logged_as_customer_mail(ws, smtp_server, run) -> None:
+    from crmkit.core.mail import render_notification
+    from crmkit.core.workspace import Workspace
+
+    handler, port = smtp_server()
+    _smtp_config(ws, port)
+    w = Workspace.find(str(ws))
+    with w.transaction("route", "crmkit route") as tx:
+        render_notification(w, tx, "follow-up", w.get("contact/asa-oberg"), "daniel")
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert len(handler.messages) == 1 and not (ws / "activities").exists()
