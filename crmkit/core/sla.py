@@ -73,6 +73,7 @@ class TargetState:
     state: str                       # met, breached, running, at_risk, paused
     due: dt.datetime | None          # when it breaches (running/at_risk) or breached
     stopped_at: dt.datetime | None   # when it was met or last stopped
+    started: dt.datetime | None = None  # when this clock started (each next_response round anew)
 
     @property
     def left(self) -> dt.timedelta:
@@ -357,7 +358,7 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
             due = _due(cal, now, left)
         if state == "breached":
             due = _breach_time(cal, periods, start, target, stop)
-        states.append(TargetState(name, target, elapsed, state, due, stopped))
+        states.append(TargetState(name, target, elapsed, state, due, stopped, start))
     return SlaState(policy.id, policy.calendar, states)
 
 

@@ -66,9 +66,12 @@ def plan_tick(ws: Any) -> TickPlan:
             continue
         state = sla_state(ws, ticket) if ws.config.get("sla") else None
         if state is not None:
-            recorded = {str(e.get("target")) for e in ticket.get("events") or [] if event_type(e) == "breached"}
+            recorded = [(str(e.get("target")), e.get("at")) for e in ticket.get("events") or []
+                        if event_type(e) == "breached" and isinstance(e.get("at"), dt.datetime)]
             for t in state.targets:
-                if t.state == "breached" and t.name not in recorded:
+                # once per clock: a later round of next_response can be breached again
+                if t.state == "breached" and not any(name == t.name and (t.started is None or at >= t.started)
+                                                     for name, at in recorded):
                     result.breaches.append(Breach(ticket, t.name, t.due))
         mapping = view(ws, ticket)
         for rule in rules:

@@ -153,3 +153,17 @@ def test_a_later_rule_notifies_the_owner_an_earlier_rule_just_assigned(run, ws) 
     assert r.exit_code == 0, r.stderr
     names = sorted(p.name for p in (ws / "outbox").glob("*.eml"))
     assert len(names) == 2 and all("-zsofia-" in n for n in names)
+
+
+def test_each_round_of_next_response_is_recorded_breached_once(run, ws) -> None:
+    (ws / "rules/escalation.yaml").write_text("[]\n")
+    a = add(run, ws, "2026-11-23T08:00", "Chatty", "company=plain-ab")
+    run(["--now", "2026-11-23T08:10", "ticket", "reply", a], ws)
+    run(["--now", "2026-11-23T08:20", "ticket", "reply", a, "--customer"], ws)
+    assert "next_response breached" in run(["--now", "2026-11-23T14:00", "tick"], ws).stdout
+    assert run(["--now", "2026-11-23T14:30", "tick"], ws).stdout == ""
+    run(["--now", "2026-11-23T15:00", "ticket", "reply", a], ws)
+    run(["--now", "2026-11-23T15:10", "ticket", "reply", a, "--customer"], ws)
+    assert run(["--now", "2026-11-24T10:00", "tick"], ws).stdout == ""            # 3h50m of 4h
+    assert "next_response breached" in run(["--now", "2026-11-24T10:30", "tick"], ws).stdout
+    assert run(["--now", "2026-11-24T11:00", "tick"], ws).stdout == ""
