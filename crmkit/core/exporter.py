@@ -70,12 +70,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """A record as CSV cells: nested mappings to dotted keys, lists joined or as JSON."""
+def _open_object(kind: str | None, key: str) -> bool:
+    """A mapping field whose keys crmkit does not fix (a deal's `offer`, a custom mapping)."""
+    if kind is None:
+        return False
+    from crmkit.core.schema import FIELDS
+
+    t = FIELDS.get(kind, {}).get(key)
+    return not (isinstance(t, tuple) and t[0] == "object" and t[1])
+
+
+def flatten(data: dict[str, Any], prefix: str = "", kind: str | None = None) -> dict[str, str]:
+    """A record as CSV cells: known mappings (address) to dotted keys, open ones
+    (a deal's offer) and lists of mappings as JSON, plain lists comma-joined."""
     out: dict[str, str] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict) and value and not prefix and _open_object(kind, key):
+            out[name] = json.dumps(_jsonable(value), ensure_ascii=False)
+        elif isinstance(value, dict) and value:
             out.update(flatten(value, f"{name}."))
         elif isinstance(value, list):
             if all(not isinstance(v, (dict, list)) for v in value) and not any("," in _scalar(v) for v in value):
@@ -91,7 +104,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None) -> tuple[list[str], list[dict[str, str]]]:
     """Columns and rows for a CSV export."""
-    rows = [{"id": r.id, **flatten(r.data)} for r in records]
+    rows = [{"id": r.id, **flatten(r.data, kind=kind)} for r in records]
     if fields:
         columns = list(fields)
     else:

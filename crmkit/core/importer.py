@@ -146,6 +146,30 @@ def _number_text(text: str) -> str:
     return t
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _revive(value: Any) -> Any:
+    """JSON from a cell back to YAML values: ISO dates and zoned timestamps become dates again."""
+    if isinstance(value, dict):
+        return {k: _revive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revive(v) for v in value]
+    if isinstance(value, str):
+        if _ISO_DATE.match(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return value
+        if _ISO_TIME.match(value):
+            try:
+                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+    return value
+
+
 def convert(kind: str, target: str, text: str) -> Any:
     """A cell's text as the value of field `target`, reading what spreadsheets write.
 
@@ -165,7 +189,7 @@ def convert(kind: str, target: str, text: str) -> Any:
                 value = json.loads(text)
                 if not isinstance(value, list):
                     raise ValueError(text)
-                return value
+                return _revive(value)
             return [item.strip() for item in text.split(",") if item.strip()]
         if t in ("int", "number", "amount"):
             number = _number_text(text)
@@ -179,6 +203,11 @@ def convert(kind: str, target: str, text: str) -> Any:
             if d == d.to_integral_value() and "." not in number:
                 return int(d)
             return float(number) if t == "number" else str(d)
+        if (t == "any" or (isinstance(t, tuple) and t[0] == "object")) and text.startswith("{"):
+            value = json.loads(text)        # a mapping exported as JSON (a deal's offer)
+            if not isinstance(value, dict):
+                raise ValueError(text)
+            return _revive(value)
         if t == "bool":
             low = text.casefold()
             if low in _YES:

@@ -67,3 +67,14 @@ def test_select_export_json_and_vcard(make_ws) -> None:
     assert {r["id"]: r["notes"] for r in rows} == {"bjorn": "", "eve": "'=1+1"}
     cards = vcard.parse(export_vcard(ws, recs))
     assert cards[0].company == "Nordvik AS" and cards[0].contact["email"] == "b@nordvik.no"
+
+
+def test_sample_workspace_round_trips_through_csv(run, sample_ws: Path, make_ws, tmp_path: Path) -> None:
+    """Every importable kind of the sample: export csv, import into an empty workspace, same files' values."""
+    dst = make_ws({"crmkit.yaml": (sample_ws / "crmkit.yaml").read_text(encoding="utf-8")})
+    for kind, folder in (("company", "companies"), ("contact", "contacts"), ("lead", "leads"), ("deal", "deals")):
+        out = tmp_path / f"{folder}.csv"
+        assert run(["export", "csv", "--kind", kind, "-o", str(out)], sample_ws).exit_code == 0
+        r = run(["import", "csv", str(out), "--kind", kind], dst)
+        assert r.exit_code == 0, r.stdout + r.stderr
+        assert records(dst, folder) == records(sample_ws, folder), kind
