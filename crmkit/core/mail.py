@@ -196,7 +196,9 @@ def render_one(ws: Any, template: MailTemplate, ctx: dict[str, Any], locale: str
 
     out: list[str | None] = []
     missing: list[str] = []
-    for source, html in ((template.subject, False), (template.text, False), (template.html, True)):
+    html_line = template.front_line + template.text.count("\n") + 1
+    parts = ((template.subject, False, 2), (template.text, False, template.front_line), (template.html, True, html_line))
+    for source, html, first_line in parts:
         if source is None:
             out.append(None)
             continue
@@ -205,6 +207,11 @@ def render_one(ws: Any, template: MailTemplate, ctx: dict[str, Any], locale: str
         except MissingVariable as exc:
             missing += [n for n in exc.names if n not in missing]
             out.append("")
+        except TemplateError as exc:
+            if exc.line is None:
+                raise
+            # a line of the part is a line of the file, counted from where the part starts
+            raise TemplateError(exc.message, path=ws.rel(template.path), line=first_line + exc.line - 1) from None
     if missing:
         raise MissingVariable(template.name, missing)
     subject, text, html_body = out
@@ -237,6 +244,8 @@ def render_all(ws: Any, template: MailTemplate, records: list[Record]) -> tuple[
             failed.append(Failure(rec.id, exc.message, exc.names))
             continue
         except TemplateError as exc:
+            if exc.path:   # the template itself is broken (syntax): that is nobody's record's fault
+                raise
             failed.append(Failure(rec.id, exc.message))
             continue
         if "\n" in subject or "\r" in subject:

@@ -533,3 +533,10 @@ def test_notifications_are_sent_but_not_logged_as_customer_mail(ws, smtp_server,
     r = run(["--now", NOW, "mail", "send"], ws)
     assert r.exit_code == 0, r.stderr
     assert len(handler.messages) == 1 and not (ws / "activities").exists()
+
+
+def test_a_syntax_error_in_an_email_template_names_its_file_and_line(run, ws) -> None:
+    (ws / "templates/mail/broken.md.j2").write_text("---\nsubject: Hej\n---\nrad 4\nrad 5 {{ oops( }}\n")
+    r = run(["mail", "render", "broken", "--to", "asa-oberg"], ws)
+    assert r.exit_code == 1
+    assert "templates/mail/broken.md.j2:5: template syntax error" in r.stderr
