@@ -1,4 +1,4 @@
-"""`crmkit offer render`."""
+"""`crmkit offer show` and `crmkit offer render`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
+from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
 from crmkit.cli.records import complete_id
 from crmkit.core import yamlio
 from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.offers import record_rendering, render
+from crmkit.core.offers import record_rendering, render, totals_of
 
 
 @click.group(name="offer")
@@ -65,4 +65,32 @@ def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None
                    + (f" -> {out}" if out else ""), err=True)
 
 
+@crmkit_command(name="show")
+@click.argument("deal", shell_complete=complete_id)
+@format_option()
+@pass_app
+def show_cmd(app: App, deal: str, fmt: str | None) -> None:
+    """The figures of DEAL's offer: every line, VAT per rate and the totals (changes nothing).
+
+    Amounts are exact decimals as text; with --json the shape is
+    {"deal", "currency", "lines": [...], "subtotal", "discount", "net", "vat": [{"rate", "base", "vat"}],
+    "vat_total", "total"}.
+    """
+    ws = app.workspace()
+    rec = ws.get(deal, "deal") if "/" not in deal else ws.get(deal)
+    if rec.kind != "deal":
+        raise UsageError(f"{rec.ref} is not a deal")
+    totals = totals_of(ws, rec).to_dict()
+    if (fmt or ("json" if app.json else "table")) == "json":
+        echo_json(dict(totals, deal=rec.id))
+        return
+    rows = [dict(line, vat_rate=f"{line['vat_rate']} %") for line in totals["lines"]]
+    sums = [{"description": label, "net": totals[key]} for label, key in
+            (("subtotal", "subtotal"), ("offer discount", "discount"), ("net", "net"))]
+    sums += [{"description": f"VAT {g['rate']} % on {g['base']}", "net": g["vat"]} for g in totals["vat"]]
+    sums.append({"description": f"total ({totals['currency']})", "net": totals["total"]})
+    output(app, rows + sums, ["description", "quantity", "unit", "unit_price", "discount", "vat_rate", "net"], fmt)
+
+
+offer.add_command(show_cmd)
 offer.add_command(render_cmd)

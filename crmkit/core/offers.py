@@ -170,19 +170,26 @@ class RenderedOffer:
     new_revision: bool
 
 
+def totals_of(ws: Any, deal: Any) -> Totals:
+    """The figures of a deal's offer with the workspace's settings (no rendering, no writing)."""
+    offer = deal.get("offer")
+    if not isinstance(offer, dict):
+        raise CrmkitError(f"{deal.ref} has no offer: add offer.items to the deal")
+    settings = ws.config.get("offers") or {}
+    currency = str(offer.get("currency") or deal.get("currency") or ws.config.get("currency", "SEK"))
+    return compute(offer, currency, rounding=str(settings.get("rounding", "line")),
+                   default_vat=settings.get("vat", 25))
+
+
 def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOffer:
     """The offer of `deal` as Markdown, HTML or PDF, with its number, revision and totals."""
     import datetime as dt
 
     from crmkit.core.templating import LABELS, LOCALES, lang_of, locale_for, pick_template, render_file
 
-    offer = deal.get("offer")
-    if not isinstance(offer, dict):
-        raise CrmkitError(f"{deal.ref} has no offer: add offer.items to the deal")
+    totals = totals_of(ws, deal)
+    offer, currency = deal.get("offer"), totals.currency
     settings = ws.config.get("offers") or {}
-    currency = str(offer.get("currency") or deal.get("currency") or ws.config.get("currency", "SEK"))
-    totals = compute(offer, currency, rounding=str(settings.get("rounding", "line")),
-                     default_vat=settings.get("vat", 25))
     if lang is None:
         # the customer's language, when the deal's first contact has one crmkit speaks
         first = next((c for c in (ws.index("contact").get(cid) for cid in deal.get("contacts") or []) if c), None)

@@ -540,3 +540,17 @@ def test_a_syntax_error_in_an_email_template_names_its_file_and_line(run, ws) ->
     r = run(["mail", "render", "broken", "--to", "asa-oberg"], ws)
     assert r.exit_code == 1
     assert "templates/mail/broken.md.j2:5: template syntax error" in r.stderr
+
+
+def test_offer_show_gives_the_figures_and_changes_nothing(run, ws) -> None:
+    r = run(["offer", "show", "nordvik-erp", "--json"], ws)
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["deal"] == "nordvik-erp" and data["total"] == "253387.50" and data["discount"] == "10676.83"
+    assert data["vat"] == [{"rate": "6", "base": "984.67", "vat": "59.08"},
+                           {"rate": "25", "base": "201875.00", "vat": "50468.75"}]
+    r = run(["offer", "show", "nordvik-erp"], ws)
+    assert r.exit_code == 0 and "total (SEK)" in r.stdout and "253387.50" in r.stdout
+    assert git(ws, "status", "--porcelain") == ""
+    r = run(["offer", "show", "bjorn-odegard"], ws)
+    assert r.exit_code != 0 and "Traceback" not in r.stderr
