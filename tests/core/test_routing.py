@@ -306,3 +306,16 @@ def test_reroute_edits_existing_fields_in_place(ws_with) -> None:  # type: ignor
         "name: Big\nstatus: qualified\nusers: 100\nowner: daniel # routed\ntags: [vip]\n"
         "routing:\n  rule: qualified-large\n  at: 2026-11-22T09:30:00+01:00\n  status: qualified\n"
         "  owner: daniel\nnotes: keep\n")
+
+
+@pytest.mark.parametrize("text,ok", [
+    ("name: A\nstatus: prospect\n", True),
+    ("# header\nname: A\nnotes: |\n  two\n  lines\n", True),
+    ("name: A\nowner: karin\n", False),        # the key is there already (perhaps added since it was read)
+    ('name: A\n"routing": x\n', False),
+    ("---\nname: A\n", False),                 # document markers: parse to be sure
+    ("  name: A\n", False),                    # not at the left margin
+    ("{name: A}\n", False),                    # a flow mapping
+])
+def test_plainly_appendable(text: str, ok: bool) -> None:
+    assert routing._plainly_appendable(text, {"owner": "x", "routing": {}}) is ok
