@@ -2,10 +2,11 @@
 
 pre-commit installs crmkit from the repository into an environment of its own
 (`pip install .`, with the dependencies from PyPI), so the first run takes a few
-minutes. To keep later runs fast the test builds a snapshot of this working tree
-as a git repository with a deterministic commit at a fixed place, and keeps
-pre-commit's store and pip's cache under `.pytest_cache/pre-commit/` (git-ignored,
-safe to delete): the environment is rebuilt only when the code changed.
+minutes. To keep that short the test builds a snapshot of this working tree as a
+git repository with a deterministic commit at a fixed place, keeps pre-commit's
+store under `.pytest_cache/pre-commit/` (git-ignored, safe to delete), so the
+environment is rebuilt only when the code changed, and lets pip use its usual
+cache, where installing crmkit has already put the compiled wheels.
 (`pre-commit try-repo` would be the one-liner, but it uses a fresh store on every
 call and so reinstalls every time.)
 
@@ -25,6 +26,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("CRMKIT_PRECOMMIT_CACHE") or REPO / ".pytest_cache" / "pre-commit")
+# pip's own cache, read now (at collection, before the fixtures isolate HOME): `make test`
+# has just built the same wheels there (ruamel.yaml's C extension takes a minute or two to
+# compile), so pre-commit's install reuses them instead of compiling again.
+_USER_PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+PIP_CACHE = _USER_PIP_CACHE if Path(_USER_PIP_CACHE).is_dir() else str(CACHE / "pip")
 
 pytestmark = pytest.mark.skipif(os.environ.get("CRMKIT_SKIP_PRECOMMIT_TEST", "") not in ("", "0"),
                                 reason="CRMKIT_SKIP_PRECOMMIT_TEST is set")
@@ -77,7 +83,7 @@ def test_pre_commit_hook_runs_crmkit_check(make_ws, isolated_env, monkeypatch) -
 
     rev = snapshot_repo(CACHE / "repo")
     monkeypatch.setenv("PRE_COMMIT_HOME", str(CACHE / "store"))
-    monkeypatch.setenv("PIP_CACHE_DIR", str(CACHE / "pip"))
+    monkeypatch.setenv("PIP_CACHE_DIR", PIP_CACHE)
     config = f"repos:\n  - repo: {CACHE / 'repo'}\n    rev: {rev}\n    hooks:\n      - id: crmkit-check\n"
     ws = make_ws({
         "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
