@@ -19,6 +19,8 @@ EXTRA_CHECKS: list[str] = [
     "crmkit.core.segments:check_segments",
     "crmkit.core.sla:check_config",
     "crmkit.core.escalation:check_rules",
+    "crmkit.core.offers:check_offers",
+    "crmkit.core.mail:check_templates",
 ]
 
 

@@ -68,6 +68,12 @@ def commit_paths(root: Path, paths: Iterable[Path], message: str) -> str | None:
     rels = sorted({os.path.relpath(p, top) for p in paths})
     if not rels:
         return None
+    # A file created and removed again within one command is neither on disk nor known
+    # to git; naming it would make `git add` fail ("pathspec did not match").
+    tracked = set(_run(repo, "ls-files", "-z").split("\0"))
+    rels = [r for r in rels if (top / r).exists() or r in tracked]
+    if not rels:
+        return None
     with tempfile.NamedTemporaryFile("w", delete=False, encoding="utf-8", suffix=".paths") as fh:
         fh.write("\0".join(rels) + "\0")
         listing = fh.name
