@@ -106,11 +106,13 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 @click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
 @pass_app
 def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
-    """Import contacts from a vCard file (3.0 or 4.0, many cards), as phones and address books export them.
+    """Import contacts from a vCard file (2.1, 3.0 or 4.0, many cards), as phones and address books export them.
 
     Names, organisations (matched to companies by name, created when missing),
-    titles, every email and phone with its type, the address and notes are kept.
-    Cards match existing contacts by email.
+    titles, every email and phone with its type (the preferred ones as email and
+    phone, the others in emails and phones), the address and notes are kept. Cards
+    match existing contacts by any of their emails; a bad card is reported with the
+    line of its BEGIN:VCARD and the others are still imported (exit code 4).
     """
     from crmkit.formats import vcard
     from crmkit.formats.csvfmt import decode

@@ -239,8 +239,12 @@ def _company_key(ws: Any) -> Callable[[str], str | None]:
             if isinstance(value, str):
                 by[fold(value.strip())] = rec.id
 
+    # A company merged into another is found as the one it lives on as.
+    for rid, target in getattr(ws, "_tombstones", {}).get("company", {}).items():
+        by.setdefault(rid, target)
+
     def find(text: str) -> str | None:
-        return by.get(text) or by.get(fold(text.strip()))
+        return by.get(text) or by.get(fold(text.strip())) or by.get(slugify(text))
 
     return find
 

@@ -80,3 +80,14 @@ def test_a_new_record_never_takes_a_tombstones_id(make_ws, tmp_path: Path) -> No
     header, rows = read_rows(f)
     plan = plan_import(ws, "contact", rows, resolve_columns("contact", header, {}), str(f))
     assert [(r.action, r.id) for r in plan.rows] == [("create", "anna-berg-3"), ("skip", "anna-berg-2")]
+
+
+def test_a_company_named_by_a_merged_id_is_found_where_it_went(make_ws, tmp_path: Path) -> None:
+    ws = Workspace.find(make_ws({"companies/nordvik.yaml": "merged_into: nordvik-as\nwas: Nordvik\n",
+                                 "companies/nordvik-as.yaml": "name: Nordvik AS\ndomain: nordvik.no\n"}))
+    f = tmp_path / "c.csv"
+    f.write_text("Namn,E-post,Företag\nBjørn Ødegård,bjorn@nordvik.no,Nordvik\nKari,kari@x.no,nordvik as\n",
+                 encoding="utf-8")
+    header, rows = read_rows(f)
+    plan = plan_import(ws, "contact", rows, resolve_columns("contact", header, {}), str(f))
+    assert [r.data["company"] for r in plan.rows] == ["nordvik-as", "nordvik-as"] and not plan.companies
