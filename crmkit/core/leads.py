@@ -249,7 +249,7 @@ def form_data(text: str) -> dict[str, Any]:
     for key, value in raw.items():
         if value is None or value == "":
             continue
-        name = FORM_ALIASES.get(str(key).strip().lower(), str(key).strip())
+        name = form_key(key)
         if not name or "/" in name or name in ("id", "routing", "converted"):
             raise CrmkitError(f"the form field {key!r} cannot be set; nothing was written")
         data[name] = _form_value(name, value)
@@ -262,6 +262,21 @@ def form_data(text: str) -> dict[str, Any]:
     if "@" not in data["email"]:
         raise CrmkitError(f"the form's email {data['email']!r} is not an email address; nothing was written")
     return data
+
+
+def form_key(key: Any) -> str:
+    """A form's field name as a lead field: "Company Name" -> company_name, "E-mail" -> email.
+
+    Field names become lowercase words joined by `_`, so the condition language can
+    name them (`company_size > 50`); known aliases map to the lead's own fields.
+    """
+    import re
+
+    text = str(key).strip()
+    norm = re.sub(r"[\s-]+", "_", text.lower())
+    if text.lower() in FORM_ALIASES:
+        return FORM_ALIASES[text.lower()]
+    return FORM_ALIASES.get(norm, norm)
 
 
 def _form_value(name: str, value: Any) -> Any:
@@ -277,6 +292,8 @@ def _form_value(name: str, value: Any) -> Any:
         value = value.strip()
         if t in ("int", "number") and value.lstrip("-").isdigit():
             return int(value)
+        if isinstance(t, tuple) and t[0] == "list":  # "erp, vip" from a text box
+            return [v.strip() for v in value.split(",") if v.strip()]
         return value
     if isinstance(value, float) and value.is_integer() and t in ("int", "number"):
         return int(value)

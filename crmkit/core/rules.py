@@ -374,6 +374,13 @@ def load_checked(ws: Any) -> RuleSet:
     from crmkit.core import pools
 
     problems += [p for p in pools.check_pools(ws) if p.code in FATAL_CODES]
+    if any(path.split(".")[0] in ("score", "band") for r in ruleset.rules if r.when is not None
+           for path in r.when.paths()):
+        # Rules that compare the score must not run on a broken scoring file (the score
+        # would be missing and every such comparison silently false).
+        from crmkit.core import scoring
+
+        problems += scoring.broken(ws)
     checked = RuleSet(ruleset.rules, problems)
     checked.raise_if_broken()
     return checked

@@ -238,15 +238,40 @@ def load_scoring(ws: Any) -> Scoring | None:
     return result
 
 
-def _usable(ws: Any, record: Record) -> Scoring | None:
+#: Problems that make scores impossible to compute.
+BROKEN_CODES = ("rule-syntax", "rule-field", "rule-kind")
+
+
+def broken(ws: Any) -> list[Problem]:
+    """What makes rules/scoring.yaml unusable (empty when it is fine or absent)."""
+    s = load_scoring(ws)
+    return [] if s is None else [p for p in s.problems if p.code in BROKEN_CODES]
+
+
+def _usable(ws: Any, record: Record, *, strict: bool = False) -> Scoring | None:
+    """The scoring model for this record, or None.
+
+    A broken scoring file must not stop a listing or report (DESIGN: broken files are
+    warnings there): the computed fields are then absent and one warning names the
+    file and line. `strict` (lead score) raises instead; `route` refuses to run
+    rules that use the score while the file is broken (rules.load_checked).
+    """
     s = load_scoring(ws)
     if s is None or record.kind != s.kind:
         return None
-    fatal = [p for p in s.problems if p.code in ("rule-syntax", "rule-field", "rule-kind")]
+    fatal = [p for p in s.problems if p.code in BROKEN_CODES]
     if fatal:
         first = fatal[0]
-        raise RuleError(f"{first.message} (scores cannot be computed; run `crmkit check`)",
-                        path=first.path, line=first.line, column=getattr(first, "column", None))
+        if strict:
+            raise RuleError(f"{first.message} (scores cannot be computed; run `crmkit check`)",
+                            path=first.path, line=first.line, column=getattr(first, "column", None))
+        if not getattr(s, "_warned", False):
+            s._warned = True  # type: ignore[attr-defined]
+            warnings = getattr(ws, "warnings", None)
+            if isinstance(warnings, list):
+                warnings.append(Problem(first.path, first.line, first.code,
+                                        f"{first.message}; scores are left out until it is fixed"))
+        return None
     return s
 
 
@@ -301,7 +326,7 @@ def band_value(ws: Any, record: Record) -> str | None:
 
 def explain_score(ws: Any, record: Record) -> dict[str, Any]:
     """How a lead's score was built: every rule of every group, the caps, the total and the band."""
-    s = _usable(ws, record)
+    s = _usable(ws, record, strict=True)
     if s is None:
         raise CrmkitError(f"no scoring rules: write {SCORING_FILE} (see `crmkit lead score --help`)")
     groups: list[dict[str, Any]] = []

@@ -142,3 +142,11 @@ def test_form_values() -> None:
     assert data == {"name": "Anna Berg", "email": "a@b.no", "company_name": "Nordvik AS", "users": 100,
                     "phone": "0767101055", "zip": "01234", "seats2": 3.0}
     assert leads.form_data('{"name": "A", "email": "a@b.se", "users": "many"}')["users"] == "many"
+
+
+def test_form_field_names_become_lead_fields() -> None:
+    data = leads.form_data('{"Full Name": "Anna Berg", "E-mail": "a@b.no", "Company Name": "Nordvik AS",'
+                           ' "Company Size": "80", "tags": "erp, vip", "Lead-Source": "web_form"}')
+    assert data == {"name": "Anna Berg", "email": "a@b.no", "company_name": "Nordvik AS", "company_size": "80",
+                    "tags": ["erp", "vip"], "lead_source": "web_form"}
+    assert leads.form_key("First Name") == "first_name" and leads.form_key(" seats ") == "users"

@@ -120,5 +120,25 @@ def test_broken_scoring_file_is_reported_with_line_and_column(make_ws) -> None: 
     assert found[0] == "rules/scoring.yaml:4: rule-syntax: group g rule 1: when: unknown operator '=>' at column 7"
     assert "points must be a whole number" in found[1]
     with pytest.raises(RuleError) as err:
-        scoring.score_value(ws, ws.get("ld-a"))
+        scoring.explain_score(ws, ws.get("ld-a"))
     assert err.value.path == "rules/scoring.yaml" and err.value.line == 4 and err.value.column == 7
+    # listings and reports read on: the score is absent, one warning names the file and line
+    assert scoring.score_value(ws, ws.get("ld-a")) is None and scoring.band_value(ws, ws.get("ld-a")) is None
+    assert [str(w) for w in ws.warnings] == [
+        "rules/scoring.yaml:4: rule-syntax: group g rule 1: when: unknown operator '=>' at column 7; "
+        "scores are left out until it is fixed"]
+
+
+def test_broken_scoring_file_warns_in_list_and_stops_route_rules_using_the_score(make_ws, run) -> None:  # type: ignore[no-untyped-def]
+    root = make_ws({"rules/scoring.yaml": "groups:\n  - name: g\n    rules:\n      - {when: users => 5, points: 3}\n",
+                    "rules/routing.yaml": "- id: hot\n  when: score >= 50\n  assign: daniel\n- id: rest\n  assign: alan\n",
+                    "leads/ld-a.yaml": "name: A\nusers: 100\n"})
+    r = run(["lead", "list"], root)
+    assert r.exit_code == 0 and "ld-a" in r.stdout
+    assert "rules/scoring.yaml:4" in r.stderr and "scores are left out" in r.stderr
+    r = run(["route"], root)
+    assert r.exit_code == 1
+    assert "rules/scoring.yaml:4" in r.stderr and "nothing was changed" in r.stderr
+    assert "owner" not in (root / "leads/ld-a.yaml").read_text()
+    r = run(["lead", "score", "ld-a"], root)
+    assert r.exit_code == 1 and "scores cannot be computed" in r.stderr
