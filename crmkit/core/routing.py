@@ -1,8 +1,8 @@
 """Routing: who gets a record. Plan (pure), explain, apply (one transaction, one commit).
 
 Which records are routed: open records (not converted or disqualified leads, not
-solved or closed tickets) that have no owner, or whose status changed since they
-were last routed. Each routed record remembers it::
+solved or closed tickets) that have no owner, or (leads) whose status changed
+since they were last routed. Each routed record remembers it::
 
     routing:
       rule: prospect-large
@@ -99,6 +99,13 @@ class Plan:
 
 # -- which records --------------------------------------------------------------------
 
+#: Kinds whose status is a stage of a process with its own owners (a qualified lead
+#: goes to sales). A ticket's status (new, open, pending) is the work of its owner:
+#: tickets are triaged once, when they have no owner, and not re-triaged behind
+#: the agent's back when the agent opens them.
+REROUTE_ON_STATUS = {"lead"}
+
+
 
 def routing_reason(ws: Any, rec: Record) -> str | None:
     """Why a record should be routed now, or None when it should be left alone."""
@@ -109,7 +116,7 @@ def routing_reason(ws: Any, rec: Record) -> str | None:
     owner = data.get("owner")
     status = data.get("status")
     if isinstance(routing, dict):
-        if routing.get("status") != status:
+        if routing.get("status") != status and rec.kind in REROUTE_ON_STATUS:
             return f"status changed from {routing.get('status')} to {status} since last routed"
         if not owner:
             return "no owner"

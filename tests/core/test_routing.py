@@ -319,3 +319,15 @@ def test_reroute_edits_existing_fields_in_place(ws_with) -> None:  # type: ignor
 ])
 def test_plainly_appendable(text: str, ok: bool) -> None:
     assert routing._plainly_appendable(text, {"owner": "x", "routing": {}}) is ok
+
+
+def test_tickets_are_not_retriaged_when_their_status_changes(make_ws) -> None:  # type: ignore[no-untyped-def]
+    root = make_ws({
+        "crmkit.yaml": CONFIG,
+        "rules/triage.yaml": "- id: rest\n  assign: sofia\n",
+        "tickets/tk-1.yaml": "subject: Down\nstatus: open\nowner: erik\n"
+                             "routing: {rule: rest, at: 2026-11-20T10:00:00+01:00, status: new, owner: erik}\n",
+        "tickets/tk-2.yaml": "subject: Lost its owner\nstatus: open\n"
+                             "routing: {rule: rest, at: 2026-11-20T10:00:00+01:00, status: new, owner: erik}\n",
+    })
+    assert [(a.id, a.owner) for a in plan_for(root).assignments] == [("tk-2", "sofia")]
