@@ -126,3 +126,35 @@ def test_check_pools_reports_bad_configuration(make_ws) -> None:  # type: ignore
     assert "unknown field 'speed'" in text
     assert "fallback 'ghost' is not a user" in text
     assert all(p.path == "crmkit.yaml" and p.line for p in problems)
+
+
+# -- properties ------------------------------------------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from crmkit.core.pools import PoolState  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=5), st.integers(0, 60), st.integers(0, 30))
+def test_weighted_round_robin_is_fair_and_deterministic(weights: list[int], n: int, already: int) -> None:
+    members = [{"user": f"u{i}", "weight": w} for i, w in enumerate(weights)]
+    ws = SimpleNamespace(config={"pools": {"p": {"members": members}}}, users={})
+    from crmkit.core.records import Record
+
+    routed = [Record("lead", f"x{i}", {"routing": {"pool": "p"}, "status": "converted"}) for i in range(already)]
+
+    def picks() -> list[str]:
+        state = PoolState(ws, "lead", routed)
+        return [state.choose("p")[0] for _ in range(n)]  # type: ignore[misc]
+
+    first = picks()
+    assert first == picks()  # the same records give the same turns
+    total = sum(weights)
+    counts = Counter(first)
+    for i, w in enumerate(weights):
+        # over any stretch of n turns a member gets its share, give or take one round
+        assert abs(counts.get(f"u{i}", 0) - n * w / total) <= w + 1
