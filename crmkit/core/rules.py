@@ -357,6 +357,10 @@ def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
                         found.append(Problem(rule.path, rule.line, "rule-unknown-field",
                                              f"rule {rule.id}: when: no {kind} has a field {head!r}, "
                                              "so this comparison is always false"))
+            if rule.notify:
+                why = _template_problem(ws, rule.notify)
+                if why:
+                    found.append(Problem(rule.path, rule.line, "rule-notify", f"rule {rule.id}: notify: {why}"))
             if rule.catch_all and catch_all is None:
                 catch_all = rule
         if catch_all is None:
@@ -365,6 +369,24 @@ def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
                                  f"{kind} rules have no fallback: end them with a rule without `when` "
                                  "(or `when: true`) so no record is left unrouted"))
     return found
+
+
+def _template_problem(ws: Any, name: str) -> str | None:
+    """Why `notify: name` cannot be rendered, when the mail module can tell; else None."""
+    import importlib
+
+    try:
+        mail = importlib.import_module("crmkit.core.mail")
+    except ImportError:
+        return None
+    load = getattr(mail, "load_template", None)
+    if load is None:
+        return None
+    try:
+        load(ws, name)
+    except CrmkitError as exc:
+        return exc.message
+    return None
 
 
 def load_checked(ws: Any) -> RuleSet:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crmkit.core.rules import check_rules, load_rules
 from crmkit.core.workspace import Workspace
 
@@ -116,3 +118,10 @@ def test_duplicate_ids_and_unknown_kind(make_ws) -> None:  # type: ignore[no-unt
     found = problems(make_ws, "- id: a\n  when: users > 1\n  assign: karin\n- id: a\n  kind: lemon\n  assign: karin\n")
     text = "\n".join(found)
     assert "rule-id: rule id 'a' is used twice" in text and "rule-kind: rule a: unknown kind 'lemon'" in text
+
+
+def test_unknown_notify_template_is_reported(make_ws) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("crmkit.core.mail")
+    found = problems(make_ws, "- id: a\n  assign: karin\n  notify: no-such-template\n")
+    assert len(found) == 1 and found[0].startswith("rules/routing.yaml:1: rule-notify: rule a: notify: ")
+    assert problems(make_ws, "- id: a\n  assign: karin\n  notify: new-lead\n") == []
