@@ -150,16 +150,28 @@ def find_duplicates(ws: Any, kind: str, threshold: float = 0.88) -> list[Duplica
     group(emails, "same email", 0.99)
     group(phones, "same phone", 0.9)
     group(domains, "same domain", 0.95)
-    names = [(rec.id, normal_name(rec.get("name"))) for rec in records]
+    # Token order ignored: Hungarian "Kovács Ádám" and "Ádám Kovács" are the same person.
+    names = [(rec.id, " ".join(sorted(normal_name(rec.get("name")).split()))) for rec in records]
     names = [(rid, n) for rid, n in names if n]
     # Compare names only within the same first letter: quadratic over a letter, not the whole list.
     buckets: dict[str, list[tuple[str, str]]] = {}
     for rid, n in names:
         buckets.setdefault(n[0], []).append((rid, n))
+    matcher = difflib.SequenceMatcher(None)
     for bucket in buckets.values():
         for i, (a, na) in enumerate(bucket):
+            matcher.set_seq2(na)          # difflib caches what it learns about seq2
             for b, nb in bucket[i + 1:]:
-                ratio = 1.0 if na == nb else difflib.SequenceMatcher(None, na, nb).ratio()
+                if na == nb:
+                    ratio = 1.0
+                else:
+                    # Cheap upper bounds first: most pairs are ruled out without the full ratio.
+                    if 2 * min(len(na), len(nb)) / (len(na) + len(nb)) < threshold:
+                        continue
+                    matcher.set_seq1(nb)
+                    if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+                        continue
+                    ratio = matcher.ratio()
                 if ratio >= threshold:
                     add(a, b, "same name" if ratio == 1.0 else f"similar names ({ratio:.0%})",
                         round(0.6 + 0.3 * ratio, 2))

@@ -70,3 +70,10 @@ def test_find_by_email_sees_every_address(make_ws) -> None:
     assert find_by_email(ws, "z@example.hu").id == "zoltan"
     assert find_by_email(ws, "nobody@example.se") is None
     assert find_by_email(ws, "  ") is None
+
+
+def test_hungarian_name_order_is_the_same_person(make_ws) -> None:
+    ws = Workspace.find(make_ws({"contacts/kovacs-adam.yaml": "name: Kovács Ádám\n",
+                                 "contacts/adam-kovacs.yaml": "name: Adam Kovacs\n"}))
+    assert [(d.keep, d.other, d.reason) for d in find_duplicates(ws, "contact")] == [
+        ("adam-kovacs", "kovacs-adam", "same name")]
