@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from crmkit.core import yamlio
 from crmkit.core.check import field_problems
-from crmkit.core.editing import set_path
+from crmkit.core.editing import new_record, set_path
 from crmkit.core.errors import CrmkitError, UsageError
 from crmkit.core.records import TITLE_FIELD, check_id, fold, new_id, slugify
 from crmkit.core.schema import FIELDS, coerce
@@ -378,7 +378,8 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 value = data.get(key)
                 if isinstance(value, str) and value.strip():
                     index[(key, _norm(key, value))] = rid
-            data.setdefault("created", now)
+            # The same defaults as `add`: a lead's status, a deal's first stage and its history, created.
+            data = new_record(ws, kind, None, list(data.items()))
             plan.rows.append(RowPlan(row.line, "create", kind, rid, "new", data))
             continue
         if match in created_at:

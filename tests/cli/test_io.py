@@ -270,6 +270,7 @@ def test_deals_from_a_sheet_with_nordic_numbers_and_json_report(run, make_ws) ->
                                "reason": "value='mycket': expected amount", "fields": {}}
     deal = load(ws, "deals/erp-utrullning.yaml")
     assert deal["value"] == "120000.50" and deal["company"] == "akerberg-ab" and deal["stage"] == "proposal"
+    assert [h["stage"] for h in deal["stage_history"]] == ["proposal"] and deal["stage_history"][0]["by"] == "tester"
     assert load(ws, "deals/szerzodes-2027.yaml")["value"] == 4500000
     assert sorted(p.name for p in (ws / "companies").iterdir()) == ["akerberg-ab.yaml", "dunaipar-kft.yaml"]
 
@@ -300,3 +301,21 @@ def test_merge_dry_run_and_record_id_completion(run, make_ws) -> None:
     assert complete("", "crmkit", "deal", "move") == ["d1"]        # under a kind, only that kind's ids
     assert complete("de") == ["deal/"]
     assert complete("x", "crmkit") == []
+
+
+def test_leads_from_a_web_form_export(run, make_ws, tmp_path) -> None:
+    ws = make_ws()
+    f = tmp_path / "leads.csv"
+    f.write_text("\ufeffName,Email,Company,Users,Source,Country\r\n"
+                 "Per Holm,per@holm.se,Holm & Co AB,120,web_form,SE\r\n"
+                 "\"Nagy, Katalin\",katalin@nagy.hu,Nagy Kft.,15,event,HU\r\n", encoding="utf-8")
+    r = run(["--now", "2026-11-23T10:00:00+01:00", "import", "csv", str(f), "--kind", "lead"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    leads = {p.name: load(ws, f"leads/{p.name}") for p in (ws / "leads").iterdir()}
+    assert all(name.startswith("ld-20261123-") for name in leads)
+    per = next(v for v in leads.values() if v["email"] == "per@holm.se")
+    assert per["company_name"] == "Holm & Co AB" and per["users"] == 120 and per["source"] == "web_form"
+    assert per["status"] == "prospect" and per["created"].isoformat() == "2026-11-23T10:00:00+01:00"
+    assert not (ws / "companies").exists()                       # a lead's company is a name, not a record
+    again = run(["import", "csv", str(f), "--kind", "lead"], ws)
+    assert "0 created, 0 updated, 2 unchanged" in again.stderr
