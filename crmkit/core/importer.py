@@ -7,6 +7,7 @@ same file finds every row unchanged.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -19,7 +20,7 @@ from crmkit.core import yamlio
 from crmkit.core.check import field_problems
 from crmkit.core.editing import new_record, set_path
 from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.records import TITLE_FIELD, check_id, fold, new_id, slugify
+from crmkit.core.records import TITLE_FIELD, Record, check_id, fold, new_id, slugify
 from crmkit.core.schema import FIELDS, coerce
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
@@ -372,15 +373,19 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 plan.rows.append(RowPlan(row.line, "reject", kind, None, f"no {TITLE_FIELD[kind]}", data))
                 continue
             rid = wanted_id if wanted_id and wanted_id not in taken else new_id(kind, data, taken, now)
+            # The same defaults as `add`: a lead's status, a deal's first stage and its history, created.
+            full = new_record(ws, kind, None, list(data.items()))
+            why = _record_problem(ws, kind, rid, full, set(plan.companies))
+            if why:
+                plan.rows.append(RowPlan(row.line, "reject", kind, None, why, data))
+                continue
             taken.add(rid)
             created_at[rid] = row.line
             for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
                 value = data.get(key)
                 if isinstance(value, str) and value.strip():
                     index[(key, _norm(key, value))] = rid
-            # The same defaults as `add`: a lead's status, a deal's first stage and its history, created.
-            data = new_record(ws, kind, None, list(data.items()))
-            plan.rows.append(RowPlan(row.line, "create", kind, rid, "new", data))
+            plan.rows.append(RowPlan(row.line, "create", kind, rid, "new", full))
             continue
         if match in created_at:
             plan.rows.append(RowPlan(row.line, "reject", kind, match,
@@ -396,6 +401,14 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                    if _get(current, path) != value and not _same_key(kind, path, _get(current, path), value)}
         if on_match == "merge":
             changes = _fill_only(current, changes)
+        if changes:
+            after = copy.deepcopy(current)
+            for path, value in changes.items():
+                set_path(after, path, value)
+            why = _record_problem(ws, kind, match, after, set(plan.companies))
+            if why:
+                plan.rows.append(RowPlan(row.line, "reject", kind, match, why, changes))
+                continue
         if not changes:
             plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {_matched_by(kind, data, index, match)})"))
         else:
@@ -404,6 +417,21 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     used = {r.data.get("company") for r in plan.rows if r.action in ("create", "update")}
     plan.companies = {cid: data for cid, data in plan.companies.items() if cid in used}
     return plan
+
+
+def _record_problem(ws: Any, kind: str, rid: str, data: dict[str, Any], new_companies: set[str]) -> str | None:
+    """Why the record a row would leave behind fails `crmkit check`, or None.
+
+    The same checks as `check` (types, owner, stage, references), so an import never
+    commits a record that check then rejects; companies the import creates count as there.
+    """
+    from crmkit.core.check import record_problems
+
+    for field_name, code, message in record_problems(ws, Record(kind, rid, data)):
+        if code == "missing-ref" and field_name == "company" and data.get("company") in new_companies:
+            continue
+        return message
+    return None
 
 
 def _fill_only(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -91,3 +91,19 @@ def test_a_company_named_by_a_merged_id_is_found_where_it_went(make_ws, tmp_path
     header, rows = read_rows(f)
     plan = plan_import(ws, "contact", rows, resolve_columns("contact", header, {}), str(f))
     assert [r.data["company"] for r in plan.rows] == ["nordvik-as", "nordvik-as"] and not plan.companies
+
+
+def test_rows_that_check_would_refuse_are_rejected(make_ws, tmp_path: Path) -> None:
+    ws = Workspace.find(make_ws({"deals/old.yaml": "title: Old\nstage: lead\n"}))
+    f = tmp_path / "d.csv"
+    f.write_text("title;stage;owner;contacts\nA;lead;daniel;\nB;someday;daniel;\nC;lead;nobody;\nD;lead;;ghost\n"
+                 "Old;pending;;\n", encoding="utf-8")
+    header, rows = read_rows(f)
+    plan = plan_import(ws, "deal", rows, resolve_columns("deal", header, {}), str(f))
+    assert [(r.line, r.action, r.reason) for r in plan.rows] == [
+        (2, "create", "new"),
+        (3, "reject", "stage 'someday' is not a pipeline stage in crmkit.yaml"),
+        (4, "reject", "owner 'nobody' is not a user in crmkit.yaml"),
+        (5, "reject", "contacts: no contact with id 'ghost'"),
+        (6, "reject", "stage 'pending' is not a pipeline stage in crmkit.yaml"),   # an update is checked too
+    ]
