@@ -6,7 +6,7 @@
 
 Records are written directly as YAML text (not through crmkit), so that 100,000
 deals take seconds, not minutes. The configuration (users, teams, stages, rates) is
-the sample workspace's `crmkit.yaml`. Every reference resolves, so `crmkit check`
+the sample workspace's `crmkit.yaml`, with its `rules/`, `segments/` and `templates/`. Every reference resolves, so `crmkit check`
 finds nothing. Leads are new web-form prospects without an owner and with users on
 both sides of 50, the input `crmkit route` expects. The folder becomes a git
 repository with one commit, as a real workspace is.
@@ -126,6 +126,10 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
     for folder in ("contacts", "companies", "leads", "deals", "tickets", "activities"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SAMPLE_CONFIG, root / "crmkit.yaml")
+    # Rules, segments and templates of the sample, so route, tick and mail have work to do.
+    for extra in ("rules", "segments", "templates"):
+        if (SAMPLE_CONFIG.parent / extra).is_dir():
+            shutil.copytree(SAMPLE_CONFIG.parent / extra, root / extra)
     (root / ".gitignore").write_text(".crmkit/\n")
 
     def write(rel: str, text: str) -> None:

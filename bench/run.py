@@ -15,8 +15,9 @@ Modes: `cold` deletes DIR/.crmkit/cache before every timed run (the operating
 system's file cache stays warm: this measures parsing, not the disk); `warm` does
 one untimed run first and then times runs that find the parse cache filled;
 `once` times runs as they come. Each row gives the median and the minimum of
-`--repeat` runs in seconds. `--reset` restores DIR with `git reset --hard` and
-`git clean -fd` before each run (untimed), for commands that change records.
+`--repeat` runs in seconds. `--reset` restores DIR to its first commit with
+`git reset --hard` and `git clean -fd` before each run (untimed), for commands that
+change records and commit.
 
 The machine header (date, `uname -m`, nproc, CPU model) and the table header are
 printed first unless `--no-header`, so teammates can append rows to one table.
@@ -91,7 +92,10 @@ def time_once(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def reset(ws: Path) -> None:
-    subprocess.run(["git", "reset", "-q", "--hard"], cwd=ws, check=True)
+    """Back to the generated state: the first commit, without the files commands added."""
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=ws, check=True,
+                           capture_output=True, text=True).stdout.split()[0]
+    subprocess.run(["git", "reset", "-q", "--hard", first], cwd=ws, check=True)
     subprocess.run(["git", "clean", "-q", "-fd"], cwd=ws, check=True)
 
 
