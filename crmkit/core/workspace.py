@@ -330,9 +330,10 @@ class Transaction:
         self.commits: list[str] = []
 
     def _remember(self, path: Path) -> None:
+        # _originals doubles as the set of touched paths: a list lookup here made a
+        # 10,000-record import or routing run quadratic.
         if path not in self._originals:
             self._originals[path] = path.read_bytes() if path.exists() else None
-        if path not in self.touched:
             self.touched.append(path)
 
     def note(self, line: str) -> None:
@@ -404,6 +405,7 @@ class Transaction:
             except OSError:
                 pass
         self._originals.clear()
+        self.touched = []
         self.ws.invalidate()
 
     def commit_now(self) -> str | None:

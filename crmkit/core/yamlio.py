@@ -100,17 +100,17 @@ def _represent_datetime(representer: Any, value: _dt.datetime) -> Any:
 def _error_from(exc: Exception, path: str | None) -> YamlFileError:
     from ruamel.yaml.error import MarkedYAMLError
 
-    line = None
+    line = column = None
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
-        line = mark.line + 1
+        line, column = mark.line + 1, mark.column + 1
     if isinstance(exc, MarkedYAMLError):
         problem = exc.problem or exc.context or "invalid YAML"
         if "duplicate key" in (exc.problem or ""):
             problem = exc.problem.split(" with value")[0]
     else:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return YamlFileError(f"invalid YAML: {problem}", path=path, line=line)
+    return YamlFileError(f"invalid YAML: {problem}", path=path, line=line, column=column)
 
 
 def _check_no_anchors(text: str, path: str | None) -> None:
