@@ -17,6 +17,14 @@ from crmkit.core.records import KINDS
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
 
 
+def _stdin_bytes() -> bytes:
+    """FILE `-` reads standard input (for pipes: `curl ... | crmkit import csv - --kind lead`)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
+
+
 def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
     """Row by row on a dry run (or for rejected rows), then a summary line."""
     if app.json:
@@ -88,11 +96,18 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     from crmkit.formats.csvfmt import read_rows
 
     ws = app.workspace()
-    header, rows = read_rows(file, "\t" if delimiter == "tab" else delimiter)
+    sep = "\t" if delimiter == "tab" else delimiter
+    if str(file) == "-":
+        from crmkit.formats.csvfmt import decode, parse_rows
+
+        header, rows = parse_rows(decode(_stdin_bytes(), "<stdin>"), "<stdin>", sep)
+    else:
+        header, rows = read_rows(file, sep)
     columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
     if not columns:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
-    plan = plan_import(ws, kind, rows, columns, str(file), "merge" if merge_ else on_match)
+    source = "<stdin>" if str(file) == "-" else str(file)
+    plan = plan_import(ws, kind, rows, columns, source, "merge" if merge_ else on_match)
     _run_import(app, plan, dry_run, strict)
 
 
@@ -119,14 +134,15 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
 
     ws = app.workspace()
     try:
-        text = decode(file.read_bytes(), str(file))
+        text = decode(_stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
     try:
         cards = vcard.parse(text)
     except CrmkitError as exc:
         raise CrmkitError(exc.message, path=str(file)) from None
-    plan = plan_vcard_import(ws, cards, str(file), "merge" if merge_ else on_match)
+    source = "<stdin>" if str(file) == "-" else str(file)
+    plan = plan_vcard_import(ws, cards, source, "merge" if merge_ else on_match)
     _run_import(app, plan, dry_run, strict)
 
 

@@ -319,3 +319,13 @@ def test_leads_from_a_web_form_export(run, make_ws, tmp_path) -> None:
     assert not (ws / "companies").exists()                       # a lead's company is a name, not a record
     again = run(["import", "csv", str(f), "--kind", "lead"], ws)
     assert "0 created, 0 updated, 2 unchanged" in again.stderr
+
+
+def test_import_reads_standard_input(run, make_ws) -> None:
+    ws = make_ws()
+    r = run(["import", "vcard", "-"], ws, input=(DATA / "android_contacts.vcf").read_text(encoding="utf-8"))
+    assert r.exit_code == 0, r.stderr
+    assert load(ws, "contacts/asa-oberg.yaml")["company"] == "akerberg-ab"
+    r = run(["import", "csv", "-", "--kind", "contact", "--dry-run"], ws, input="name;email\nPer Holm;per@holm.se\n")
+    assert r.stdout == "<stdin>:2: create: contact/per-holm: new\n"
+    assert git(ws, "log", "-1", "--format=%s").startswith("crmkit: import 2 new and 0 changed contact records")
