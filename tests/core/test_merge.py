@@ -63,3 +63,44 @@ def test_plan_then_apply_moves_nested_references_and_tombstones(make_ws) -> None
     log = subprocess.run(["git", "log", "--format=%s", "-n", "2"], cwd=root, capture_output=True, text=True).stdout
     assert log.splitlines()[0] == "crmkit: merge contact/anna-b into contact/anna-berg"
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_VALUE = st.one_of(st.text(max_size=5), st.integers(), st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
+                   st.dictionaries(st.sampled_from(["city", "zip"]), st.text(max_size=3), max_size=2))
+_RECORD = st.dictionaries(st.sampled_from(["name", "title", "tags", "address", "notes", "x"]), _VALUE, max_size=5)
+_CONTACT = st.fixed_dictionaries({}, optional={
+    "email": st.sampled_from(["a@x.se", "A@x.se", "b@x.se"]),
+    "emails": st.lists(st.builds(lambda v: {"type": "home", "value": v}, st.sampled_from(["a@x.se", "c@x.se"])),
+                       max_size=2)})
+
+
+@given(keep=_RECORD, other=_RECORD, keep_mail=_CONTACT, other_mail=_CONTACT)
+def test_merging_keeps_everything_and_loses_nothing(keep, other, keep_mail, other_mail) -> None:
+    keep, other = {**keep, **keep_mail}, {**other, **other_mail}
+    changes = merged_fields(keep, other)
+    after = {**keep, **changes}
+    for key, value in keep.items():                   # what KEEP has stays (mappings and lists may grow)
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            assert all(after[key].get(k) == v for k, v in value.items() if v not in (None, "", [], {}))
+        elif isinstance(value, list):
+            assert after[key][:len(value)] == value
+        elif value not in (None, "", [], {}):
+            assert after[key] == value
+    for key, value in other.items():                  # what OTHER has is somewhere on KEEP
+        if key in ("email", "emails") or value in (None, "", [], {}):
+            continue
+        if keep.get(key) not in (None, "", [], {}) and type(keep[key]) is not type(value):
+            continue                                  # a conflict: KEEP's value wins (OTHER's stays in git history)
+        if isinstance(value, list):
+            assert isinstance(after[key], list) and all(v in after[key] for v in value)
+        elif not isinstance(value, dict):
+            assert key in after and after[key] not in (None, "", [], {})
+    addresses = {e.lower() for e in [after.get("email")] + [m["value"] for m in after.get("emails", [])] if e}
+    for e in [other.get("email")] + [m["value"] for m in other.get("emails", [])]:
+        if e:
+            assert e.lower() in addresses
+    assert merged_fields(after, other) == {}          # merging the same record again changes nothing
