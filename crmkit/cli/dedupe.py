@@ -20,7 +20,7 @@ def dedupe(app: App, kind: str, min_confidence: float, fmt: str | None) -> None:
     same domain, or very similar names (diacritics and company forms like AB, AS, Kft ignored)."""
     pairs = [d for d in find_duplicates(app.workspace(), kind) if d.confidence >= min_confidence]
     rows = [d.to_dict() for d in pairs]
-    output(app, rows, ["a", "b", "reason", "confidence"], fmt)
+    output(app, rows, ["a", "a_name", "b", "b_name", "reason", "confidence"], fmt)
 
 
 @crmkit_command(name="merge")

@@ -29,9 +29,12 @@ class Duplicate:
     other: str
     reason: str
     confidence: float
+    keep_name: str = ""
+    other_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.keep, "b": self.other, "reason": self.reason, "confidence": self.confidence}
+        return {"a": self.keep, "b": self.other, "reason": self.reason, "confidence": self.confidence,
+                "a_name": self.keep_name, "b_name": self.other_name}
 
 
 def find_by_email(ws: Any, email: str) -> Record | None:
@@ -175,4 +178,7 @@ def find_duplicates(ws: Any, kind: str, threshold: float = 0.88) -> list[Duplica
                 if ratio >= threshold:
                     add(a, b, "same name" if ratio == 1.0 else f"similar names ({ratio:.0%})",
                         round(0.6 + 0.3 * ratio, 2))
+    titles = {rec.id: str(rec.get("name") or "") for rec in records}
+    for d in found.values():
+        d.keep_name, d.other_name = titles.get(d.keep, ""), titles.get(d.other, "")
     return sorted(found.values(), key=lambda d: (-d.confidence, d.keep, d.other))

@@ -48,6 +48,7 @@ class MergePlan:
     changes: dict[str, Any]                           # top-level field -> new value on the kept record
     moves: list[RefMove] = field(default_factory=list)
     tombstones: list[str] = field(default_factory=list)   # ids of older tombstones now pointing at KEEP
+    conflicts: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (KEEP's kept, OTHER's dropped)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class MergePlan:
             "moved": [m.record.ref for m in self.moves],
             "references": [m.to_dict() for m in self.moves],
             "tombstones": sorted(self.tombstones),
+            "conflicts": {k: {"kept": v[0], "dropped": v[1]} for k, v in sorted(self.conflicts.items())},
         }
 
 
@@ -167,7 +169,11 @@ def plan_merge(ws: Any, keep_ref: str, other_ref: str) -> MergePlan:
     changes = merged_fields(keep.data, other.data, default_region(ws, keep))
     tombstones = sorted(rid for rid, target in getattr(ws, "_tombstones", {}).get(keep.kind, {}).items()
                         if target == other.id)
-    return MergePlan(keep, other, changes, references_to(ws, other), tombstones)
+    conflicts = {key: (keep.data[key], value) for key, value in other.data.items()
+                 if key not in _OWN and key not in changes and key not in ("email", "phone", "emails", "phones")
+                 and not _empty(value) and not _empty(keep.data.get(key)) and keep.data.get(key) != value
+                 and not (isinstance(value, (list, dict)) and type(keep.data.get(key)) is type(value))}
+    return MergePlan(keep, other, changes, references_to(ws, other), tombstones, conflicts)
 
 
 def _move(doc: Any, path: str, old: str, new: str) -> None:
@@ -224,4 +230,6 @@ def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[st
         tx.note(f"fields taken from {other.ref}: {', '.join(sorted(plan.changes)) or 'none'}")
         if plan.moves:
             tx.note("references moved: " + ", ".join(sorted(by_record)))
+        for key, (kept, dropped) in sorted(plan.conflicts.items()):
+            tx.note(f"kept {key} {kept!r} of {keep.ref} over {dropped!r} of {other.ref}")
     return plan.to_dict()

@@ -50,6 +50,7 @@ def test_plan_then_apply_moves_nested_references_and_tombstones(make_ws) -> None
         ("activity/act-20261101-bbbbb", "contact"), ("deal/acme-erp", "contacts"),
         ("lead/ld-20261101-aaaaa", "converted.contact")]
     assert plan.tombstones == ["old-anna"]
+    assert plan.conflicts == {"name": ("Anna Berg", "Anna B.")}
     result = apply_merge(Workspace.find(root), "anna-berg", "contact/anna-b", "crmkit merge anna-berg anna-b")
     assert result["kept"] == "contact/anna-berg" and result["fields"] == ["title"]
     deal = (root / "deals/acme-erp.yaml").read_text()
@@ -62,6 +63,8 @@ def test_plan_then_apply_moves_nested_references_and_tombstones(make_ws) -> None
     assert tomb["merged_into"] == "anna-berg" and tomb["was"] == "Anna B."
     log = subprocess.run(["git", "log", "--format=%s", "-n", "2"], cwd=root, capture_output=True, text=True).stdout
     assert log.splitlines()[0] == "crmkit: merge contact/anna-b into contact/anna-berg"
+    body = subprocess.run(["git", "log", "-1", "--format=%b"], cwd=root, capture_output=True, text=True).stdout
+    assert "kept name 'Anna Berg' of contact/anna-berg over 'Anna B.' of contact/anna-b" in body
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
 
 
