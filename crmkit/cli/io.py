@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -45,7 +45,8 @@ def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
                err=True)
 
 
-def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool) -> None:
+def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
+                replan: Callable[[], ImportPlan] | None = None) -> None:
     rejected = plan.count("reject")
     if strict and rejected:
         _report(app, plan, True)
@@ -55,9 +56,9 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool) -> None
         todo = plan.count("create") + plan.count("update") + plan.count("skip")
         if sys.stderr.isatty() and todo > 200:
             with click.progressbar(length=len(plan.rows), label="importing", file=sys.stderr) as bar:
-                apply_import(ws, plan, app.command_line, progress=bar.update)
+                apply_import(ws, plan, app.command_line, progress=bar.update, replan=replan)
         else:
-            apply_import(ws, plan, app.command_line)
+            apply_import(ws, plan, app.command_line, replan=replan)
     _report(app, plan, dry_run)
     if rejected:
         sys.exit(EXIT_PARTIAL)  # the good rows are in; the bad ones are listed above
@@ -107,8 +108,9 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     if not columns:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
     source = "<stdin>" if str(file) == "-" else str(file)
-    plan = plan_import(ws, kind, rows, columns, source, "merge" if merge_ else on_match)
-    _run_import(app, plan, dry_run, strict)
+    mode = "merge" if merge_ else on_match
+    plan = plan_import(ws, kind, rows, columns, source, mode)
+    _run_import(app, plan, dry_run, strict, lambda: plan_import(ws, kind, rows, columns, source, mode))
 
 
 @crmkit_command(name="vcard")
@@ -142,8 +144,9 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
     except CrmkitError as exc:
         raise CrmkitError(exc.message, path=str(file)) from None
     source = "<stdin>" if str(file) == "-" else str(file)
-    plan = plan_vcard_import(ws, cards, source, "merge" if merge_ else on_match)
-    _run_import(app, plan, dry_run, strict)
+    mode = "merge" if merge_ else on_match
+    plan = plan_vcard_import(ws, cards, source, mode)
+    _run_import(app, plan, dry_run, strict, lambda: plan_vcard_import(ws, cards, source, mode))
 
 
 # -- export -------------------------------------------------------------------------------

@@ -524,12 +524,26 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def apply_import(ws: Any, plan: ImportPlan, command: str, progress: Callable[[int], None] | None = None) -> None:
-    """Write the plan in one transaction and one commit."""
+def _shape(plan: ImportPlan) -> list[tuple[Any, ...]]:
+    return [(r.line, r.action, None if r.action == "create" else r.id, r.reason) for r in plan.rows]
+
+
+def apply_import(ws: Any, plan: ImportPlan, command: str, progress: Callable[[int], None] | None = None,
+                 replan: Callable[[], ImportPlan] | None = None) -> None:
+    """Write the plan in one transaction and one commit.
+
+    With `replan`, the plan is made again once the workspace lock is held; if another
+    writer changed what it decides in the meantime, nothing is written.
+    """
     summary = plan.summary
     message = (f"import {summary['create']} new and {summary['update']} changed {plan.kind} records "
                f"from {Path(plan.source).name}")
     with ws.transaction(message, command) as tx:
+        if replan is not None:
+            ws.invalidate()
+            if _shape(replan()) != _shape(plan):
+                raise CrmkitError("the workspace changed while the import was planned; nothing was written; "
+                                  "run the import again")
         for cid, data in plan.companies.items():
             tx.create("company", data, cid)
         for row in plan.rows:

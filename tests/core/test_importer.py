@@ -107,3 +107,25 @@ def test_rows_that_check_would_refuse_are_rejected(make_ws, tmp_path: Path) -> N
         (5, "reject", "contacts: no contact with id 'ghost'"),
         (6, "reject", "stage 'pending' is not a pipeline stage in crmkit.yaml"),   # an update is checked too
     ]
+
+
+def test_a_plan_overtaken_by_another_writer_writes_nothing(make_ws, tmp_path: Path) -> None:
+    import subprocess
+
+    from crmkit.core.errors import CrmkitError
+    from crmkit.core.importer import apply_import
+
+    root = make_ws()
+    ws = Workspace.find(root)
+    f = tmp_path / "c.csv"
+    f.write_text("name,email\nPer Holm,per@holm.se\n", encoding="utf-8")
+    header, rows = read_rows(f)
+    columns = resolve_columns("contact", header, {})
+    plan = plan_import(ws, "contact", rows, columns, str(f))
+    (root / "contacts").mkdir()
+    (root / "contacts/per.yaml").write_text("name: Per\nemail: PER@holm.se\n", encoding="utf-8")  # meanwhile
+    with pytest.raises(CrmkitError, match="changed while the import was planned"):
+        apply_import(ws, plan, "test", replan=lambda: plan_import(ws, "contact", rows, columns, str(f)))
+    assert sorted(p.name for p in (root / "contacts").iterdir()) == ["per.yaml"]
+    assert subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=root, capture_output=True,
+                          text=True).stdout.strip() == "1"
