@@ -97,11 +97,27 @@ class Workspace:
         )
 
     def _load_config(self) -> dict[str, Any]:
+        # Served from the parse cache like records: a warm listing then never imports ruamel.
+        cache = self.root / ".crmkit" / "cache" / "config.pickle"
+        try:
+            st = self.config_path.stat()
+            key = (CACHE_VERSION, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        try:
+            with open(cache, "rb") as fh:
+                cached_key, data = pickle.load(fh)
+            if cached_key == key and st.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
+                return data
+        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+            pass
         data = yamlio.load_fast(self.config_path)
         if data is None:
-            return {}
+            data = {}
         if not isinstance(data, dict):
             raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
+        if key is not None:
+            self._write_cache(cache, data, key)
         return data
 
     # -- time ----------------------------------------------------------------
@@ -205,13 +221,14 @@ class Workspace:
         out.sort(key=lambda r: r.id)
         return out
 
-    def _write_cache(self, cache_path: Path, fresh: dict[str, Any]) -> None:
+    def _write_cache(self, cache_path: Path, fresh: Any, key: Any = None) -> None:
         try:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             gitignore = self.root / ".crmkit" / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("*\n")
-            yamlio.atomic_write_bytes(cache_path, pickle.dumps((CACHE_VERSION, fresh), protocol=5))
+            payload = (CACHE_VERSION, fresh) if key is None else (key, fresh)
+            yamlio.atomic_write_bytes(cache_path, pickle.dumps(payload, protocol=5))
         except OSError:
             pass  # a read-only workspace still works, only slower
 
