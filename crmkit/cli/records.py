@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -136,9 +137,15 @@ def make_list(kind: str) -> click.Command:
     def list_(app: App, where: str | None, sort: str | None, limit: int | None, fields: str | None,
               fmt: str | None) -> None:
         ws = app.workspace()
+        as_json = (fmt or ("json" if app.json else "table")) == "json"
+        if as_json and not (where or sort or fields or computed_fields(kind)) and not sys.stdout.isatty():
+            # The plain `list --json` of a script: whole rows straight from the JSON cache.
+            texts = ws.json_rows(kind, lambda row: dumps_json(row))
+            if texts is not None:
+                click.echo("[" + ", ".join(texts[:limit] if limit is not None else texts) + "]")
+                return
         views = select(ws, kind, where=where, sort=sort, limit=limit)
         columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-        as_json = (fmt or ("json" if app.json else "table")) == "json"
         if as_json:
             rows = [project(v, columns) for v in views]
             if not columns:

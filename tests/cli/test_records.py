@@ -309,3 +309,22 @@ def test_concurrent_writers_wait_or_fail_busy_without_losing_changes(ws) -> None
                            env=dict(os.environ, CRMKIT_LOCK_TIMEOUT="0.3"), capture_output=True, text=True)
     assert r.returncode == 3 and "workspace busy" in r.stderr
     assert "x: 1" not in (ws / "companies/nordvik-as.yaml").read_text()
+
+
+def test_list_json_from_the_json_cache_equals_the_ordinary_path(run, sample_ws) -> None:
+    import time as _time
+
+    for kind in ("deal", "activity", "company"):
+        slow = run([kind, "list", "--json", "--sort", "id"], sample_ws).stdout
+        assert run([kind, "list", "--json"], sample_ws).stdout == slow          # fills the cache
+        assert run([kind, "list", "--json"], sample_ws).stdout == slow          # served from it
+        assert json.loads(run([kind, "list", "--json", "--limit", "2"], sample_ws).stdout) == json.loads(slow)[:2]
+    _time.sleep(2.1)  # past the racy window, so the entries are cached
+    run(["deal", "list", "--json"], sample_ws)
+    run(["set", "nordvik-erp-rollout", "title=Nordvik ERP, phase 1"], sample_ws)
+    rows = json.loads(run(["deal", "list", "--json"], sample_ws).stdout)
+    assert [r["title"] for r in rows if r["id"] == "nordvik-erp-rollout"] == ["Nordvik ERP, phase 1"]
+    (sample_ws / "deals/broken.yaml").write_text("title: a\ntitle: b\n")
+    r = run(["deal", "list", "--json"], sample_ws)
+    assert r.exit_code == 0 and "deals/broken.yaml:2" in r.stderr
+    assert "broken" not in [row["id"] for row in json.loads(r.stdout)]
