@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import os
 import pickle
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,20 +39,20 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
 _ZONES: dict[Any, dt.tzinfo] = {}
 
 
-def _share_zones(node: Any) -> None:
-    """Let all timestamps with the same offset share one tzinfo object.
-
-    The parser makes a new one per value; shared ones make the parse cache a third
-    smaller and faster to load, since pickle stores a shared object once.
-    """
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            zone = _ZONES.setdefault(value.utcoffset(), value.tzinfo)
-            if zone is not value.tzinfo:
-                node[key] = value.replace(tzinfo=zone)
-        elif isinstance(value, (dict, list)):
-            _share_zones(value)
+def _shared(node: Any) -> Any:
+    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
+    per offset. The parser makes a new object for each; pickle stores a shared object
+    once, so the parse cache gets smaller and loads faster."""
+    if isinstance(node, dict):
+        return {(sys.intern(k) if type(k) is str else k): _shared(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shared(v) for v in node]
+    if type(node) is str and len(node) <= 40:
+        return sys.intern(node)
+    if isinstance(node, dt.datetime) and node.tzinfo is not None:
+        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
+        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
+    return node
 
 
 class Workspace:
@@ -228,15 +229,21 @@ class Workspace:
         changed = False
         racy_after = (time.time() - RACY_SECONDS) * 1e9
         out: list[Record] = []
+        tombstones = self._tombstones.setdefault(kind, {})
         for entry in entries:
+            name = entry.name
             try:
                 st = entry.stat()
             except FileNotFoundError:
                 continue
-            key = (st.st_size, st.st_mtime_ns)
-            hit = cache.get(entry.name)
-            if hit is not None and (hit[0], hit[1]) == key:
+            size, mtime = st.st_size, st.st_mtime_ns
+            hit = cache.get(name)
+            if hit is not None and hit[0] == size and hit[1] == mtime:
                 data = hit[2]
+                if mtime < racy_after:
+                    fresh[name] = hit
+                else:
+                    changed = True
             else:
                 path = Path(entry.path)
                 try:
@@ -245,22 +252,20 @@ class Workspace:
                         data = {}
                     if not isinstance(data, dict):
                         raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
-                    _share_zones(data)
+                    data = _shared(data)
                 except CrmkitError as exc:
                     data = exc  # cached too: a broken file is not re-parsed until it changes
                 changed = True
-            if st.st_mtime_ns < racy_after:
-                fresh[entry.name] = (key[0], key[1], data)
-            elif hit is not None:
-                changed = True
-            rid = entry.name[:-5]
-            if isinstance(data, dict) and "merged_into" in data:
-                self._tombstones.setdefault(kind, {})[rid] = str(data["merged_into"])
-                continue
-            if isinstance(data, CrmkitError):
+                if mtime < racy_after:
+                    fresh[name] = (size, mtime, data)
+            rid = name[:-5]
+            if type(data) is dict:
+                if "merged_into" in data:
+                    tombstones[rid] = str(data["merged_into"])
+                    continue
+                out.append(Record(kind, rid, data, entry.path))
+            else:
                 self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
-                continue
-            out.append(Record(kind, rid, data, entry.path))
         if changed or len(fresh) != len(cache):
             self._write_cache(cache_path, fresh)
         out.sort(key=lambda r: r.id)
