@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +82,8 @@ def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime) -> s
     """An id that needs no central counter: a slug, or the date plus a random part."""
     prefix = ID_PREFIX.get(kind)
     if prefix:
+        import secrets  # only when making ids: it pulls in hmac and friends
+
         while True:
             rand = "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(5))
             candidate = f"{prefix}-{now:%Y%m%d}-{rand}"
