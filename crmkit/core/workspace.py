@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gc
 import os
 import pickle
 import sys
@@ -154,8 +155,18 @@ class Workspace:
     def records(self, kind: str) -> list[Record]:
         """Every readable record of a kind, sorted by id. Broken files become warnings."""
         if kind not in self._records:
-            self._records[kind] = self._read_kind(kind)
-            self._index[kind] = {r.id: r for r in self._records[kind]}
+            # Reading builds hundreds of thousands of small objects that live as long as
+            # the command: the cyclic collector would only scan them again and again
+            # (it tripled warm reads of 100,000 deals). Off while reading, then frozen.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                self._records[kind] = self._read_kind(kind)
+                self._index[kind] = {r.id: r for r in self._records[kind]}
+            finally:
+                gc.freeze()
+                if enabled:
+                    gc.enable()
         return self._records[kind]
 
     def index(self, kind: str) -> dict[str, Record]:
