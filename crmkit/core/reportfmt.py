@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
-from crmkit.core.charts import Chart, Series, render_chart, svg_bars, svg_funnel  # noqa: F401 - re-exported
+from crmkit.core.charts import Chart, Series, _e, _num, render_chart, svg_bars, svg_funnel  # noqa: F401 - re-exported
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -345,17 +345,6 @@ td.barcell { width: 22%; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
 @media print { main { padding: 0; } figure { break-inside: avoid; } }
 """
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _num(v: Any) -> float:
-    try:
-        return float(v or 0)
-    except (TypeError, ValueError):
-        return 0.0
-
 
 def _html_table(sec: Section) -> str:
     if not sec.rows and not sec.total:
