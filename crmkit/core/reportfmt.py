@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 import json
 from dataclasses import dataclass, field
