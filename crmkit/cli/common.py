@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import shlex
 import sys
-from decimal import Decimal
 from functools import update_wrapper
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import click
 
 from crmkit.core.errors import Problem
 from crmkit.formats.cells import cell
+from crmkit.formats.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -121,23 +119,6 @@ def format_option(choices: Sequence[str] = FORMATS) -> Callable[[Callable[..., A
 
 
 # -- JSON -------------------------------------------------------------------------
-
-
-_ISO_TYPES = (dt.datetime, dt.date, dt.time)
-
-
-def json_default(value: Any) -> Any:
-    if type(value) in _ISO_TYPES or isinstance(value, _ISO_TYPES):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return str(value)
 
 
 def dumps_json(data: Any, *, lines: bool = False) -> str:

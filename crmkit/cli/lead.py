@@ -7,7 +7,8 @@ import sys
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.cli.records import add_record, complete_id
+from crmkit.cli.completion import complete_record_id
+from crmkit.cli.records import add_record
 from crmkit.core.errors import CrmkitError, UsageError
 
 
@@ -58,7 +59,7 @@ def _add_form(app: App, assignments: list[str], record_id: str | None) -> object
     if record_id is not None:
         check_id(record_id)
     with ws.transaction("add lead", app.command_line) as tx:
-        rid = record_id or new_id("lead", full, set(ws.index("lead")), ws.now())
+        rid = record_id or new_id("lead", full, ws.taken_ids("lead"), ws.now())
         problems = record_problems(ws, Record("lead", rid, full, ws.path_for("lead", rid)))
         fatal = [m for f, code, m in problems if code != "type"]
         if fatal:
@@ -73,7 +74,7 @@ def _add_form(app: App, assignments: list[str], record_id: str | None) -> object
 
 
 @crmkit_command(name="qualify")
-@click.argument("ref", metavar="ID", shell_complete=complete_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
 @pass_app
 def qualify(app: App, ref: str) -> None:
     """Mark a lead qualified (from prospect, or again from disqualified).
@@ -88,7 +89,7 @@ def qualify(app: App, ref: str) -> None:
 
 
 @crmkit_command(name="disqualify")
-@click.argument("ref", metavar="ID", shell_complete=complete_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
 @click.option("--reason", required=True, help="Why (kept on the lead as disqualified_reason).")
 @pass_app
 def disqualify(app: App, ref: str, reason: str) -> None:
@@ -110,7 +111,7 @@ def _done(app: App, rec: object, what: str) -> None:
 
 
 @crmkit_command(name="convert")
-@click.argument("ref", metavar="ID", shell_complete=complete_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
 @click.option("--owner", metavar="USER", help="Owner of the new deal (default: the lead's owner).")
 @click.option("--title", help="Title of the new deal (default: '<company>: <interest>').")
 @click.option("--value", metavar="AMOUNT", help="Value of the new deal.")
@@ -138,7 +139,7 @@ def convert(app: App, ref: str, owner: str | None, title: str | None, value: str
 
 
 @crmkit_command(name="score")
-@click.argument("ref", metavar="ID", shell_complete=complete_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
 @click.option("--explain", is_flag=True, help="Show every scoring rule, its points, the caps and the band.")
 @pass_app
 def score(app: App, ref: str, explain: bool) -> None:

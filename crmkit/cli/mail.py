@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
-from crmkit.cli.records import complete_id
+from crmkit.cli.completion import complete_record_id
 from crmkit.core.errors import CrmkitError, UsageError
 from crmkit.core.mail import (
     choose_recipients,
@@ -27,7 +27,7 @@ def mail() -> None:
 
 @crmkit_command(name="render")
 @click.argument("template")
-@click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_id,
+@click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_record_id,
               help="A contact or lead (repeatable).")
 @click.option("--segment", metavar="NAME", help="Every contact (or lead) in this segment.")
 @click.option("--dry-run", is_flag=True,

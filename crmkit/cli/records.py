@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
+from crmkit.cli.completion import complete_record_id
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
 from crmkit.core import gitio, yamlio
 from crmkit.core.check import validate_data
 from crmkit.core.editing import (
-    find_contact_by_email,
     new_record,
     parse_assignments,
     plain,
@@ -25,26 +25,10 @@ from crmkit.core.editing import (
 )
 from crmkit.core.errors import CrmkitError, UsageError
 from crmkit.core.listing import DEFAULT_COLUMNS, project, select
-from crmkit.core.records import FOLDERS, KINDS, TITLE_FIELD, Record, check_id, new_id
+from crmkit.core.records import KINDS, TITLE_FIELD, Record, check_id, new_id
 from crmkit.core.related import related
 from crmkit.core.views import computed_fields, view
 from crmkit.formats.cells import cell
-
-
-def complete_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of record ids (reads file names only)."""
-    try:
-        from crmkit.core.workspace import Workspace
-
-        ws = Workspace.find(None)
-    except Exception:  # noqa: BLE001 - completion must never fail loudly
-        return []
-    out = []
-    for kind in KINDS:
-        folder = ws.root / FOLDERS[kind]
-        if folder.is_dir():
-            out += [n[:-5] for n in os.listdir(folder) if n.endswith(".yaml") and n.startswith(incomplete)]
-    return sorted(out)
 
 
 # -- add ----------------------------------------------------------------------------
@@ -63,7 +47,9 @@ def add_record(app: App, kind: str, title: str | None, assignments: list[str], r
         check_id(record_id)
     with ws.transaction(f"add {kind}", app.command_line) as tx:
         if kind == "contact" and isinstance(data.get("email"), str):
-            existing = find_contact_by_email(ws, data["email"])
+            from crmkit.core.dedupe import find_by_email
+
+            existing = find_by_email(ws, data["email"])
             if existing is not None:
                 if not merge:
                     raise CrmkitError(
@@ -71,7 +57,7 @@ def add_record(app: App, kind: str, title: str | None, assignments: list[str], r
                         "(use --merge to add these fields to it)"
                     )
                 return _merge_into(app, tx, existing, data)
-        rid = record_id or new_id(kind, data, set(ws.index(kind)), ws.now())
+        rid = record_id or new_id(kind, data, ws.taken_ids(kind), ws.now())
         validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
         tx.message = f"add {kind}/{rid}"
         rec = tx.create(kind, data, rid)
@@ -122,17 +108,26 @@ def make_add(kind: str) -> click.Command:
 # -- list ---------------------------------------------------------------------------
 
 
+def list_options(f: Any) -> Any:
+    """--where, --sort, --limit, --fields and --format: the options of every listing."""
+    for opt in reversed([
+        click.option("--where", metavar="EXPR", help="Only records matching this condition."),
+        click.option("--sort", metavar="FIELDS", help="Sort by these fields; prefix '-' for descending."),
+        click.option("--limit", type=click.IntRange(min=0), help="At most this many records."),
+        click.option("--fields", metavar="A,B", help="Columns to show (dotted paths such as address.city)."),
+        format_option(),
+    ]):
+        f = opt(f)
+    return f
+
+
 def make_list(kind: str) -> click.Command:
     @crmkit_command(name="list", help=f"""List {kind} records.
 
     --where takes a condition (e.g. "country in [SE, NO] and exists(email)");
     --sort takes fields, '-' for descending ("-value,title"); --fields picks columns.
     """)
-    @click.option("--where", metavar="EXPR", help="Only records matching this condition.")
-    @click.option("--sort", metavar="FIELDS", help="Sort by these fields; prefix '-' for descending.")
-    @click.option("--limit", type=click.IntRange(min=0), help="At most this many records.")
-    @click.option("--fields", metavar="A,B", help="Columns to show (default: a useful few; JSON: all).")
-    @format_option()
+    @list_options
     @pass_app
     def list_(app: App, where: str | None, sort: str | None, limit: int | None, fields: str | None,
               fmt: str | None) -> None:
@@ -180,7 +175,7 @@ def _summary(rec: Record) -> dict[str, Any]:
 
 
 @crmkit_command(name="show")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def show(app: App, ref: str) -> None:
     """Show a record (ID or KIND/ID) and everything related to it: the 360° view."""
@@ -215,7 +210,7 @@ def show(app: App, ref: str) -> None:
 
 
 @crmkit_command(name="set")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a field (repeatable).")
 @pass_app
@@ -255,7 +250,7 @@ def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) ->
 
 
 @crmkit_command(name="edit")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def edit(app: App, ref: str) -> None:
     """Open a record in $VISUAL or $EDITOR; the result is validated before it replaces the file.
@@ -301,7 +296,7 @@ def edit(app: App, ref: str) -> None:
 
 
 @crmkit_command(name="rm")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.option("--force", is_flag=True, help="Remove even though other records reference it.")
 @pass_app
 def rm(app: App, ref: str, force: bool) -> None:
@@ -327,7 +322,7 @@ def rm(app: App, ref: str, force: bool) -> None:
 
 
 @crmkit_command(name="history")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N changes.")
 @click.option("--patch/--no-patch", default=True, help="Show what changed in each commit.")
 @pass_app

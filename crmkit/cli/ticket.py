@@ -6,8 +6,9 @@ from typing import Any, Callable
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
-from crmkit.cli.records import complete_id
+from crmkit.cli.common import App, crmkit_command, echo_json, output, pass_app
+from crmkit.cli.completion import complete_record_id
+from crmkit.cli.records import list_options
 from crmkit.core import tickets
 from crmkit.core.editing import actor
 
@@ -16,11 +17,7 @@ LIST_COLUMNS = ["id", "subject", "status", "priority", "line", "owner", "sla", "
 
 
 @crmkit_command(name="list")
-@click.option("--where", metavar="EXPR", help='Only tickets matching this condition (e.g. "sla.state == breached").')
-@click.option("--sort", metavar="FIELDS", help="Sort by these fields; prefix '-' for descending (sla.due works).")
-@click.option("--limit", type=click.IntRange(min=0), help="At most this many tickets.")
-@click.option("--fields", metavar="A,B", help="Columns to show (dotted paths such as sla.first_response.due).")
-@format_option()
+@list_options
 @pass_app
 def list_(app: App, where: str | None, sort: str | None, limit: int | None, fields: str | None,
           fmt: str | None) -> None:
@@ -78,7 +75,7 @@ def _change(app: App, ref: str, what: str, fn: Callable[[Any, Any], list[str]]) 
 
 
 @crmkit_command(name="reply")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.option("--customer", is_flag=True, help="The customer wrote (default: we answered).")
 @click.option("-m", "--message", "body", help="What was said (kept on the ticket).")
 @pass_app
@@ -90,7 +87,7 @@ def reply(app: App, ref: str, customer: bool, body: str | None) -> None:
 
 
 @crmkit_command(name="status")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.argument("status", type=click.Choice(tickets.STATUSES))
 @pass_app
 def status(app: App, ref: str, status: str) -> None:
@@ -100,7 +97,7 @@ def status(app: App, ref: str, status: str) -> None:
 
 
 @crmkit_command(name="assign")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.argument("owner")
 @pass_app
 def assign(app: App, ref: str, owner: str) -> None:
@@ -110,7 +107,7 @@ def assign(app: App, ref: str, owner: str) -> None:
 
 
 @crmkit_command(name="escalate")
-@click.argument("ref", shell_complete=complete_id)
+@click.argument("ref", shell_complete=complete_record_id)
 @click.option("--to", "owner", metavar="OWNER", help="Assign it to this user on second line.")
 @click.option("-r", "--reason", help="Why (kept on the ticket).")
 @pass_app

@@ -7,7 +7,7 @@ from typing import Any
 
 from crmkit.core import yamlio
 from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.records import TITLE_FIELD, fold
+from crmkit.core.records import TITLE_FIELD
 from crmkit.core.schema import coerce
 
 PROTECTED = {"id"}
@@ -93,16 +93,6 @@ def unset_path(doc: Any, key: str) -> bool:
         del node[parts[-1]]
         return True
     return False
-
-
-def find_contact_by_email(ws: Any, email: str) -> Any:
-    """The contact that already has this address (case and spacing ignored), or None."""
-    wanted = fold(email.strip())
-    for rec in ws.records("contact"):
-        addresses = [rec.get("email")] + [e.get("value") for e in rec.get("emails") or [] if isinstance(e, dict)]
-        if any(isinstance(a, str) and fold(a.strip()) == wanted for a in addresses):
-            return rec
-    return None
 
 
 def plain(doc: Any) -> dict[str, Any]:

@@ -241,7 +241,7 @@ def _company_key(ws: Any) -> Callable[[str], str | None]:
                 by[fold(value.strip())] = rec.id
 
     # A company merged into another is found as the one it lives on as.
-    for rid, target in getattr(ws, "_tombstones", {}).get("company", {}).items():
+    for rid, target in ws.tombstones("company").items():
         by.setdefault(rid, target)
 
     def find(text: str) -> str | None:
@@ -306,10 +306,8 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     plan = ImportPlan(source, kind)
     index = _index(ws, kind)
     find_company = _company_key(ws)
-    # Tombstones of merged records keep their ids: a new record must not take one.
-    tombstones = getattr(ws, "_tombstones", {})
-    taken = set(ws.index(kind)) | set(tombstones.get(kind, {}))
-    company_taken = set(ws.index("company")) | set(tombstones.get("company", {}))
+    taken = ws.taken_ids(kind)
+    company_taken = ws.taken_ids("company")
     records = ws.index(kind)
     now = ws.now()
     created_at: dict[str, int] = {}

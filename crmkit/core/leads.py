@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.core.editing import find_contact_by_email, new_record
+from crmkit.core.dedupe import find_by_email
+from crmkit.core.editing import new_record
 from crmkit.core.errors import CrmkitError, UsageError
 from crmkit.core.records import Record, fold, new_id
 
@@ -152,7 +153,7 @@ def convert(ws: Any, ref: str, command: str, *, owner: str | None = None, title:
         raise UsageError(f"owner {owner!r} is not a user in crmkit.yaml")
     email = data.get("email") if isinstance(data.get("email"), str) else None
     now = ws.now()
-    contact = find_contact_by_email(ws, email) if email else None
+    contact = find_by_email(ws, email) if email else None
     company = find_company(ws, email_domain(email), data.get("company_name"))
     if company is None and contact is not None and isinstance(contact.data.get("company"), str):
         company = ws.index("company").get(contact.data["company"])
@@ -206,7 +207,7 @@ def convert(ws: Any, ref: str, command: str, *, owner: str | None = None, title:
             pairs.append(("source", data["source"]))
         pairs.append(("lead", rec.id))
         ddata = new_record(ws, "deal", deal_title, pairs)
-        deal_id = new_id("deal", ddata, set(ws.index("deal")), now)
+        deal_id = new_id("deal", ddata, ws.taken_ids("deal"), now)
         deal = tx.create("deal", ddata, deal_id)
         tx.note(f"deal {deal.id} opened in stage {ddata['stage']}" + (f" for {owner}" if owner else ""))
         conv = {"contact": contact.id, "company": company.id if company is not None else None,

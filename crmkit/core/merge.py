@@ -167,7 +167,7 @@ def plan_merge(ws: Any, keep_ref: str, other_ref: str) -> MergePlan:
     if keep.id == other.id:
         raise UsageError("a record cannot be merged into itself")
     changes = merged_fields(keep.data, other.data, default_region(ws, keep))
-    tombstones = sorted(rid for rid, target in getattr(ws, "_tombstones", {}).get(keep.kind, {}).items()
+    tombstones = sorted(rid for rid, target in ws.tombstones(keep.kind).items()
                         if target == other.id)
     conflicts = {key: (keep.data[key], value) for key, value in other.data.items()
                  if key not in _OWN and key not in changes and key not in ("email", "phone", "emails", "phones")

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
+from crmkit.formats.jsontext import json_default
 from crmkit.core.charts import Chart, Series, _e, _num, render_chart, svg_bars, svg_funnel  # noqa: F401 - re-exported
 
 FORMATS = ("table", "json", "csv", "md", "html")
@@ -176,22 +177,12 @@ def bar(value: Any, maximum: Any, width: int = 20) -> str:
 # --------------------------------------------------------------------------- json
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, Decimal):
-        return str(o)
-    if isinstance(o, (dt.datetime, dt.date)):
-        return o.isoformat()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
 def render_json(report: Report) -> str:
     data = dict(report.data)
     data.setdefault("report", report.name)
     if report.warnings:
         data["warnings"] = list(report.warnings)
-    return json.dumps(data, default=_json_default, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(data, default=json_default, ensure_ascii=False, indent=2) + "\n"
 
 
 # --------------------------------------------------------------------------- csv

@@ -173,6 +173,15 @@ class Workspace:
         self.records(kind)
         return self._index[kind]
 
+    def tombstones(self, kind: str) -> dict[str, str]:
+        """Ids of records merged into others, and the id each now lives on as."""
+        self.records(kind)
+        return self._tombstones.get(kind, {})
+
+    def taken_ids(self, kind: str) -> set[str]:
+        """Ids a new record may not take: the records' and the tombstones' (a merged id stays taken)."""
+        return set(self.index(kind)) | set(self.tombstones(kind))
+
     def _cache_file(self, kind: str) -> Path:
         return self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.pickle"
 
@@ -420,7 +429,7 @@ class Transaction:
     def create(self, kind: str, data: dict[str, Any], record_id: str | None = None) -> Record:
         """Write a new record; an id is made when none is given. Never overwrites."""
         if record_id is None:
-            record_id = new_id(kind, data, set(self.ws.index(kind)), self.ws.now())
+            record_id = new_id(kind, data, self.ws.taken_ids(kind), self.ws.now())
         path = self.ws.path_for(kind, record_id)
         if path.exists():
             raise CrmkitError(f"{kind}/{record_id} already exists", path=self.ws.rel(path))

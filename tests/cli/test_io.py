@@ -202,6 +202,9 @@ def test_merge_moves_references_and_leaves_a_tombstone(run, make_ws) -> None:
     r = run(["show", "anna-b"], ws)
     assert r.exit_code == 1 and "contact/anna-b was merged into contact/anna-berg" in r.stderr
     assert "anna-b" not in run(["contact", "list", "--format", "csv"], ws).stdout.split()
+    # the merged id stays taken: a new "Anna B" gets an id of its own
+    r = run(["contact", "add", "Anna B"], ws)
+    assert r.exit_code == 0 and r.stdout.strip() == "contact/anna-b-2", r.stderr
     assert run(["check"], ws).exit_code == 0
     r = run(["merge", "anna-berg", "nordvik-as"], ws)
     assert r.exit_code != 0

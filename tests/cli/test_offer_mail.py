@@ -172,7 +172,7 @@ def test_a_line_break_in_a_name_cannot_inject_a_header(run, ws) -> None:
     (ws / "contacts/eve.yaml").write_text('name: "Eve\\nBcc: everyone@example.com"\nemail: eve@example.com\ntitle: x\n')
     r = run(["mail", "render", "title", "--to", "eve"], ws)
     assert r.exit_code == 1 and "eve: the name contains a line break" in r.stderr
-    assert not list((ws / "outbox").glob("*.eml")) if (ws / "outbox").exists() else True
+    assert not list((ws / "outbox").glob("*.eml"))  # no folder at all is fine too
 
 
 # -- a real SMTP server on localhost ----------------------------------------------------
