@@ -19,19 +19,19 @@ from crmkit.core.errors import UsageError
 REPORT_FORMATS = ("table", "json", "csv", "md", "html")
 
 
-def _opt_format(f: Callable[..., Any]) -> Callable[..., Any]:
+def opt_format(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,
         help="table (default on a terminal), json, csv (main table), md, or html (one self-contained page).",
     )(f)
 
 
-def _opt_where(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def opt_where(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--where", metavar="EXPR", default=None,
                         help=f"Only {kind} records matching this condition, e.g. 'owner == \"karin\"'.")
 
 
-def _opt_output(f: Callable[..., Any]) -> Callable[..., Any]:
+def opt_output(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-o", "--output", "out", metavar="FILE", type=click.Path(dir_okay=False), default=None,
                         help="Write to FILE instead of stdout (typical with --format html).")(f)
 
@@ -45,7 +45,7 @@ def _opt_currency(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Report in this currency (default: the workspace currency; needs pipeline.rates).")(f)
 
 
-def _opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option(
         "--period", metavar="PERIOD", default=None,
         help=f"month, quarter, year, last-month, last-quarter, last-year, 30d, 12m, 2026, 2026-11, 2026-Q4 "
@@ -53,7 +53,7 @@ def _opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[..
     )
 
 
-def _records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
+def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
     """(id, data) of the records of a kind, narrowed by --where in the condition language."""
     # A report is a short run that allocates hundreds of thousands of small objects and
     # frees none of them: the cyclic collector would only re-scan them, over and over
@@ -85,7 +85,7 @@ def _period(app: App, text: str | None) -> Any:
     return parse_period(text, app.now.date())
 
 
-def _emit(app: App, report: Any, fmt: str | None, out: str | None) -> None:
+def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None:
     from crmkit.core.reportfmt import render
 
     for w in report.warnings:
@@ -117,15 +117,15 @@ def _date(text: str | None, name: str) -> dt.date | None:
 
 
 @crmkit_command(name="pipeline")
-@_opt_format
-@_opt_where("deal")
+@opt_format
+@opt_where("deal")
 @_opt_by()
-@_opt_period("this quarter, for won and lost")
+@opt_period("this quarter, for won and lost")
 @click.option("--as-of", "as_of", metavar="DATE", default=None,
               help="The pipeline as it stood at the end of DATE, rebuilt from the stage histories.")
 @_opt_currency
 @click.option("--months", type=int, default=6, show_default=True, help="Months of forecast on the html page.")
-@_opt_output
+@opt_output
 @pass_app
 def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None, as_of: str | None,
              currency: str | None, months: int, out: str | None) -> None:
@@ -143,22 +143,22 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
 
     cfg = _config(app)
     day = _date(as_of, "--as-of")
-    deals = _records(app, "deal", where)
+    deals = report_records(app, "deal", where)
     rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
     if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
         rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 @crmkit_command(name="forecast")
-@_opt_format
-@_opt_where("deal")
+@opt_format
+@opt_where("deal")
 @_opt_by()
 @click.option("--months", type=int, default=6, show_default=True, help="How many months ahead, this one included.")
 @click.option("--overdue-limit", type=int, default=50, show_default=True,
               help="List at most this many overdue deals, largest first (0: none, -1: all).")
 @_opt_currency
-@_opt_output
+@opt_output
 @pass_app
 def forecast(app: App, fmt: str | None, where: str | None, by: str | None, months: int, overdue_limit: int,
              currency: str | None, out: str | None) -> None:
@@ -172,18 +172,18 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
     """
     from crmkit.core.reports import forecast_report
 
-    rep = forecast_report(_records(app, "deal", where), _config(app), app.now, months=months, by=by, currency=currency,
+    rep = forecast_report(report_records(app, "deal", where), _config(app), app.now, months=months, by=by, currency=currency,
                           overdue_limit=None if overdue_limit < 0 else overdue_limit)
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 @crmkit_command(name="winrate")
-@_opt_format
-@_opt_where("deal")
+@opt_format
+@opt_where("deal")
 @_opt_by()
-@_opt_period("the last 12 months")
+@opt_period("the last 12 months")
 @_opt_currency
-@_opt_output
+@opt_output
 @pass_app
 def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None, currency: str | None,
             out: str | None) -> None:
@@ -197,18 +197,18 @@ def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period
     """
     from crmkit.core.reports import winrate_report
 
-    rep = winrate_report(_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
+    rep = winrate_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                          currency=currency)
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 @crmkit_command(name="velocity")
-@_opt_format
-@_opt_where("deal")
+@opt_format
+@opt_where("deal")
 @_opt_by()
-@_opt_period("the last 12 months, for win rate, size and cycle")
+@opt_period("the last 12 months, for win rate, size and cycle")
 @_opt_currency
-@_opt_output
+@opt_output
 @pass_app
 def velocity(app: App, fmt: str | None, where: str | None, by: str | None, period: str | None,
              currency: str | None, out: str | None) -> None:
@@ -217,19 +217,19 @@ def velocity(app: App, fmt: str | None, where: str | None, by: str | None, perio
     """
     from crmkit.core.reports import velocity_report
 
-    rep = velocity_report(_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
+    rep = velocity_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                           currency=currency)
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 @crmkit_command(name="stale")
-@_opt_format
-@_opt_where("deal")
+@opt_format
+@opt_where("deal")
 @_opt_by()
 @click.option("--days", type=int, default=30, show_default=True, help="Idle after this many days without activity.")
 @click.option("--limit", type=int, default=None, help="At most this many deals, the longest idle first.")
 @_opt_currency
-@_opt_output
+@opt_output
 @pass_app
 def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: int, limit: int | None,
           currency: str | None, out: str | None) -> None:
@@ -244,19 +244,19 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
 
     ws = app.workspace()
     acts = [(r.id, r.data) for r in ws.records("activity")]
-    rep = stale_report(_records(app, "deal", where), acts, _config(app), app.now, days=days, by=by,
+    rep = stale_report(report_records(app, "deal", where), acts, _config(app), app.now, days=days, by=by,
                        currency=currency, limit=limit)
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 @crmkit_command(name="agenda")
-@_opt_format
-@_opt_where("activity")
+@opt_format
+@opt_where("activity")
 @click.option("--by", type=click.Choice(["owner", "type", "none"]), default="owner", show_default=True,
               help="Group follow-ups by owner or type.")
 @click.option("--days", type=int, default=7, show_default=True, help="How many days ahead count as coming.")
 @click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
-@_opt_output
+@opt_output
 @pass_app
 def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, owner: str | None,
            out: str | None) -> None:
@@ -267,12 +267,12 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     """
     from crmkit.core.reports import agenda_report
 
-    acts = _records(app, "activity", where)
+    acts = report_records(app, "activity", where)
     if owner:
         acts = [(i, a) for i, a in acts if a.get("owner") == owner]
     rep = agenda_report(acts, _config(app), app.now, days=days, by=None if by == "none" else by,
                         titles=_titles(app, acts))
-    _emit(app, rep, fmt, out)
+    emit_report(app, rep, fmt, out)
 
 
 def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
@@ -297,12 +297,12 @@ def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
 
 
 @crmkit_command(name="ics")
-@_opt_where("activity")
+@opt_where("activity")
 @click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
 @click.option("--as", "component", type=click.Choice(["todo", "event"]), default="todo", show_default=True,
               help="VTODO (tasks) or VEVENT (calendar entries; for programs that ignore tasks).")
 @click.option("--include-done", is_flag=True, help="Also export follow-ups already done (as completed).")
-@_opt_output
+@opt_output
 @pass_app
 def export_ics(app: App, where: str | None, owner: str | None, component: str, include_done: bool,
                out: str | None) -> None:
@@ -317,7 +317,7 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
     from crmkit.formats.ics import follow_ups_to_ics
 
     ws = app.workspace()
-    acts = _records(app, "activity", where)
+    acts = report_records(app, "activity", where)
     if owner:
         acts = [(i, a) for i, a in acts if a.get("owner") == owner]
     data = follow_ups_to_ics(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from crmkit.cli.common import App, crmkit_command, pass_app
-from crmkit.cli.report import _emit, _opt_format, _opt_output, _opt_period, _opt_where, _records
+from crmkit.cli.report import emit_report, opt_format, opt_output, opt_period, opt_where, report_records
 
 
 @crmkit_command(name="sla")
-@_opt_format
-@_opt_where("ticket")
-@_opt_period("the last 30 days")
-@_opt_output
+@opt_format
+@opt_where("ticket")
+@opt_period("the last 30 days")
+@opt_output
 @pass_app
 def sla(app: App, fmt: str | None, where: str | None, period: str | None, out: str | None) -> None:
     """Support SLA: attainment per policy, priority and target for tickets created in the
@@ -22,8 +22,8 @@ def sla(app: App, fmt: str | None, where: str | None, period: str | None, out: s
     from crmkit.core.sla_report import sla_report
 
     ws = app.workspace()
-    chosen = {rid for rid, _ in _records(app, "ticket", where)}
+    chosen = {rid for rid, _ in report_records(app, "ticket", where)}
     tickets = [r for r in ws.records("ticket") if r.id in chosen]
     p = parse_period(period or "30d", app.now.date())
     report = sla_report(ws, tickets, p.start, p.end, p.label)
-    _emit(app, report, fmt, out)
+    emit_report(app, report, fmt, out)
