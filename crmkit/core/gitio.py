@@ -70,8 +70,11 @@ def commit_paths(root: Path, paths: Iterable[Path], message: str) -> str | None:
         return None
     # A file created and removed again within one command is neither on disk nor known
     # to git; naming it would make `git add` fail ("pathspec did not match").
-    tracked = set(_run(repo, "ls-files", "-z").split("\0"))
-    rels = [r for r in rels if (top / r).exists() or r in tracked]
+    # Only those gone from disk need asking about, and only they are asked about.
+    gone = [r for r in rels if not (top / r).exists()]
+    if gone:
+        tracked = set(_run(repo, "ls-files", "-z", "--", *gone).split("\0"))
+        rels = [r for r in rels if r not in gone or r in tracked]
     if not rels:
         return None
     with tempfile.NamedTemporaryFile("w", delete=False, encoding="utf-8", suffix=".paths") as fh:
