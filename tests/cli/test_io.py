@@ -332,3 +332,33 @@ def test_import_reads_standard_input(run, make_ws) -> None:
     r = run(["import", "csv", "-", "--kind", "contact", "--dry-run"], ws, input="name;email\nPer Holm;per@holm.se\n")
     assert r.stdout == "<stdin>:2: create: contact/per-holm: new\n"
     assert git(ws, "log", "-1", "--format=%s").startswith("crmkit: import 2 new and 0 changed contact records")
+
+
+def test_progress_bar_only_when_stderr_is_a_terminal(make_ws, tmp_path) -> None:
+    """A large import shows a progress bar on a terminal, and nothing at all in a pipe or log."""
+    import pty
+
+    ws = make_ws()
+    big = tmp_path / "many.csv"
+    big.write_text("name;email\n" + "".join(f"Person {i};p{i}@example.se\n" for i in range(300)), encoding="utf-8")
+    cmd = [sys.executable, "-m", "crmkit", "-w", str(ws), "--no-commit", "import", "csv", str(big), "--kind", "contact"]
+    piped = subprocess.run(cmd, capture_output=True, text=True)
+    assert piped.returncode == 0, piped.stderr
+    assert "importing" not in piped.stderr and "300 created" in piped.stderr
+    for p in (ws / "contacts").glob("*.yaml"):
+        p.unlink()
+    leader, follower = pty.openpty()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"importing" in seen and b"300 created" in seen
