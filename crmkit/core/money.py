@@ -60,7 +60,7 @@ def _finite(number: Decimal, original: Any, what: str) -> Decimal:
 
 @lru_cache(maxsize=64)
 def minor_unit(currency: str) -> Decimal:
-    """The smallest unit of a currency (0.01 for SEK, 1 for JPY), from Babel's currency data."""
+    """The smallest unit of a currency (0.01 for SEK, 1 for JPY and HUF), from Babel's CLDR data."""
     from babel.numbers import get_currency_precision
 
     return Decimal(1).scaleb(-get_currency_precision(currency.upper()))

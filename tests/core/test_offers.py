@@ -32,7 +32,7 @@ def test_bad_amounts_are_refused(bad) -> None:
 def test_swedish_format_and_half_up_rounding() -> None:
     assert format_money(D("12345.5"), "SEK", "sv_SE") == "12\u00a0345,50\u00a0kr"
     assert format_money(D("12345.5"), "SEK", "sv_SE").replace("\u00a0", " ") == "12 345,50 kr"
-    assert format_money(D("12345.5"), "HUF", "hu_HU").replace("\u00a0", " ") == "12 345,50 Ft"
+    assert format_money(D("12345.5"), "HUF", "hu_HU").replace("\u00a0", " ") == "12 346 Ft"
     assert format_money(D("12345.5"), "EUR", "en_GB") == "€12,345.50"
     assert round_money(D("0.125"), "SEK") == D("0.13")
     assert round_money(D("0.135"), "SEK") == D("0.14")
@@ -151,6 +151,11 @@ def test_a_bare_number_discount_is_refused_as_ambiguous(bare) -> None:
     offer = {"discount": bare, "items": [{"quantity": 1, "unit_price": 100000, "vat": 25}]}
     with pytest.raises(CrmkitError, match=r"offer\.discount: discount .* is ambiguous: write .*% for a percent"):
         compute(offer, "SEK")
+
+
+def test_huf_rounds_to_whole_forints() -> None:
+    t = compute({"items": [{"quantity": 3, "unit_price": "333.5", "vat": 27}]}, "HUF")
+    assert t.lines[0].net == D("1001") and t.vat_total == D("270") and t.total == D("1271")
 
 
 def test_jpy_rounds_to_whole_yen() -> None:
