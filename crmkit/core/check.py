@@ -72,7 +72,7 @@ def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
     if rec.kind == "deal":
         stages = stage_names(ws)
         stage = rec.data.get("stage")
-        if stages and stage is not None and stage not in stages:
+        if stages and isinstance(stage, str) and stage not in stages:  # other types: field_problems
             found.append(("stage", "unknown-stage", f"stage {stage!r} is not a pipeline stage in crmkit.yaml"))
     for field, kind in REF_FIELDS.items():
         value = rec.data.get(field)

@@ -272,6 +272,14 @@ def local_date(value: dt.datetime, tz: dt.tzinfo) -> dt.date:
 # --------------------------------------------------------------------------- per-deal facts
 
 
+def stage_of(deal: Mapping[str, Any]) -> str | None:
+    """The deal's stage name. A stage written as a list or a mapping becomes its text, which
+    names no stage: the deal counts as in an unknown stage (and `crmkit check` reports the
+    field) instead of failing every report that looks stages up."""
+    s = deal.get("stage")
+    return s if s is None or type(s) is str else str(s)
+
+
 def probability_of(deal: Mapping[str, Any], stage: Stage | None) -> Decimal:
     """The deal's probability in percent: won 100, lost 0, else its override or the stage default."""
     if stage is not None and stage.won:
@@ -336,8 +344,7 @@ def deal_facts(
     warnings: list[str] | None = None,
 ) -> DealFacts:
     """Per-deal facts for reports. Raises CrmkitError on a currency without a rate."""
-    stage_name = deal.get("stage")
-    stage_name = "" if stage_name is None else str(stage_name)
+    stage_name = stage_of(deal) or ""
     st = cfg.get(stage_name)
     if st is None and warnings is not None:
         warnings.append(f"deals/{deal_id}.yaml: unknown stage '{stage_name}'; counted as open with probability 0")
@@ -516,8 +523,7 @@ def stage_as_of(deal: Mapping[str, Any], as_of: dt.datetime, tz: dt.tzinfo) -> s
     if created is not None and created > as_of:
         return None
     if not hist:
-        s = deal.get("stage")
-        return None if s is None else str(s)
+        return stage_of(deal)
     current: str | None = None
     for h in hist:
         if h.at <= as_of:
@@ -629,9 +635,9 @@ def plan_move(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     target = cfg.stage(to_stage)
-    current_name = deal.get("stage")
+    current_name = stage_of(deal)
     current = cfg.get(current_name) if current_name is not None else None
-    plan = MovePlan(deal_id, None if current_name is None else str(current_name), target.name)
+    plan = MovePlan(deal_id, current_name, target.name)
     today = local_date(now, cfg.tz)
     if close_date is not None and not target.is_closed:
         raise UsageError(f"--close-date is only for a won or lost stage, not '{target.name}'")

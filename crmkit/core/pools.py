@@ -25,6 +25,7 @@ from typing import Any
 
 from crmkit.core import yamlio
 from crmkit.core.errors import Problem
+from crmkit.core.pipeline import stage_of
 from crmkit.core.records import Record
 
 STRATEGIES = ("round_robin", "least_loaded")
@@ -112,7 +113,7 @@ def is_open(ws: Any, rec: Record) -> bool:
     if rec.kind == "deal":
         closed = {str(s.get("name")) for s in (ws.config.get("pipeline") or {}).get("stages") or []
                   if isinstance(s, dict) and (s.get("category") == "closed" or s.get("won") or s.get("lost"))}
-        return rec.data.get("stage") not in closed
+        return stage_of(rec.data) not in closed
     if rec.kind == "activity":
         return not rec.data.get("done")
     return rec.data.get("status") not in CLOSED_STATUS.get(rec.kind, set())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crmkit.core.pipeline import stage_of
 from crmkit.core.records import Record
 
 
@@ -80,7 +81,7 @@ def bought(ws: Any, rec: Record) -> list[str] | None:
         cache = {}
         for deal in ws.records("deal"):
             company = deal.get("company")
-            if deal.get("stage") in won and isinstance(company, str):
+            if stage_of(deal.data) in won and isinstance(company, str):
                 products = cache.setdefault(company, [])
                 products.extend(p for p in deal.get("products") or [] if p not in products)
         ws._bought_by_company = cache

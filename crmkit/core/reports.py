@@ -34,6 +34,7 @@ from crmkit.core.pipeline import (
     deal_as_of,
     deal_facts,
     history_of,
+    stage_of,
     local_date,
     to_date,
     to_datetime,
@@ -169,7 +170,7 @@ def collect_facts(
         return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals]
     closed = {s.name for s in cfg.stages if s.is_closed}
     want_closed = only == "closed"
-    return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals if (d.get("stage") in closed) is want_closed]
+    return [deal_facts(i, d, cfg, rates, warnings) for i, d in deals if (stage_of(d) in closed) is want_closed]
 
 
 def _meta(cfg: PipelineConfig, rates: Rates, now: dt.datetime) -> list[tuple[str, str]]:
@@ -245,7 +246,7 @@ def pipeline_report(
     open_bags: dict[tuple[str, Any], Bag] = {}
     closed_bags: dict[tuple[str, bool], Bag] = {}
     for did, d in deals:
-        sname = d.get("stage")
+        sname = stage_of(d)
         g = "" if by is None else _group_of(d, by)
         cst = closing.get(sname)
         if cst is None:
@@ -460,7 +461,7 @@ def forecast_report(
     overdue_raw: list[tuple[str, Mapping[str, Any], dt.date]] = []
     date_type = dt.date
     for did, d in deals:
-        sname = d.get("stage")
+        sname = stage_of(d)
         st = stages.get(sname)
         if st is not None and st.is_closed:
             if st.won:
@@ -779,7 +780,7 @@ def velocity_report(
     closed_names = {s.name for s in cfg.stages if s.is_closed}
     opens: dict[str, int] = {}
     for _did, d in deals:
-        sname = d.get("stage")
+        sname = stage_of(d)
         if sname not in closed_names:
             g = _group_of(d, by) if by else ""
             opens[g] = opens.get(g, 0) + 1

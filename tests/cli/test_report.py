@@ -148,6 +148,17 @@ def test_broken_file_is_skipped_with_a_warning(make_ws, run) -> None:
     assert "deals/broken.yaml" in r.stderr
 
 
+def test_a_stage_that_is_not_text_is_warned_about_never_a_crash(make_ws, run) -> None:
+    ws = make_ws({**FILES, "deals/k.yaml": "title: K\nstage: [lead]\nvalue: 1000\n"})
+    for cmd in ("pipeline", "forecast", "winrate", "velocity", "stale"):
+        r = run(["report", cmd, *NOW], ws)
+        assert r.exit_code == 0, (cmd, r.stderr)
+    assert "unknown stage '['lead']'" in run(["report", "pipeline", *NOW], ws).stderr
+    r = run(["check"], ws)
+    assert r.exit_code == 1 and "deals/k.yaml:2: type: stage: expected text, found list" in r.stdout
+    assert run(["deal", "move", "k", "proposal", *NOW], ws).exit_code == 0
+
+
 def test_export_ics(ws, run, tmp_path: Path) -> None:
     r = run(["export", "ics", *NOW], ws)
     assert r.exit_code == 0, r.stderr
