@@ -135,9 +135,10 @@ def make_list(kind: str) -> click.Command:
         as_json = (fmt or ("json" if app.json else "table")) == "json"
         if as_json and not (where or sort or fields or computed_fields(kind)) and not sys.stdout.isatty():
             # The plain `list --json` of a script: whole rows straight from the JSON cache.
-            texts = ws.json_rows(kind, lambda row: dumps_json(row))
-            if texts is not None:
-                click.echo("[" + ", ".join(texts[:limit] if limit is not None else texts) + "]")
+            rows = ws.derived(kind, "json", lambda rid, data: dumps_json({"id": rid, **data}))
+            if rows is not None:
+                texts = [text for _rid, text in (rows[:limit] if limit is not None else rows)]
+                click.echo("[" + ", ".join(texts) + "]")
                 return
         views = select(ws, kind, where=where, sort=sort, limit=limit)
         columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None

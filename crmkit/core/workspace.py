@@ -40,6 +40,10 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
 _ZONES: dict[Any, dt.tzinfo] = {}
 
 
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
+
+
 def _shared(node: Any) -> Any:
     """The same value with repeated parts shared: keys and short texts interned, one tzinfo
     per offset. The parser makes a new object for each; pickle stores a shared object
@@ -119,7 +123,7 @@ class Workspace:
         if not isinstance(data, dict):
             raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
         if key is not None:
-            self._write_cache(cache, data, key)
+            self._write_cache(cache, (key, data))
         return data
 
     # -- time ----------------------------------------------------------------
@@ -185,50 +189,72 @@ class Workspace:
     def _cache_file(self, kind: str) -> Path:
         return self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.pickle"
 
-    def json_rows(self, kind: str, encode: Callable[[dict[str, Any]], str]) -> list[str] | None:
-        """Every record of a kind as the JSON text of `{"id": ..., fields...}`, sorted by id.
+    def derived(
+        self, kind: str, name: str, fn: Callable[[str, dict[str, Any]], Any], key: str = ""
+    ) -> list[tuple[str, Any]] | None:
+        """`fn(id, data)` for every record of a kind, as (id, value) pairs sorted by id.
 
-        Served from a second cache beside the parse cache, so `list --json` over tens of
-        thousands of records neither rebuilds their objects nor encodes them again. None
-        when a file cannot be read (the caller then takes the ordinary path and warns).
+        The values are cached beside the parse cache, per file and kept while its size
+        and mtime stay the same, and as a whole while `key` (whatever else `fn` depends
+        on) is unchanged. A warm run then unpickles only the small values instead of
+        whole records: `list --json` keeps each row's JSON text, the pipeline reports a
+        summary of the fields they read. None when a file cannot be read: the caller
+        then takes the ordinary path, which warns. `fn` never returns None (None marks
+        a merged record in the cache).
         """
         folder = self.root / FOLDERS[kind]
         try:
             entries = [e for e in os.scandir(folder) if e.name.endswith(".yaml") and not e.name.startswith(".")]
         except FileNotFoundError:
             return []
-        path = self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.json.pickle"
+        path = self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.{name}.pickle"
+        enabled = gc.isenabled()
+        gc.disable()  # as in records(): many small objects that live as long as the command
         try:
-            with open(path, "rb") as fh:
-                version, cache = pickle.load(fh)
-            if version != CACHE_VERSION:
-                cache = {}
-        except Exception:  # noqa: BLE001 - rebuilt below
-            cache = {}
-        racy_after = (time.time() - RACY_SECONDS) * 1e9
-        out: list[tuple[str, str]] = []
-        fresh: dict[str, tuple[int, int, str]] = {}
-        for entry in entries:
             try:
-                st = entry.stat()
-            except FileNotFoundError:
-                continue
-            hit = cache.get(entry.name)
-            rid = entry.name[:-5]
-            if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-                text = hit[2]
-            else:
-                rec = self.index(kind).get(rid)
-                if rec is None:
-                    return None  # broken, or a tombstone: let the ordinary path decide
-                text = encode({"id": rid, **rec.data})
-            if st.st_mtime_ns < racy_after:
-                fresh[entry.name] = (st.st_size, st.st_mtime_ns, text)
-            out.append((rid, text))
-        if fresh != cache:
-            self._write_cache(path, fresh)
-        out.sort()
-        return [text for _, text in out]
+                with open(path, "rb") as fh:
+                    version, cached_key, cache = pickle.load(fh)
+                if version != CACHE_VERSION or cached_key != key:
+                    cache = {}
+            except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+                cache = {}
+            racy_after = (time.time() - RACY_SECONDS) * 1e9
+            out: list[tuple[str, Any]] = []
+            fresh: dict[str, tuple[int, int, Any]] = {}
+            changed = False
+            for entry in entries:
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                size, mtime = st.st_size, st.st_mtime_ns
+                fname = entry.name
+                rid = fname[:-5]
+                hit = cache.get(fname)
+                if hit is None or hit[0] != size or hit[1] != mtime:
+                    changed = True
+                    rec = self.index(kind).get(rid)
+                    if rec is not None:
+                        hit = (size, mtime, fn(rid, rec.data))
+                    elif rid in self.tombstones(kind):
+                        hit = (size, mtime, None)
+                    else:
+                        return None  # broken: let the ordinary path warn
+                if mtime < racy_after:
+                    fresh[fname] = hit
+                else:
+                    changed = True  # too recent to trust its mtime: not kept
+                value = hit[2]
+                if value is not None:
+                    out.append((rid, value))
+            if changed or len(fresh) != len(cache):
+                self._write_cache(path, (CACHE_VERSION, key, fresh))
+            out.sort(key=_first)
+            return out
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
 
     def _read_kind(self, kind: str) -> list[Record]:
         folder = self.root / FOLDERS[kind]
@@ -287,17 +313,16 @@ class Workspace:
             else:
                 self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
         if changed or len(fresh) != len(cache):
-            self._write_cache(cache_path, fresh)
+            self._write_cache(cache_path, (CACHE_VERSION, fresh))
         out.sort(key=lambda r: r.id)
         return out
 
-    def _write_cache(self, cache_path: Path, fresh: Any, key: Any = None) -> None:
+    def _write_cache(self, cache_path: Path, payload: tuple[Any, ...]) -> None:
         try:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             gitignore = self.root / ".crmkit" / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("*\n")
-            payload = (CACHE_VERSION, fresh) if key is None else (key, fresh)
             yamlio.atomic_write_bytes(cache_path, pickle.dumps(payload, protocol=5))
         except OSError:
             pass  # a read-only workspace still works, only slower
