@@ -159,6 +159,25 @@ def test_a_stage_that_is_not_text_is_warned_about_never_a_crash(make_ws, run) ->
     assert run(["deal", "move", "k", "proposal", *NOW], ws).exit_code == 0
 
 
+def test_reports_from_the_summary_cache_equal_whole_records_and_follow_edits(ws, run) -> None:
+    import os
+    import time
+
+    whole = ["--where", "not exists(merged_into)"]  # true of every deal; a condition reads whole records
+    past = time.time() - 3600
+    for path in ws.glob("deals/*.yaml"):
+        os.utime(path, (past, past))  # past the racy window: summaries are cached
+    for cmd in (["report", "pipeline", "--by", "owner"], ["report", "forecast", "--by", "source"]):
+        expected = run([*cmd, "--json", *NOW, *whole], ws).stdout
+        assert run([*cmd, "--json", *NOW], ws).stdout == expected  # fills the cache
+        assert run([*cmd, "--json", *NOW], ws).stdout == expected  # served from it
+    assert (ws / ".crmkit/cache/deals.summary.pickle").exists()
+    assert run(["deal", "move", "a", "won", "--now", "2026-11-22T10:00"], ws).exit_code == 0
+    data = json.loads(run(["report", "pipeline", "--json", *NOW], ws).stdout)
+    assert data["closed"]["won"]["count"] == 2 and data["totals"]["count"] == 3
+    assert data == json.loads(run(["report", "pipeline", "--json", *NOW, *whole], ws).stdout)
+
+
 def test_export_ics(ws, run, tmp_path: Path) -> None:
     r = run(["export", "ics", *NOW], ws)
     assert r.exit_code == 0, r.stderr
