@@ -39,7 +39,7 @@ from crmkit.core.pipeline import (
     to_date,
     to_datetime,
 )
-from crmkit.core.reportfmt import Chart, Column, Report, Section, Series
+from crmkit.core.reportfmt import Chart, Column, Report, Section, Series, money_text
 
 RecordPairs = Iterable[tuple[str, Mapping[str, Any]]]
 
@@ -412,7 +412,9 @@ def pipeline_report(
             labels,
             [Series("value", [r["value"] for r in rows]), Series("weighted", [r["weighted"] for r in rows])],
             unit=rates.target,
-            note=f"{total['count']} open deals, {total['value']:,.0f} {rates.target}, weighted {total['weighted']:,.0f}",
+            # money_text rounds half up as the tables do (a format spec would round half even)
+            note=f"{total['count']} open deals, {money_text(total['value'])} {rates.target}, "
+                 f"weighted {money_text(total['weighted'])}",
         )
     ]
     data = {

@@ -338,6 +338,14 @@ def test_bad_by() -> None:
         pipeline_report(DEALS, CFG, NOW, by="colour")
 
 
+def test_the_funnel_note_rounds_as_the_table_does() -> None:
+    deals = [("x", {"stage": "lead", "value": 5}), ("y", {"stage": "proposal", "value": "20.00"})]  # weighted 10.50
+    rep = pipeline_report(deals, CFG, NOW)
+    assert "weighted 11" in rep.charts[0].note and rep.sections[0].total["weighted"] == Decimal("10.50")
+    total_line = next(ln for ln in render(rep, "table").splitlines() if ln.startswith("total"))
+    assert total_line.split()[-1] == "11"
+
+
 def test_json_is_exact_strings() -> None:
     data = json.loads(render(pipeline_report(DEALS, CFG, NOW), "json"))
     assert data["totals"]["value"] == "133200.00"
