@@ -70,14 +70,13 @@ def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, di
     return [(r.id, r.data) for r in records]
 
 
-def deal_summaries(app: App, where: str | None) -> list[tuple[str, dict[str, Any]]]:
+def deal_summaries(app: App, where: str | None, cfg: Any) -> list[tuple[str, dict[str, Any]]]:
     """The deals pipeline and forecast read: cached summaries (crmkit.core.reports.deal_summary),
     or with --where whole records (a condition may read any field, or follow a reference)."""
     if where:
         return report_records(app, "deal", where)
     from crmkit.core.reports import deal_summary, summary_key
 
-    cfg = _config(app)
     pairs = app.workspace().derived("deal", "summary", lambda _rid, d: deal_summary(d, cfg), key=summary_key(cfg))
     return pairs if pairs is not None else report_records(app, "deal", None)
 
@@ -156,7 +155,7 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
     cfg = _config(app)
     day = _date(as_of, "--as-of")
     # --as-of rebuilds each deal from its whole stage history
-    deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where)
+    deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where, cfg)
     rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
     if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
         rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
@@ -185,7 +184,8 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
     """
     from crmkit.core.reports import forecast_report
 
-    rep = forecast_report(deal_summaries(app, where), _config(app), app.now, months=months, by=by, currency=currency,
+    cfg = _config(app)
+    rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
                           overdue_limit=None if overdue_limit < 0 else overdue_limit)
     emit_report(app, rep, fmt, out)
 

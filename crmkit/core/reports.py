@@ -34,8 +34,8 @@ from crmkit.core.pipeline import (
     deal_as_of,
     deal_facts,
     history_of,
-    stage_of,
     local_date,
+    stage_of,
     to_date,
     to_datetime,
 )

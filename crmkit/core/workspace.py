@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import gc
+import operator
 import os
 import pickle
 import sys
@@ -38,10 +39,6 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
 
 
 _ZONES: dict[Any, dt.tzinfo] = {}
-
-
-def _first(pair: tuple[str, Any]) -> str:
-    return pair[0]
 
 
 def _shared(node: Any) -> Any:
@@ -240,16 +237,14 @@ class Workspace:
                         hit = (size, mtime, None)
                     else:
                         return None  # broken: let the ordinary path warn
-                if mtime < racy_after:
+                if mtime < racy_after:  # else too recent to trust its mtime: not kept
                     fresh[fname] = hit
-                else:
-                    changed = True  # too recent to trust its mtime: not kept
                 value = hit[2]
                 if value is not None:
                     out.append((rid, value))
             if changed or len(fresh) != len(cache):
                 self._write_cache(path, (CACHE_VERSION, key, fresh))
-            out.sort(key=_first)
+            out.sort(key=operator.itemgetter(0))
             return out
         finally:
             gc.freeze()
