@@ -41,6 +41,21 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
 _ZONES: dict[Any, dt.tzinfo] = {}
 
 
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Build objects that live as long as the command: the cyclic collector off meanwhile,
+    then the objects frozen. Reading builds hundreds of thousands of small objects, which
+    the collector would only scan again and again (it tripled warm reads of 100,000 deals)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _shared(node: Any) -> Any:
     """The same value with repeated parts shared: keys and short texts interned, one tzinfo
     per offset. The parser makes a new object for each; pickle stores a shared object
@@ -156,18 +171,9 @@ class Workspace:
     def records(self, kind: str) -> list[Record]:
         """Every readable record of a kind, sorted by id. Broken files become warnings."""
         if kind not in self._records:
-            # Reading builds hundreds of thousands of small objects that live as long as
-            # the command: the cyclic collector would only scan them again and again
-            # (it tripled warm reads of 100,000 deals). Off while reading, then frozen.
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
+            with _long_lived():
                 self._records[kind] = self._read_kind(kind)
                 self._index[kind] = {r.id: r for r in self._records[kind]}
-            finally:
-                gc.freeze()
-                if enabled:
-                    gc.enable()
         return self._records[kind]
 
     def index(self, kind: str) -> dict[str, Record]:
@@ -199,15 +205,9 @@ class Workspace:
         then takes the ordinary path, which warns. `fn` never returns None (None marks
         a merged record in the cache).
         """
-        folder = self.root / FOLDERS[kind]
-        try:
-            entries = [e for e in os.scandir(folder) if e.name.endswith(".yaml") and not e.name.startswith(".")]
-        except FileNotFoundError:
-            return []
+        entries = self._entries(kind)
         path = self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.{name}.pickle"
-        enabled = gc.isenabled()
-        gc.disable()  # as in records(): many small objects that live as long as the command
-        try:
+        with _long_lived():
             try:
                 with open(path, "rb") as fh:
                     version, cached_key, cache = pickle.load(fh)
@@ -246,17 +246,17 @@ class Workspace:
                 self._write_cache(path, (CACHE_VERSION, key, fresh))
             out.sort(key=operator.itemgetter(0))
             return out
-        finally:
-            gc.freeze()
-            if enabled:
-                gc.enable()
 
-    def _read_kind(self, kind: str) -> list[Record]:
-        folder = self.root / FOLDERS[kind]
+    def _entries(self, kind: str) -> list[os.DirEntry[str]]:
+        """The record files of a kind (hidden files and editors' leftovers skipped)."""
         try:
-            entries = [e for e in os.scandir(folder) if e.name.endswith(".yaml") and not e.name.startswith(".")]
+            return [e for e in os.scandir(self.root / FOLDERS[kind])
+                    if e.name.endswith(".yaml") and not e.name.startswith(".")]
         except FileNotFoundError:
             return []
+
+    def _read_kind(self, kind: str) -> list[Record]:
+        entries = self._entries(kind)
         cache_path = self._cache_file(kind)
         cache: dict[str, tuple[int, int, Any]] = {}
         try:
