@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 
-from crmkit.core import yamlio
-from crmkit.core.records import FOLDERS
+from crmkit.store import yamlio
+from crmkit.store.records import FOLDERS
 
 
 def _json(value):  # what the YAML language server hands the validator: dates are strings

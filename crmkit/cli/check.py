@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, echo_problems, pass_app
-from crmkit.core import yamlio
-from crmkit.core.check import check_workspace
-from crmkit.core.errors import CrmkitError
-from crmkit.core.records import KINDS
-from crmkit.core.schema import json_schema
+from crmkit.store import yamlio
+from crmkit.store.validate import check_workspace
+from crmkit.errors import CrmkitError
+from crmkit.store.records import KINDS
+from crmkit.store.schema import json_schema
 
 
 @crmkit_command(name="check")

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import click
 
-from crmkit.core.errors import Problem
-from crmkit.formats.cells import cell
-from crmkit.formats.jsontext import json_default
+from crmkit.errors import Problem
+from crmkit.render.cells import cell
+from crmkit.render.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -37,7 +37,7 @@ class App:
     def workspace(self) -> Any:
         """Open the workspace once (the clock is set from --now / CRMKIT_NOW)."""
         if self._ws is None:
-            from crmkit.core.workspace import Workspace
+            from crmkit.store.workspace import Workspace
 
             self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit)
         return self._ws
@@ -157,7 +157,7 @@ def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    from crmkit.formats.csvfmt import write_csv
+    from crmkit.io.csvfmt import write_csv
 
     return write_csv(rows, columns, newline="\n")
 

@@ -17,7 +17,7 @@ _KIND_GROUPS = ("contact", "company", "lead", "deal", "ticket", "activity")
 def _workspace_root(ctx: click.Context) -> Any:
     """The workspace the command line points at (-w, CRMKIT_WORKSPACE, or walking up)."""
     from crmkit.cli.common import App
-    from crmkit.core.workspace import Workspace
+    from crmkit.store.workspace import Workspace
 
     app = ctx.find_object(App)
     return Workspace.find(getattr(app, "workspace_dir", None)).root
@@ -39,7 +39,7 @@ def complete_record_id(ctx: click.Context, param: click.Parameter, incomplete: s
     `crmkit deal ...` only deal ids are offered. Never fails: outside a workspace it
     offers nothing. Attach with `@click.argument("ref", shell_complete=complete_record_id)`.
     """
-    from crmkit.core.records import FOLDERS, KINDS
+    from crmkit.store.records import FOLDERS, KINDS
 
     try:
         root = _workspace_root(ctx)

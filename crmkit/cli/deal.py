@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.core.errors import UsageError
+from crmkit.errors import UsageError
 
 
 @crmkit_command(name="move")
@@ -32,9 +32,9 @@ def move(app: App, deal_id: str, stage: str, reason: str | None, close_date: str
       crmkit deal move nordvik-erp-rollout won --close-date 2026-11-20
       crmkit deal move acme-crm lost --reason "chose a competitor"
     """
-    from crmkit.core import yamlio
-    from crmkit.core.editing import actor
-    from crmkit.core.pipeline import PipelineConfig, apply_move, plan_move
+    from crmkit.store import yamlio
+    from crmkit.store.editing import actor
+    from crmkit.sales.pipeline import PipelineConfig, apply_move, plan_move
 
     ws = app.workspace()
     rec = ws.get(deal_id, "deal")

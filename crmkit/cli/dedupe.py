@@ -6,8 +6,8 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, output, pass_app
 from crmkit.cli.completion import complete_record_id
-from crmkit.core.dedupe import find_duplicates
-from crmkit.core.merge import apply_merge, plan_merge
+from crmkit.people.dedupe import find_duplicates
+from crmkit.people.merge import apply_merge, plan_merge
 
 
 @crmkit_command(name="dedupe")

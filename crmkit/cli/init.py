@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.core import gitio
-from crmkit.core.scaffold import create_workspace
+from crmkit.store import gitio
+from crmkit.store.scaffold import create_workspace
 
 
 @crmkit_command(name="init")

@@ -9,10 +9,10 @@ from typing import Any, Callable
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.core.errors import EXIT_PARTIAL, CrmkitError, UsageError
-from crmkit.core.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
+from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
+from crmkit.exchange.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
                                   resolve_columns)
-from crmkit.core.records import KINDS
+from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
 
@@ -94,12 +94,12 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     imported and the exit code is 4 (partial). With --strict any bad row aborts the
     import with nothing written (exit code 1). One commit for the whole import.
     """
-    from crmkit.formats.csvfmt import read_rows
+    from crmkit.io.csvfmt import read_rows
 
     ws = app.workspace()
     sep = "\t" if delimiter == "tab" else delimiter
     if str(file) == "-":
-        from crmkit.formats.csvfmt import decode, parse_rows
+        from crmkit.io.csvfmt import decode, parse_rows
 
         header, rows = parse_rows(decode(_stdin_bytes(), "<stdin>"), "<stdin>", sep)
     else:
@@ -131,8 +131,8 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
     match existing contacts by any of their emails; a bad card is reported with the
     line of its BEGIN:VCARD and the others are still imported (exit code 4).
     """
-    from crmkit.formats import vcard
-    from crmkit.formats.csvfmt import decode
+    from crmkit.io import vcard
+    from crmkit.io.csvfmt import decode
 
     ws = app.workspace()
     try:
@@ -156,7 +156,7 @@ def _write(app: App, text: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    from crmkit.core.yamlio import atomic_write_text
+    from crmkit.store.yamlio import atomic_write_text
 
     atomic_write_text(out, text)
     click.echo(f"wrote {out}", err=True)
@@ -185,7 +185,7 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
     JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
     with = + - @, a tab or a carriage return) get a leading ' so they stay text.
     """
-    from crmkit.core.exporter import export_csv as to_csv, select_records
+    from crmkit.exchange.exporter import export_csv as to_csv, select_records
 
     kind, records = select_records(app.workspace(), kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
@@ -198,7 +198,7 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 @pass_app
 def export_json(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export records as a JSON list of {"id": ..., fields...} (the shape of `list --json`)."""
-    from crmkit.core.exporter import export_json as to_json, select_records
+    from crmkit.exchange.exporter import export_json as to_json, select_records
 
     _, records = select_records(app.workspace(), kind, where, segment)
     _write(app, to_json(records), out)
@@ -216,7 +216,7 @@ def export_vcard(app: App, where: str | None, segment: str | None, out: Path | N
     Every field crmkit models goes out: name, company (ORG), title, the primary and
     the other emails and phones with their types, the address and notes.
     """
-    from crmkit.core.exporter import export_vcard as to_vcard, select_records
+    from crmkit.exchange.exporter import export_vcard as to_vcard, select_records
 
     ws = app.workspace()
     _, records = select_records(ws, "contact", where, segment)

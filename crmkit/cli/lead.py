@@ -9,7 +9,7 @@ import click
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.cli.completion import complete_record_id
 from crmkit.cli.records import add_record
-from crmkit.core.errors import CrmkitError, UsageError
+from crmkit.errors import CrmkitError, UsageError
 
 
 @crmkit_command(name="add")
@@ -44,10 +44,10 @@ def add(app: App, name: str | None, fields: tuple[str, ...], record_id: str | No
 
 
 def _add_form(app: App, assignments: list[str], record_id: str | None) -> object:
-    from crmkit.core.check import record_problems
-    from crmkit.core.editing import new_record, parse_assignments
-    from crmkit.core.leads import form_data
-    from crmkit.core.records import Record, check_id, new_id
+    from crmkit.store.validate import record_problems
+    from crmkit.store.editing import new_record, parse_assignments
+    from crmkit.sales.leads import form_data
+    from crmkit.store.records import Record, check_id, new_id
 
     stdin = sys.stdin
     if stdin.isatty():
@@ -82,7 +82,7 @@ def qualify(app: App, ref: str) -> None:
     Its status changes, so the next `crmkit route` routes it by the rules for
     qualified leads.
     """
-    from crmkit.core import leads
+    from crmkit.sales import leads
 
     rec = leads.qualify(app.workspace(), ref, app.command_line)
     _done(app, rec, "qualified")
@@ -94,14 +94,14 @@ def qualify(app: App, ref: str) -> None:
 @pass_app
 def disqualify(app: App, ref: str, reason: str) -> None:
     """Mark a lead disqualified; a reason is required."""
-    from crmkit.core import leads
+    from crmkit.sales import leads
 
     rec = leads.disqualify(app.workspace(), ref, reason, app.command_line)
     _done(app, rec, "disqualified")
 
 
 def _done(app: App, rec: object, what: str) -> None:
-    from crmkit.core.records import Record
+    from crmkit.store.records import Record
 
     assert isinstance(rec, Record)
     if app.json:
@@ -123,8 +123,8 @@ def convert(app: App, ref: str, owner: str | None, title: str | None, value: str
     The deal's owner is the lead's owner (after routing a qualified lead: the
     person the rules chose), unless --owner. One commit for everything.
     """
-    from crmkit.core import leads
-    from crmkit.core.schema import coerce
+    from crmkit.sales import leads
+    from crmkit.store.schema import coerce
 
     amount = coerce("deal", "value", value) if value is not None else None
     conv = leads.convert(app.workspace(), ref, app.command_line, owner=owner, title=title, value=amount)
@@ -144,7 +144,7 @@ def convert(app: App, ref: str, owner: str | None, title: str | None, value: str
 @pass_app
 def score(app: App, ref: str, explain: bool) -> None:
     """Show a lead's score and band (computed from rules/scoring.yaml, never stored)."""
-    from crmkit.core import scoring
+    from crmkit.sales import scoring
 
     ws = app.workspace()
     rec = ws.get(ref, "lead")

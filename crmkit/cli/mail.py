@@ -6,8 +6,8 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
 from crmkit.cli.completion import complete_record_id
-from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.mail import (
+from crmkit.errors import CrmkitError, UsageError
+from crmkit.marketing.mail import (
     choose_recipients,
     drop_pending,
     load_template,
@@ -48,7 +48,7 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
     ws = app.workspace()
     tpl = load_template(ws, template)
     if segment:
-        from crmkit.core.segments import get_segment, members
+        from crmkit.marketing.segments import get_segment, members
 
         seg = get_segment(ws, segment)
         if seg.kind not in ("contact", "lead"):
@@ -103,7 +103,7 @@ def send_cmd(app: App, dry_run: bool) -> None:
     """
     ws = app.workspace()
     if dry_run:
-        from crmkit.formats import eml
+        from crmkit.io import eml
 
         rows = []
         for path in outbox_files(ws):

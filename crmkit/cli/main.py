@@ -12,8 +12,8 @@ import click
 from crmkit import __version__
 from crmkit.cli.common import App, global_options
 from crmkit.cli.registry import COMMANDS, GROUPS, KIND_COMMANDS, KIND_HELP
-from crmkit.core.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError
-from crmkit.core.records import KINDS
+from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError
+from crmkit.store.records import KINDS
 
 
 def _available(target: str) -> bool:

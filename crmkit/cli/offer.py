@@ -9,9 +9,9 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
 from crmkit.cli.completion import complete_record_id
-from crmkit.core import yamlio
-from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.offers import record_rendering, render, totals_of
+from crmkit.store import yamlio
+from crmkit.errors import CrmkitError, UsageError
+from crmkit.sales.offers import record_rendering, render, totals_of
 
 
 @click.group(name="offer")

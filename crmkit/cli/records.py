@@ -14,21 +14,22 @@ import click
 
 from crmkit.cli.completion import complete_record_id
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
-from crmkit.core import gitio, yamlio
-from crmkit.core.check import validate_data
-from crmkit.core.editing import (
+from crmkit.store import gitio
+from crmkit.store import yamlio
+from crmkit.store.validate import validate_data
+from crmkit.store.editing import (
     new_record,
     parse_assignments,
     plain,
     set_path,
     unset_path,
 )
-from crmkit.core.errors import CrmkitError, UsageError
-from crmkit.core.listing import DEFAULT_COLUMNS, project, select
-from crmkit.core.records import KINDS, TITLE_FIELD, Record, check_id, new_id
-from crmkit.core.related import related
-from crmkit.core.views import computed_fields, view
-from crmkit.formats.cells import cell
+from crmkit.errors import CrmkitError, UsageError
+from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
+from crmkit.store.records import KINDS, TITLE_FIELD, Record, check_id, new_id
+from crmkit.reports.related import related
+from crmkit.conditions.views import computed_fields, view
+from crmkit.render.cells import cell
 
 
 # -- add ----------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def add_record(app: App, kind: str, title: str | None, assignments: list[str], r
         check_id(record_id)
     with ws.transaction(f"add {kind}", app.command_line) as tx:
         if kind == "contact" and isinstance(data.get("email"), str):
-            from crmkit.core.dedupe import find_by_email
+            from crmkit.people.dedupe import find_by_email
 
             existing = find_by_email(ws, data["email"])
             if existing is not None:
@@ -336,7 +337,7 @@ def history(app: App, ref: str, limit: int | None, patch: bool) -> None:
         path = rec.path
     except CrmkitError:
         # A removed record still has a history: look for its file in any kind's folder.
-        from crmkit.core.records import parse_ref
+        from crmkit.store.records import parse_ref
 
         kind, rid = parse_ref(ref)
         candidates = [ws.path_for(k, rid) for k in ([kind] if kind else KINDS)]

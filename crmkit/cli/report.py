@@ -1,7 +1,7 @@
 """`crmkit report pipeline|forecast|winrate|velocity|stale|agenda` and `crmkit export ics`.
 
 Thin: read records, narrow them with --where, call a pure report function in
-crmkit.core.reports, render with crmkit.core.reportfmt.
+crmkit.reports.sales, render with crmkit.render.report.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from crmkit.cli.common import App, crmkit_command, pass_app
-from crmkit.core.errors import UsageError
+from crmkit.errors import UsageError
 
 REPORT_FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -62,8 +62,8 @@ def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, di
     ws = app.workspace()
     records = ws.records(kind)
     if where:
-        from crmkit.core.listing import compile_where
-        from crmkit.core.views import view
+        from crmkit.conditions.listing import compile_where
+        from crmkit.conditions.views import view
 
         cond = compile_where(ws, kind, where, records)
         records = [r for r in records if cond.evaluate(view(ws, r), ws.resolve)]
@@ -71,18 +71,18 @@ def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, di
 
 
 def deal_summaries(app: App, where: str | None, cfg: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The deals pipeline and forecast read: cached summaries (crmkit.core.reports.deal_summary),
+    """The deals pipeline and forecast read: cached summaries (crmkit.reports.sales.deal_summary),
     or with --where whole records (a condition may read any field, or follow a reference)."""
     if where:
         return report_records(app, "deal", where)
-    from crmkit.core.reports import deal_summary, summary_key
+    from crmkit.reports.sales import deal_summary, summary_key
 
     pairs = app.workspace().derived("deal", "summary", lambda _rid, d: deal_summary(d, cfg), key=summary_key(cfg))
     return pairs if pairs is not None else report_records(app, "deal", None)
 
 
 def _config(app: App) -> Any:
-    from crmkit.core.pipeline import PipelineConfig
+    from crmkit.sales.pipeline import PipelineConfig
 
     ws = app.workspace()
     return PipelineConfig.from_config(ws.config, ws.tz)
@@ -91,20 +91,20 @@ def _config(app: App) -> Any:
 def _period(app: App, text: str | None) -> Any:
     if text is None:
         return None
-    from crmkit.core.reports import parse_period
+    from crmkit.reports.sales import parse_period
 
     return parse_period(text, app.now.date())
 
 
 def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None:
-    from crmkit.core.reportfmt import render
+    from crmkit.render.report import render
 
     for w in report.warnings:
         app.warn(w)
     fmt = fmt or ("json" if app.json else ("html" if out and out.endswith((".html", ".htm")) else "table"))
     text = render(report, fmt)
     if out:
-        from crmkit.core import yamlio
+        from crmkit.store import yamlio
 
         path = Path(out)
         if not path.parent.exists():
@@ -150,7 +150,7 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
       crmkit report pipeline --as-of 2026-06-30
       crmkit report pipeline --format html -o pipeline.html   # funnel and forecast charts
     """
-    from crmkit.core.reports import dashboard, forecast_report, pipeline_report
+    from crmkit.reports.sales import dashboard, forecast_report, pipeline_report
 
     cfg = _config(app)
     day = _date(as_of, "--as-of")
@@ -182,7 +182,7 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
       crmkit report forecast --months 3
       crmkit report forecast --by owner --format csv > forecast.csv
     """
-    from crmkit.core.reports import forecast_report
+    from crmkit.reports.sales import forecast_report
 
     cfg = _config(app)
     rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
@@ -208,7 +208,7 @@ def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period
       crmkit report winrate --by owner
       crmkit report winrate --by source --period 2026
     """
-    from crmkit.core.reports import winrate_report
+    from crmkit.reports.sales import winrate_report
 
     rep = winrate_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                          currency=currency)
@@ -228,7 +228,7 @@ def velocity(app: App, fmt: str | None, where: str | None, by: str | None, perio
     """Average time in each stage and conversion from stage to stage (from the stage histories),
     and sales velocity: open deals x win rate x average size / cycle length, per day.
     """
-    from crmkit.core.reports import velocity_report
+    from crmkit.reports.sales import velocity_report
 
     rep = velocity_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                           currency=currency)
@@ -253,7 +253,7 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
     Example (cron, Monday 07:00, mail the list to the team):
       crmkit report stale --days 21 --format md
     """
-    from crmkit.core.reports import stale_report
+    from crmkit.reports.sales import stale_report
 
     ws = app.workspace()
     acts = [(r.id, r.data) for r in ws.records("activity")]
@@ -278,7 +278,7 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     Mark one done with `crmkit activity done ID`; export them to a calendar with
     `crmkit export ics`.
     """
-    from crmkit.core.reports import agenda_report
+    from crmkit.reports.sales import agenda_report
 
     acts = report_records(app, "activity", where)
     if owner:
@@ -291,7 +291,7 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
 def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
     """Display names of the records follow-ups are about (only the kinds that occur)."""
     ws = app.workspace()
-    from crmkit.core.records import TITLE_FIELD
+    from crmkit.store.records import TITLE_FIELD
 
     wanted: dict[str, set[str]] = {}
     for _i, a in acts:
@@ -327,7 +327,7 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
     Example:
       crmkit export ics --owner karin -o karin.ics
     """
-    from crmkit.formats.ics import follow_ups_to_ics
+    from crmkit.io.ics import follow_ups_to_ics
 
     ws = app.workspace()
     acts = report_records(app, "activity", where)
@@ -345,7 +345,7 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         users=ws.users,
     )
     if out:
-        from crmkit.core import yamlio
+        from crmkit.store import yamlio
 
         yamlio.atomic_write_bytes(Path(out), data)
         click.echo(f"crmkit: wrote {out}", err=True)
@@ -354,6 +354,6 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
 
 
 def _uid_domain(ws: Any) -> str:
-    from crmkit.core.records import slugify
+    from crmkit.store.records import slugify
 
     return (slugify(str(ws.config.get("name") or "")) or "workspace") + ".crmkit"

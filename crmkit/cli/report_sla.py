@@ -18,8 +18,8 @@ def sla(app: App, fmt: str | None, where: str | None, period: str | None, out: s
     age; median and 90th percentile business hours to first response and resolution;
     the share escalated from first to second line.
     """
-    from crmkit.core.reports import parse_period
-    from crmkit.core.sla_report import sla_report
+    from crmkit.reports.sales import parse_period
+    from crmkit.reports.sla import sla_report
 
     ws = app.workspace()
     chosen = {rid for rid, _ in report_records(app, "ticket", where)}

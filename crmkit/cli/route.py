@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, pass_app
-from crmkit.core.errors import PartialFailure
-from crmkit.core.records import KINDS
+from crmkit.errors import PartialFailure
+from crmkit.store.records import KINDS
 
 
 @crmkit_command(name="route")
@@ -31,8 +31,8 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
     4 some records were left without an owner (no rule matched, or a pool had
     nobody and no fallback).
     """
-    from crmkit.core import routing
-    from crmkit.core.rules import FATAL_CODES, load_checked
+    from crmkit.sales import routing
+    from crmkit.sales.rules import FATAL_CODES, load_checked
 
     ws = app.workspace()
     ruleset = load_checked(ws)
@@ -61,7 +61,7 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
 
 
 def _print(app: App, plan: object, dry_run: bool) -> None:
-    from crmkit.core.routing import Plan
+    from crmkit.sales.routing import Plan
 
     assert isinstance(plan, Plan)
     if app.json:

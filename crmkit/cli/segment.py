@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
-from crmkit.core.listing import DEFAULT_COLUMNS, project
-from crmkit.core.segments import get_segment, members, segments
+from crmkit.conditions.listing import DEFAULT_COLUMNS, project
+from crmkit.marketing.segments import get_segment, members, segments
 
 
 @click.group(name="segment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, dumps_json, pass_app
-from crmkit.core.tick import plan_tick, run_tick
+from crmkit.support.tick import plan_tick, run_tick
 
 
 @crmkit_command(name="tick")

@@ -9,8 +9,8 @@ import click
 from crmkit.cli.common import App, crmkit_command, echo_json, output, pass_app
 from crmkit.cli.completion import complete_record_id
 from crmkit.cli.records import list_options
-from crmkit.core import tickets
-from crmkit.core.editing import actor
+from crmkit.support import tickets
+from crmkit.store.editing import actor
 
 #: Columns of `ticket list` on a terminal: the ticket, then its SLA at a glance.
 LIST_COLUMNS = ["id", "subject", "status", "priority", "line", "owner", "sla", "next", "due", "left"]
@@ -27,7 +27,7 @@ def list_(app: App, where: str | None, sort: str | None, limit: int | None, fiel
     --where and --sort take the condition language; the computed `sla` field is there too:
     `--where "sla.state in [breached, at_risk]"`, `--sort sla.due`.
     """
-    from crmkit.core.listing import get_path, project, select
+    from crmkit.conditions.listing import get_path, project, select
 
     ws = app.workspace()
     views = select(ws, "ticket", where=where, sort=sort, limit=limit)

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from crmkit.core import yamlio
+from crmkit.store import yamlio
 
 GOOD_COMPANY = "name: Nordvik AS\ncountry: NO\n"
 

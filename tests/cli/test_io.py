@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from crmkit.core import yamlio
-from crmkit.formats import vcard
+from crmkit.store import yamlio
+from crmkit.io import vcard
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import git
-from crmkit.core import yamlio
+from crmkit.store import yamlio
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 NOW = "2026-11-22T10:00:00+01:00"
@@ -349,8 +349,8 @@ def test_mail_goes_to_contacts_and_leads_only(run, ws) -> None:
 
 
 def test_notification_for_routing_goes_to_the_owner(ws) -> None:
-    from crmkit.core.mail import render_notification
-    from crmkit.core.workspace import Workspace
+    from crmkit.marketing.mail import render_notification
+    from crmkit.store.workspace import Workspace
 
     (ws / "leads").mkdir(exist_ok=True)
     (ws / "leads/ld-20261122-abcde.yaml").write_text("name: Ingrid Solberg\ncompany_name: Fjellkraft AS\nusers: 100\n")
@@ -453,9 +453,9 @@ def test_an_unwritable_output_leaves_the_deal_as_it_was(run, ws, tmp_path) -> No
 
 def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, monkeypatch, run) -> None:
     """Ctrl-C (or any crash) after the first message: it stays sent, logged and committed."""
-    from crmkit.core import smtp
-    from crmkit.core.mail import send_outbox
-    from crmkit.core.workspace import Workspace
+    from crmkit.marketing import smtp
+    from crmkit.marketing.mail import send_outbox
+    from crmkit.store.workspace import Workspace
 
     handler, port = smtp_server()
     _smtp_config(ws, port)
@@ -522,8 +522,8 @@ def test_what_the_server_gets_and_hand_made_messages(run, ws, smtp_server) -> No
 
 
 def test_notifications_are_sent_but_not_logged_as_customer_mail(ws, smtp_server, run) -> None:
-    from crmkit.core.mail import render_notification
-    from crmkit.core.workspace import Workspace
+    from crmkit.marketing.mail import render_notification
+    from crmkit.store.workspace import Workspace
 
     handler, port = smtp_server()
     _smtp_config(ws, port)

@@ -258,7 +258,7 @@ def test_not_a_workspace_is_a_clear_error(run, tmp_path, monkeypatch) -> None:
 
 
 def test_internal_errors_have_no_traceback_unless_debug(run, ws, monkeypatch) -> None:
-    import crmkit.core.related as related
+    import crmkit.reports.related as related
 
     def explode(*a, **k):
         raise RuntimeError("kaboom")

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from crmkit.core.routing import notifications_available
+from crmkit.sales.routing import notifications_available
 
 NOW = ["--now", "2026-11-23T09:00:00+01:00"]
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import MINIMAL_CONFIG, git
-from crmkit.core import yamlio
+from crmkit.store import yamlio
 
 CONFIG = MINIMAL_CONFIG.replace("users:\n", "users:\n  nora: {name: Nora E, email: nora@example.se}\n"
                                 "  zsofia: {name: Szőke Zsófia, email: zsofia@example.se}\n") + """

@@ -1,0 +1,1 @@
+"""The condition language (parse, evaluate, explain) and records as conditions see them."""

@@ -1,0 +1,116 @@
+"""Filtering, sorting and projecting records for `list` and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from crmkit.errors import UsageError
+from crmkit.store.records import Record
+from crmkit.store.schema import FIELDS
+from crmkit.conditions.views import RecordView, computed_fields, view
+
+DEFAULT_COLUMNS: dict[str, list[str]] = {
+    "contact": ["id", "name", "email", "company", "owner"],
+    "company": ["id", "name", "country", "industry", "owner"],
+    "lead": ["id", "name", "status", "source", "owner"],
+    "deal": ["id", "title", "company", "stage", "value", "currency", "owner", "expected_close"],
+    "ticket": ["id", "subject", "status", "priority", "line", "owner"],
+    "activity": ["id", "type", "subject", "due", "done", "owner"],
+}
+
+
+def known_fields(ws: Any, kind: str, records: Iterable[Record]) -> set[str]:
+    """Schema fields, computed fields and every custom field present in the records."""
+    known = {"id", *FIELDS[kind], *computed_fields(kind)}
+    for rec in records:
+        known.update(rec.data)
+    return known
+
+
+def compile_where(ws: Any, kind: str, where: str | None, records: list[Record]) -> Any:
+    """Parse --where and refuse fields no record of this kind has (a typo would match nothing)."""
+    if not where:
+        return None
+    from crmkit.conditions.language import parse
+
+    cond = parse(where)
+    known = known_fields(ws, kind, records)
+    for path in sorted(cond.paths()):
+        head = path.split(".")[0]
+        if head not in known:
+            raise UsageError(
+                f"--where: unknown field {head!r} for {kind} records "
+                f"(known: {', '.join(sorted(known))})"
+            )
+    return cond
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Order mixed values: missing last, numbers numerically, dates as dates, text folded."""
+    if value is None:
+        return (3, "")
+    if isinstance(value, bool):
+        return (0, Decimal(int(value)))
+    if isinstance(value, (int, float, Decimal)):
+        return (0, Decimal(str(value)))
+    if isinstance(value, dt.datetime):
+        return (1, value.isoformat())
+    if isinstance(value, dt.date):
+        return (1, value.isoformat())
+    if isinstance(value, str):
+        try:
+            return (0, Decimal(value))
+        except InvalidOperation:
+            return (2, value.casefold())
+    return (2, str(value))
+
+
+def get_path(row: Any, path: str) -> Any:
+    value: Any = row
+    for part in path.split("."):
+        if isinstance(value, (dict, RecordView)) or hasattr(value, "__getitem__") and not isinstance(value, (str, list)):
+            try:
+                value = value[part]
+            except (KeyError, TypeError):
+                return None
+        else:
+            return None
+    return value
+
+
+def select(
+    ws: Any,
+    kind: str,
+    *,
+    where: str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> list[RecordView]:
+    """The records of a kind matching `where`, sorted by `sort` ("-value,title"), at most `limit`."""
+    records = ws.records(kind)
+    cond = compile_where(ws, kind, where, records)
+    views = [view(ws, r) for r in records]
+    if cond is not None:
+        views = [v for v in views if cond.evaluate(v, ws.resolve)]
+    if sort:
+        for key in reversed([k.strip() for k in sort.split(",") if k.strip()]):
+            reverse = key.startswith("-")
+            name = key.lstrip("-+")
+            present = [v for v in views if get_path(v, name) is not None]
+            missing = [v for v in views if get_path(v, name) is None]
+            present.sort(key=lambda v: _sort_key(get_path(v, name)), reverse=reverse)
+            views = present + missing  # missing values last either way
+    if limit is not None:
+        views = views[: max(limit, 0)]
+    return views
+
+
+def project(v: RecordView, columns: list[str] | None) -> dict[str, Any]:
+    """A row for output: the chosen columns, or id plus every stored field."""
+    if columns:
+        return {c: get_path(v, c) for c in columns}
+    row: dict[str, Any] = {"id": v.record.id}
+    row.update(v.record.data)
+    return row

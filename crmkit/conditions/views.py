@@ -1,0 +1,77 @@
+"""Records as conditions, listings and reports see them: stored fields plus computed ones.
+
+Computed fields (a lead's `score`, a ticket's `sla`) are derived on read and never
+stored, so they do not churn diffs. Each capability contributes its own here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any, Callable, Iterator
+
+from crmkit.store.records import Record
+
+#: kind -> field -> "module:function(ws, record) -> value"
+COMPUTED: dict[str, dict[str, str]] = {
+    "lead": {"score": "crmkit.sales.scoring:score_value", "band": "crmkit.sales.scoring:band_value"},
+    "ticket": {"sla": "crmkit.support.sla:sla_summary"},
+    "company": {"bought": "crmkit.reports.related:bought"},
+    "contact": {"bought": "crmkit.reports.related:bought"},
+}
+
+_MISSING = object()
+_loaded: dict[str, Callable[[Any, Record], Any] | None] = {}
+
+
+def _function(target: str) -> Callable[[Any, Record], Any] | None:
+    if target not in _loaded:
+        module, _, name = target.partition(":")
+        try:
+            _loaded[target] = getattr(importlib.import_module(module), name, None)
+        except ModuleNotFoundError:
+            _loaded[target] = None
+    return _loaded[target]
+
+
+def computed_fields(kind: str) -> list[str]:
+    return [name for name, target in COMPUTED.get(kind, {}).items() if _function(target) is not None]
+
+
+class RecordView(Mapping[str, Any]):
+    """A read-only mapping of a record's fields, computing derived fields on first use."""
+
+    __slots__ = ("ws", "record", "_computed")
+
+    def __init__(self, ws: Any, record: Record) -> None:
+        self.ws = ws
+        self.record = record
+        self._computed: dict[str, Any] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "id":
+            return self.record.id
+        if key in self.record.data:
+            return self.record.data[key]
+        target = COMPUTED.get(self.record.kind, {}).get(key)
+        if target is not None:
+            if self._computed is None:
+                self._computed = {}
+            if key not in self._computed:
+                fn = _function(target)
+                self._computed[key] = _MISSING if fn is None else fn(self.ws, self.record)
+            value = self._computed[key]
+            if value is not _MISSING and value is not None:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield "id"
+        yield from self.record.data
+
+    def __len__(self) -> int:
+        return len(self.record.data) + 1
+
+
+def view(ws: Any, record: Record) -> RecordView:
+    return RecordView(ws, record)

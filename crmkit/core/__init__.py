@@ -1,1 +1,0 @@
-"""The click-free core of crmkit: records, rules, reports and the edges to files and git."""

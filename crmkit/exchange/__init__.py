@@ -1,0 +1,1 @@
+"""Importing records into the workspace and exporting them out again."""

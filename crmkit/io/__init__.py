@@ -1,0 +1,1 @@
+"""Conversions at the boundary: CSV, vCard, iCalendar and RFC 5322 messages."""

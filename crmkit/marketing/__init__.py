@@ -1,0 +1,1 @@
+"""Marketing: segments (smart lists), mail merge into the outbox, SMTP."""

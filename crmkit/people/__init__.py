@@ -1,0 +1,1 @@
+"""Contacts and companies as people: likely duplicates and merging them."""

@@ -1,0 +1,1 @@
+"""Output: the report model and its renderers, charts, templates, JSON and cell text."""

@@ -1,0 +1,1 @@
+"""Reports as pure functions of records, on one shared report model."""

@@ -1,0 +1,1 @@
+"""Sales: stages and deals, leads, scoring, routing rules and pools, offers."""

@@ -1,0 +1,1 @@
+"""The only code that touches files or git: the workspace, records, YAML, git, schema, validation."""

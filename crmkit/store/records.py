@@ -1,0 +1,156 @@
+"""Record kinds, ids and the in-memory record."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from crmkit.errors import CrmkitError, UsageError
+
+KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity")
+
+FOLDERS: dict[str, str] = {
+    "contact": "contacts",
+    "company": "companies",
+    "lead": "leads",
+    "deal": "deals",
+    "ticket": "tickets",
+    "activity": "activities",
+}
+KIND_OF_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
+
+#: Fields that hold the id of another record, and the kind they point at.
+REF_FIELDS: dict[str, str] = {
+    "company": "company",
+    "contact": "contact",
+    "contacts": "contact",
+    "deal": "deal",
+    "lead": "lead",
+    "ticket": "ticket",
+}
+
+#: The field that names a record in listings and messages.
+TITLE_FIELD: dict[str, str] = {
+    "contact": "name",
+    "company": "name",
+    "lead": "name",
+    "deal": "title",
+    "ticket": "subject",
+    "activity": "subject",
+}
+
+#: High-volume kinds get date-plus-random ids; people, companies and deals get slugs.
+ID_PREFIX: dict[str, str] = {"lead": "ld", "ticket": "tk", "activity": "act"}
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+_RANDOM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: ids are typed by people
+
+# Letters that NFKD does not decompose into ASCII.
+_TRANSLIT = str.maketrans(
+    {"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "ß": "ss", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l",
+     "þ": "th", "Þ": "th", "ð": "d", "Ð": "d", "œ": "oe", "Œ": "oe"}
+)
+
+
+def fold(text: str) -> str:
+    """Text without diacritics, lowercased: 'Bjørn Ødegård' -> 'bjorn odegard'."""
+    text = text.translate(_TRANSLIT)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def slugify(text: str, max_len: int = 60) -> str:
+    """A typable id from a name: 'Szőke Zsófia' -> 'szoke-zsofia'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return slug[:max_len].rstrip("-") or "record"
+
+
+def check_id(record_id: str) -> str:
+    """Refuse ids that could leave their folder or that no one could type."""
+    if not isinstance(record_id, str) or not ID_RE.match(record_id):
+        raise UsageError(
+            f"invalid id {record_id!r}: ids are lowercase letters, digits and '-' "
+            "(no '/', '..' or spaces)"
+        )
+    return record_id
+
+
+def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime) -> str:
+    """An id that needs no central counter: a slug, or the date plus a random part."""
+    prefix = ID_PREFIX.get(kind)
+    if prefix:
+        import secrets  # only when making ids: it pulls in hmac and friends
+
+        while True:
+            rand = "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(5))
+            candidate = f"{prefix}-{now:%Y%m%d}-{rand}"
+            if candidate not in taken:
+                return candidate
+    title = data.get(TITLE_FIELD[kind])
+    if not title:
+        raise CrmkitError(f"a {kind} needs a {TITLE_FIELD[kind]} to make its id")
+    base = slugify(str(title))
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+class Record:
+    """One record as read on the fast path: plain values, its kind, id and file."""
+
+    __slots__ = ("kind", "id", "data", "_path")
+
+    def __init__(self, kind: str, id: str, data: dict[str, Any], path: Path | str = "") -> None:
+        self.kind = kind
+        self.id = id
+        self.data = data
+        self._path = path  # kept as given: building 100,000 Path objects costs more than reading
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind!r}, {self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and (self.kind, self.id, self.data) == (other.kind, other.id, other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def path(self) -> Path:
+        return self._path if isinstance(self._path, Path) else Path(self._path)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.id}"
+
+    @property
+    def title(self) -> str:
+        return str(self.data.get(TITLE_FIELD[self.kind], self.id))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+
+def parse_ref(ref: str) -> tuple[str | None, str]:
+    """'deal/acme-erp' -> ('deal', 'acme-erp'); 'acme-erp' -> (None, 'acme-erp')."""
+    if "/" in ref:
+        kind, _, rid = ref.partition("/")
+        if kind in FOLDERS:
+            return kind, check_id(rid)
+        if kind in KIND_OF_FOLDER:
+            return KIND_OF_FOLDER[kind], check_id(rid)
+        raise UsageError(f"unknown record kind {kind!r} in {ref!r} (kinds: {', '.join(KINDS)})")
+    return None, check_id(ref)

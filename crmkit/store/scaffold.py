@@ -1,0 +1,77 @@
+"""`crmkit init`: a new workspace with sensible defaults, or a copy of the sample."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from crmkit.store import gitio
+from crmkit.store import yamlio
+from crmkit.errors import CrmkitError
+from crmkit.store.records import FOLDERS
+from crmkit.resources import sample_workspace_dir
+
+DEFAULT_CONFIG = """\
+# crmkit configuration. Every record kind lives in its own folder next to this file.
+name: My Company
+timezone: Europe/Stockholm
+locale: sv_SE
+currency: SEK
+
+# Owners and agents. Records name them by id (owner: me).
+users:
+  me:
+    name: Me
+    email: me@example.com
+
+pipeline:
+  stages:
+    - {name: lead, probability: 10, category: pipeline}
+    - {name: qualified, probability: 25, category: pipeline}
+    - {name: proposal, probability: 50, category: best_case}
+    - {name: negotiation, probability: 75, category: commit}
+    - {name: won, probability: 100, category: closed, won: true}
+    - {name: lost, probability: 0, category: closed, lost: true}
+  # Exchange rates into the workspace currency, for reports over several currencies.
+  rates: {}
+"""
+
+GITIGNORE = ".crmkit/\n"
+
+
+def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
+    """Make `target` a workspace; returns the files written. Refuses to overwrite one."""
+    target = target.resolve()
+    if (target / "crmkit.yaml").exists():
+        raise CrmkitError(f"{target} is already a crmkit workspace")
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if sample:
+        src = sample_workspace_dir()
+        for path in sorted(src.rglob("*")):
+            rel = path.relative_to(src)
+            if path.is_dir() or "__pycache__" in rel.parts or rel.parts[0] == ".crmkit":
+                continue
+            dest = target / rel
+            if dest.exists():
+                raise CrmkitError(f"{dest} exists; init into an empty folder")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            written.append(dest)
+    else:
+        yamlio.atomic_write_text(target / "crmkit.yaml", DEFAULT_CONFIG)
+        written.append(target / "crmkit.yaml")
+    for folder in [*FOLDERS.values(), "rules", "segments", "templates", "outbox"]:
+        (target / folder).mkdir(exist_ok=True)
+        keep = target / folder / ".gitkeep"
+        if not any((target / folder).iterdir()):
+            keep.write_text("")
+            written.append(keep)
+    gitignore = target / ".gitignore"
+    if not gitignore.exists() or ".crmkit" not in gitignore.read_text():
+        with open(gitignore, "a", encoding="utf-8") as fh:
+            fh.write(GITIGNORE)
+        written.append(gitignore)
+    if gitio.find_worktree(target) is None:
+        gitio.init(target)
+    return written

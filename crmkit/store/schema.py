@@ -1,0 +1,243 @@
+"""What each kind of record may hold: one table, used by `check`, `add`, `set` and `schema`.
+
+Custom fields are always allowed; only the fields named here are checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# A type is a string ("text", "int", "number", "amount", "bool", "date", "timestamp",
+# "when", "user", "any") or a tuple: ("enum", values), ("ref", kind), ("list", type),
+# ("object", {field: type}).
+Type = Any
+
+ADDRESS: Type = ("object", {"street": "text", "zip": "text", "city": "text", "region": "text", "country": "text"})
+COMMON: dict[str, Type] = {
+    "owner": "user",
+    "tags": ("list", "text"),
+    "created": "when",
+    "notes": "text",
+    "merged_into": "text",
+}
+
+FIELDS: dict[str, dict[str, Type]] = {
+    "contact": {
+        "name": "text", "email": "text", "phone": "text", "company": ("ref", "company"),
+        "title": "text", "country": "text", "address": ADDRESS,
+        "language": "text", "consent": ("object", {"marketing": "bool", "date": "when"}),
+        "opted_out": "bool",
+        "emails": ("list", ("object", {"type": "text", "value": "text"})),
+        "phones": ("list", ("object", {"type": "text", "value": "text"})),
+    },
+    "company": {
+        "name": "text", "domain": "text", "industry": "text", "country": "text",
+        "employees": "int", "revenue": "amount", "address": ADDRESS, "phone": "text",
+        "agreement": "text", "customer": "bool", "vat_no": "text",
+    },
+    "lead": {
+        "name": "text", "email": "text", "company_name": "text", "phone": "text",
+        "status": ("enum", ["prospect", "qualified", "converted", "disqualified"]),
+        "source": "text", "users": "int", "country": "text", "industry": "text",
+        "interest": "text", "disqualified_reason": "text",
+        "converted": ("object", {"contact": ("ref", "contact"), "company": ("ref", "company"),
+                                 "deal": ("ref", "deal"), "at": "when"}),
+        "routing": ("object", {"rule": "text", "at": "when", "status": "text"}),
+    },
+    "deal": {
+        "title": "text", "company": ("ref", "company"), "contacts": ("list", ("ref", "contact")),
+        "stage": "text", "value": "amount", "currency": "text", "probability": "number",
+        "expected_close": "date", "closed": "date", "lost_reason": "text", "source": "text",
+        "products": ("list", "text"),
+        "stage_history": ("list", ("object", {"stage": "text", "at": "when", "by": "text"})),
+        "offer": ("object", {}),
+        "lead": ("ref", "lead"),
+    },
+    "ticket": {
+        "subject": "text", "contact": ("ref", "contact"), "company": ("ref", "company"),
+        "channel": ("enum", ["email", "phone", "web", "chat"]),
+        "priority": ("enum", ["low", "normal", "high", "urgent"]),
+        "line": ("enum", ["first", "second"]),
+        "status": ("enum", ["new", "open", "pending", "solved", "closed"]),
+        "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
+    },
+    "activity": {
+        "type": ("enum", ["call", "meeting", "email", "note", "task"]),
+        "subject": "text", "at": "when", "due": "when", "done": "when",
+        "contact": ("ref", "contact"), "company": ("ref", "company"), "deal": ("ref", "deal"),
+        "lead": ("ref", "lead"), "ticket": ("ref", "ticket"), "body": "text",
+        "direction": ("enum", ["in", "out"]),
+    },
+}
+for _fields in FIELDS.values():
+    for _name, _type in COMMON.items():
+        _fields.setdefault(_name, _type)
+
+REQUIRED: dict[str, list[str]] = {
+    "contact": ["name"], "company": ["name"], "lead": ["name"],
+    "deal": ["title"], "ticket": ["subject"], "activity": ["type"],
+}
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def describe(t: Type) -> str:
+    """A short human name of a type, for messages and --help."""
+    if isinstance(t, tuple):
+        if t[0] == "enum":
+            return "one of " + ", ".join(t[1])
+        if t[0] == "ref":
+            return f"{t[1]} id"
+        if t[0] == "list":
+            return f"list of {describe(t[1])}"
+        return "mapping"
+    return {"when": "date or timestamp", "user": "user id", "amount": "amount"}.get(t, t)
+
+
+def type_problem(value: Any, t: Type) -> str | None:
+    """Why `value` does not fit type `t`, or None. Never raises."""
+    if value is None:
+        return None
+    if isinstance(t, tuple):
+        tag = t[0]
+        if tag == "enum":
+            return None if value in t[1] else f"{value!r} is not {describe(t)}"
+        if tag == "ref":
+            return None if isinstance(value, str) else f"expected a {t[1]} id, found {type(value).__name__}"
+        if tag == "list":
+            if not isinstance(value, list):
+                return f"expected a list, found {type(value).__name__}"
+            for i, item in enumerate(value):
+                why = type_problem(item, t[1])
+                if why:
+                    return f"item {i + 1}: {why}"
+            return None
+        if tag == "object":
+            if not isinstance(value, dict):
+                return f"expected a mapping, found {type(value).__name__}"
+            for key, sub in t[1].items():
+                why = type_problem(value.get(key), sub)
+                if why:
+                    return f"{key}: {why}"
+            return None
+    if t in ("text", "user"):
+        if isinstance(value, str):
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"expected text, found the number {value}; quote it to keep its exact text"
+        return f"expected text, found {type(value).__name__}"
+    if t == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else f"expected a whole number, found {value!r}"
+    if t == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else f"expected a number, found {value!r}"
+    if t == "amount":
+        if isinstance(value, bool):
+            return f"expected an amount, found {value!r}"
+        if isinstance(value, (int, float)):
+            return None
+        try:
+            Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+            return None
+        except InvalidOperation:
+            return f"expected an amount, found {value!r}"
+    if t == "bool":
+        return None if isinstance(value, bool) else f"expected true or false, found {value!r}"
+    if t == "date":
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return None
+        if isinstance(value, str) and _DATE_RE.match(value):
+            return None
+        return f"expected a date (YYYY-MM-DD), found {value!r}"
+    if t in ("timestamp", "when"):
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                return "timestamp without a time zone; add +01:00 or Z"
+            return None
+        if isinstance(value, dt.date) and t == "when":
+            return None
+        return f"expected a {describe(t)}, found {value!r}"
+    return None
+
+
+def json_type(t: Type) -> dict[str, Any]:
+    """The draft-07 JSON Schema of one field type."""
+    if isinstance(t, tuple):
+        tag = t[0]
+        if tag == "enum":
+            return {"type": "string", "enum": list(t[1])}
+        if tag == "ref":
+            return {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "description": f"id of a {t[1]}"}
+        if tag == "list":
+            return {"type": "array", "items": json_type(t[1])}
+        return {
+            "type": "object",
+            "properties": {k: json_type(v) for k, v in t[1].items()},
+            "additionalProperties": True,
+        }
+    return {
+        "text": {"type": "string"},
+        "user": {"type": "string", "description": "a user id from crmkit.yaml"},
+        "int": {"type": "integer"},
+        "number": {"type": "number"},
+        "amount": {"type": ["number", "string"], "pattern": r"^-?[0-9][0-9 ]*([.,][0-9]+)?$"},
+        "bool": {"type": "boolean"},
+        "date": {"type": "string", "format": "date"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "when": {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]},
+    }.get(t, {})
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The draft-07 JSON Schema of a kind, for editors (`crmkit schema --out DIR`)."""
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"https://crmkit.dev/schema/{kind}.json",
+        "title": f"crmkit {kind}",
+        "type": "object",
+        "required": REQUIRED[kind],
+        "properties": {name: json_type(t) for name, t in FIELDS[kind].items()},
+        "additionalProperties": True,
+    }
+
+
+def coerce(kind: str, field: str, text: str) -> Any:
+    """Turn `key=value` text from the command line into the field's type.
+
+    Text fields stay text (a phone number is never an int); numbers, booleans and
+    lists are parsed for the fields that hold them; unknown fields keep text.
+    """
+    from crmkit.errors import UsageError
+
+    t = FIELDS.get(kind, {}).get(field.split(".")[0], "text")
+    if "." in field:
+        top = FIELDS.get(kind, {}).get(field.split(".")[0])
+        if isinstance(top, tuple) and top[0] == "object":
+            t = top[1].get(field.split(".", 1)[1], "text")
+        else:
+            t = "text"
+    if isinstance(t, tuple) and t[0] == "list":
+        return [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        if t == "int":
+            return int(text)
+        if t == "number":
+            return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        if t == "bool":
+            low = text.lower()
+            if low in ("true", "yes", "1"):
+                return True
+            if low in ("false", "no", "0"):
+                return False
+            raise ValueError(text)
+        if t == "date":
+            return dt.date.fromisoformat(text)
+        if t in ("when", "timestamp"):
+            return dt.date.fromisoformat(text) if _DATE_RE.match(text) else dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{field}={text!r}: expected {describe(t)}") from None
+    return text

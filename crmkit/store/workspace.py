@@ -1,0 +1,531 @@
+"""The workspace: where it is, its configuration, reading records fast and writing them faithfully."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import gc
+import operator
+import os
+import pickle
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crmkit.store import gitio
+from crmkit.store import yamlio
+from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
+from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
+
+CONFIG_FILE = "crmkit.yaml"
+CACHE_VERSION = 1
+#: Entries modified this recently are not cached: their mtime could still hide a change
+#: made within the same clock tick (the "racy" case git's index guards against too).
+RACY_SECONDS = 2.0
+
+
+def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """`--now` / CRMKIT_NOW: an ISO date or timestamp; without a zone, the workspace's zone."""
+    try:
+        if len(text) == 10:
+            d = dt.date.fromisoformat(text)
+            return dt.datetime(d.year, d.month, d.day, tzinfo=tz)
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--now {text!r}: expected an ISO date or timestamp such as 2026-11-22T09:30") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+_ZONES: dict[Any, dt.tzinfo] = {}
+
+
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Build objects that live as long as the command: the cyclic collector off meanwhile,
+    then the objects frozen. Reading builds hundreds of thousands of small objects, which
+    the collector would only scan again and again (it tripled warm reads of 100,000 deals)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _shared(node: Any) -> Any:
+    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
+    per offset. The parser makes a new object for each; pickle stores a shared object
+    once, so the parse cache gets smaller and loads faster."""
+    if isinstance(node, dict):
+        return {(sys.intern(k) if type(k) is str else k): _shared(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shared(v) for v in node]
+    if type(node) is str and len(node) <= 40:
+        return sys.intern(node)
+    if isinstance(node, dt.datetime) and node.tzinfo is not None:
+        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
+        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
+    return node
+
+
+class Workspace:
+    """A crmkit workspace rooted at the folder holding crmkit.yaml."""
+
+    def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
+        self.root = root.resolve()
+        self.config_path = self.root / CONFIG_FILE
+        self.config: dict[str, Any] = self._load_config()
+        self.warnings: list[Problem] = []
+        self.commit_enabled = commit
+        self._records: dict[str, list[Record]] = {}
+        self._index: dict[str, dict[str, Record]] = {}
+        #: Records merged into others leave a tombstone: id -> the id they live on as.
+        self._tombstones: dict[str, dict[str, str]] = {}
+        try:
+            self.tz = ZoneInfo(str(self.config.get("timezone", "UTC")))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CrmkitError(
+                f"unknown time zone {self.config.get('timezone')!r}", path=str(self.config_path)
+            ) from None
+        now = now if now is not None else os.environ.get("CRMKIT_NOW") or None
+        self._now = parse_now(now, self.tz) if isinstance(now, str) else now
+
+    # -- finding -------------------------------------------------------------
+
+    @classmethod
+    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> "Workspace":
+        """-w DIR, else $CRMKIT_WORKSPACE, else the nearest folder upwards holding crmkit.yaml."""
+        chosen = explicit or os.environ.get("CRMKIT_WORKSPACE")
+        if chosen:
+            root = Path(chosen)
+            if not (root / CONFIG_FILE).is_file():
+                raise CrmkitError(f"{root}: not a crmkit workspace (no {CONFIG_FILE}); run `crmkit init {root}`")
+            return cls(root, **kwargs)
+        here = Path.cwd()
+        for candidate in [here, *here.parents]:
+            if (candidate / CONFIG_FILE).is_file():
+                return cls(candidate, **kwargs)
+        raise CrmkitError(
+            f"not in a crmkit workspace (no {CONFIG_FILE} here or above); "
+            "run `crmkit init` or pass -w DIR"
+        )
+
+    def _load_config(self) -> dict[str, Any]:
+        # Served from the parse cache like records: a warm listing then never imports ruamel.
+        cache = self.root / ".crmkit" / "cache" / "config.pickle"
+        try:
+            st = self.config_path.stat()
+            key = (CACHE_VERSION, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        try:
+            with open(cache, "rb") as fh:
+                cached_key, data = pickle.load(fh)
+            if cached_key == key and st.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
+                return data
+        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+            pass
+        data = yamlio.load_fast(self.config_path)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
+        if key is not None:
+            self._write_cache(cache, (key, data))
+        return data
+
+    # -- time ----------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The clock every command uses: --now / CRMKIT_NOW, else the real time, in the workspace zone."""
+        if self._now is not None:
+            return self._now.astimezone(self.tz)
+        return dt.datetime.now(self.tz).replace(microsecond=0)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    # -- configuration helpers -------------------------------------------------
+
+    @property
+    def users(self) -> dict[str, dict[str, Any]]:
+        users = self.config.get("users") or {}
+        return users if isinstance(users, dict) else {}
+
+    def rel(self, path: Path) -> str:
+        """A path relative to the workspace, for messages."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def path_for(self, kind: str, record_id: str) -> Path:
+        return self.root / FOLDERS[kind] / f"{check_id(record_id)}.yaml"
+
+    # -- reading ----------------------------------------------------------------
+
+    def records(self, kind: str) -> list[Record]:
+        """Every readable record of a kind, sorted by id. Broken files become warnings."""
+        if kind not in self._records:
+            with _long_lived():
+                self._records[kind] = self._read_kind(kind)
+                self._index[kind] = {r.id: r for r in self._records[kind]}
+        return self._records[kind]
+
+    def index(self, kind: str) -> dict[str, Record]:
+        self.records(kind)
+        return self._index[kind]
+
+    def tombstones(self, kind: str) -> dict[str, str]:
+        """Ids of records merged into others, and the id each now lives on as."""
+        self.records(kind)
+        return self._tombstones.get(kind, {})
+
+    def taken_ids(self, kind: str) -> set[str]:
+        """Ids a new record may not take: the records' and the tombstones' (a merged id stays taken)."""
+        return set(self.index(kind)) | set(self.tombstones(kind))
+
+    def _cache_file(self, kind: str) -> Path:
+        return self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.pickle"
+
+    def derived(
+        self, kind: str, name: str, fn: Callable[[str, dict[str, Any]], Any], key: str = ""
+    ) -> list[tuple[str, Any]] | None:
+        """`fn(id, data)` for every record of a kind, as (id, value) pairs sorted by id.
+
+        The values are cached beside the parse cache, per file and kept while its size
+        and mtime stay the same, and as a whole while `key` (whatever else `fn` depends
+        on) is unchanged. A warm run then unpickles only the small values instead of
+        whole records: `list --json` keeps each row's JSON text, the pipeline reports a
+        summary of the fields they read. None when a file cannot be read: the caller
+        then takes the ordinary path, which warns. `fn` never returns None (None marks
+        a merged record in the cache).
+        """
+        entries = self._entries(kind)
+        path = self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.{name}.pickle"
+        with _long_lived():
+            try:
+                with open(path, "rb") as fh:
+                    version, cached_key, cache = pickle.load(fh)
+                if version != CACHE_VERSION or cached_key != key:
+                    cache = {}
+            except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+                cache = {}
+            racy_after = (time.time() - RACY_SECONDS) * 1e9
+            out: list[tuple[str, Any]] = []
+            fresh: dict[str, tuple[int, int, Any]] = {}
+            changed = False
+            for entry in entries:
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                size, mtime = st.st_size, st.st_mtime_ns
+                fname = entry.name
+                rid = fname[:-5]
+                hit = cache.get(fname)
+                if hit is None or hit[0] != size or hit[1] != mtime:
+                    changed = True
+                    rec = self.index(kind).get(rid)
+                    if rec is not None:
+                        hit = (size, mtime, fn(rid, rec.data))
+                    elif rid in self.tombstones(kind):
+                        hit = (size, mtime, None)
+                    else:
+                        return None  # broken: let the ordinary path warn
+                if mtime < racy_after:  # else too recent to trust its mtime: not kept
+                    fresh[fname] = hit
+                value = hit[2]
+                if value is not None:
+                    out.append((rid, value))
+            if changed or len(fresh) != len(cache):
+                self._write_cache(path, (CACHE_VERSION, key, fresh))
+            out.sort(key=operator.itemgetter(0))
+            return out
+
+    def _entries(self, kind: str) -> list[os.DirEntry[str]]:
+        """The record files of a kind (hidden files and editors' leftovers skipped)."""
+        try:
+            return [e for e in os.scandir(self.root / FOLDERS[kind])
+                    if e.name.endswith(".yaml") and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+
+    def _read_kind(self, kind: str) -> list[Record]:
+        entries = self._entries(kind)
+        cache_path = self._cache_file(kind)
+        cache: dict[str, tuple[int, int, Any]] = {}
+        try:
+            with open(cache_path, "rb") as fh:
+                version, cache = pickle.load(fh)
+            if version != CACHE_VERSION:
+                cache = {}
+        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
+            cache = {}
+        fresh: dict[str, tuple[int, int, Any]] = {}
+        changed = False
+        racy_after = (time.time() - RACY_SECONDS) * 1e9
+        out: list[Record] = []
+        tombstones = self._tombstones.setdefault(kind, {})
+        for entry in entries:
+            name = entry.name
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue
+            size, mtime = st.st_size, st.st_mtime_ns
+            hit = cache.get(name)
+            if hit is not None and hit[0] == size and hit[1] == mtime:
+                data = hit[2]
+                if mtime < racy_after:
+                    fresh[name] = hit
+                else:
+                    changed = True
+            else:
+                path = Path(entry.path)
+                try:
+                    data = yamlio.load_fast(path)
+                    if data is None:
+                        data = {}
+                    if not isinstance(data, dict):
+                        raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
+                    data = _shared(data)
+                except CrmkitError as exc:
+                    data = exc  # cached too: a broken file is not re-parsed until it changes
+                changed = True
+                if mtime < racy_after:
+                    fresh[name] = (size, mtime, data)
+            rid = name[:-5]
+            if type(data) is dict:
+                if "merged_into" in data:
+                    tombstones[rid] = str(data["merged_into"])
+                    continue
+                out.append(Record(kind, rid, data, entry.path))
+            else:
+                self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
+        if changed or len(fresh) != len(cache):
+            self._write_cache(cache_path, (CACHE_VERSION, fresh))
+        out.sort(key=lambda r: r.id)
+        return out
+
+    def _write_cache(self, cache_path: Path, payload: tuple[Any, ...]) -> None:
+        try:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.root / ".crmkit" / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            yamlio.atomic_write_bytes(cache_path, pickle.dumps(payload, protocol=5))
+        except OSError:
+            pass  # a read-only workspace still works, only slower
+
+    def all_records(self) -> Iterator[Record]:
+        for kind in KINDS:
+            yield from self.records(kind)
+
+    def get(self, ref: str, kind: str | None = None) -> Record:
+        """A record by `id` or `kind/id`; an id found in several kinds must be qualified."""
+        ref_kind, rid = parse_ref(ref)
+        if kind and ref_kind and kind != ref_kind:
+            raise UsageError(f"{ref!r} is not a {kind}")
+        kinds = [ref_kind or kind] if (ref_kind or kind) else list(KINDS)
+        found: list[Record] = []
+        for k in kinds:
+            path = self.path_for(k, rid)
+            rec = self.index(k).get(rid)
+            if rec is None and path.exists():
+                # present but unreadable: say why instead of "not found"
+                yamlio.load_fast(path)
+            if rec is not None:
+                found.append(rec)
+        if not found:
+            for k in kinds:
+                target = self._tombstones.get(k, {}).get(rid)
+                if target:
+                    raise NotFound(f"{k}/{rid} was merged into {k}/{target}")
+            what = kinds[0] if len(kinds) == 1 else "record"
+            raise NotFound(f"no {what} with id {rid!r}")
+        if len(found) > 1:
+            raise UsageError(f"{rid!r} is ambiguous: " + ", ".join(r.ref for r in found) + "; write kind/id")
+        return found[0]
+
+    def resolve(self, field: str, value: Any) -> dict[str, Any] | None:
+        """Follow a reference field (company: acme-ab) to the record's data, for dotted conditions."""
+        kind = REF_FIELDS.get(field)
+        if kind is None or not isinstance(value, str):
+            if field == "owner" and isinstance(value, str):
+                return self.users.get(value)
+            return None
+        rec = self.index(kind).get(value)
+        return rec.data if rec else None
+
+    def referrers(self, target: Record) -> list[tuple[Record, str]]:
+        """Records whose reference fields point at `target` (for `rm` and `show`)."""
+        hits: list[tuple[Record, str]] = []
+        for rec in self.all_records():
+            for field, kind in REF_FIELDS.items():
+                if kind != target.kind:
+                    continue
+                value = rec.data.get(field)
+                if value == target.id or (isinstance(value, list) and target.id in value):
+                    hits.append((rec, field))
+        return hits
+
+    def invalidate(self, kind: str | None = None) -> None:
+        """Forget what was read, after a write."""
+        for k in [kind] if kind else list(self._records):
+            self._records.pop(k, None)
+            self._index.pop(k, None)
+            self._tombstones.pop(k, None)
+
+    # -- writing -----------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
+        if timeout is None:
+            timeout = float(os.environ.get("CRMKIT_LOCK_TIMEOUT", "10"))
+        lock_dir = self.root / ".crmkit"
+        lock_dir.mkdir(exist_ok=True)
+        gitignore = lock_dir / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        fh = open(lock_dir / "lock", "a+")
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WorkspaceBusy(
+                            f"workspace busy: another crmkit command is writing to {self.root} "
+                            f"(waited {timeout:g}s); try again"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            fh.close()
+
+    @contextmanager
+    def transaction(self, message: str, command: str) -> Iterator["Transaction"]:
+        """Lock, let the caller write, then commit exactly the touched files (or undo on error)."""
+        with self.lock():
+            tx = Transaction(self, message, command)
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback()
+                raise
+            tx.commit_now()
+
+
+class Transaction:
+    """The files one command writes; committed together, restored if the command fails."""
+
+    def __init__(self, ws: Workspace, message: str, command: str) -> None:
+        self.ws = ws
+        self.message = message
+        self.command = command
+        self.notes: list[str] = []
+        self.touched: list[Path] = []
+        self._originals: dict[Path, bytes | None] = {}
+        self.commits: list[str] = []
+
+    def _remember(self, path: Path) -> None:
+        # _originals doubles as the set of touched paths: a list lookup here made a
+        # 10,000-record import or routing run quadratic.
+        if path not in self._originals:
+            self._originals[path] = path.read_bytes() if path.exists() else None
+            self.touched.append(path)
+
+    def note(self, line: str) -> None:
+        self.notes.append(line)
+
+    def create(self, kind: str, data: dict[str, Any], record_id: str | None = None) -> Record:
+        """Write a new record; an id is made when none is given. Never overwrites."""
+        if record_id is None:
+            record_id = new_id(kind, data, self.ws.taken_ids(kind), self.ws.now())
+        path = self.ws.path_for(kind, record_id)
+        if path.exists():
+            raise CrmkitError(f"{kind}/{record_id} already exists", path=self.ws.rel(path))
+        self._remember(path)
+        yamlio.atomic_write_text(path, yamlio.dumps(data))
+        self.ws.invalidate(kind)
+        return Record(kind, record_id, yamlio.to_plain(data), path)
+
+    def update(self, kind: str, record_id: str, fn: Callable[[Any], None]) -> bool:
+        """Load one record faithfully, let `fn` change it in place, write it back if it changed."""
+        path = self.ws.path_for(kind, record_id)
+        if not path.exists():
+            raise NotFound(f"no {kind} with id {record_id!r}")
+        before = yamlio.read_text(path)
+        doc = yamlio.loads_roundtrip(before, self.ws.rel(path))
+        if doc is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            doc = CommentedMap()
+        fn(doc)
+        after = yamlio.dumps(doc)
+        if after == before:
+            return False
+        self._remember(path)
+        yamlio.atomic_write_text(path, after)
+        self.ws.invalidate(kind)
+        return True
+
+    def delete(self, kind: str, record_id: str) -> None:
+        path = self.ws.path_for(kind, record_id)
+        self._remember(path)
+        path.unlink(missing_ok=True)
+        self.ws.invalidate(kind)
+
+    def _inside(self, relpath: str) -> Path:
+        path = (self.ws.root / relpath).resolve()
+        if self.ws.root not in path.parents:
+            raise UsageError(f"{relpath!r} is outside the workspace")
+        return path
+
+    def write_file(self, relpath: str, data: bytes | str) -> Path:
+        path = self._inside(relpath)
+        self._remember(path)
+        yamlio.atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+
+    def remove_file(self, relpath: str) -> None:
+        path = self._inside(relpath)
+        self._remember(path)
+        path.unlink(missing_ok=True)
+
+    def rollback(self) -> None:
+        """Put back every file this transaction changed that is not committed yet."""
+        for path, original in self._originals.items():
+            try:
+                if original is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    yamlio.atomic_write_bytes(path, original)
+            except OSError:
+                pass
+        self._originals.clear()
+        self.touched = []
+        self.ws.invalidate()
+
+    def commit_now(self) -> str | None:
+        """Commit what was touched so far (exactly those files) and start afresh."""
+        touched, self.touched = self.touched, []
+        self._originals.clear()
+        if not touched or not self.ws.commit_enabled or gitio.find_worktree(self.ws.root) is None:
+            return None
+        sha = gitio.commit_paths(
+            self.ws.root, touched, gitio.commit_message(self.message, self.notes, self.command)
+        )
+        self.notes = []
+        if sha:
+            self.commits.append(sha)
+        return sha

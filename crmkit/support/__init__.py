@@ -1,0 +1,1 @@
+"""Support: tickets, business calendars, SLA clocks, escalation and the cron tick."""
