@@ -338,7 +338,6 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         now=app.now,
         tz=ws.tz,
         calendar_name=str(ws.config.get("name") or "crmkit"),
-        uid_domain=_uid_domain(ws),
         component=component,
         include_done=include_done,
         titles=_titles(app, acts),
@@ -352,8 +351,3 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
     else:
         click.echo(data, nl=False)  # bytes: written as is, CRLF line ends intact
 
-
-def _uid_domain(ws: Any) -> str:
-    from crmkit.store.records import slugify
-
-    return (slugify(str(ws.config.get("name") or "")) or "workspace") + ".crmkit"

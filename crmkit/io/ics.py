@@ -2,15 +2,18 @@
 
 A follow-up is an activity with a ``due`` date or timestamp. It becomes a VTODO
 (a task with DUE) or, for calendar programs that ignore tasks, a VEVENT (an
-all-day entry for a date, a 30-minute entry for a timestamp). The UID is the
-activity id plus a workspace-specific domain, so importing a newer export updates
-the same entries instead of duplicating them.
+all-day entry for a date, a 30-minute entry for a timestamp). The UID is made
+from the activity id alone (``crmkit:activity/<id>``), so importing a newer export
+updates the same entries instead of duplicating them, even after the workspace's
+firm is renamed. Times carry the workspace's TZID and a VTIMEZONE built from the
+tz database (see vtimezone.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 from crmkit.sales.pipeline import to_datetime
 
@@ -48,7 +51,6 @@ def follow_ups_to_ics(
     now: dt.datetime,
     tz: dt.tzinfo,
     calendar_name: str = "crmkit",
-    uid_domain: str = "crmkit",
     component: str = "todo",
     include_done: bool = False,
     titles: Mapping[str, str] | None = None,
@@ -78,7 +80,7 @@ def follow_ups_to_ics(
     items.sort(key=lambda t: (t[2] if isinstance(t[2], dt.datetime) else dt.datetime.combine(t[2], dt.time(), tz), t[0]))
     for aid, a, due, done in items:
         comp = Todo() if component == "todo" else Event()
-        comp.add("uid", f"{aid}@{uid_domain}")
+        comp.add("uid", uid(aid))
         comp.add("dtstamp", stamp)
         kind = str(a.get("type") or "task")
         subject = str(a.get("subject") or kind)
@@ -128,9 +130,15 @@ def follow_ups_to_ics(
                 comp.add("dtend", due + dt.timedelta(days=1))
             comp.add("transp", "TRANSPARENT")
         cal.add_component(comp)
-    if any(isinstance(d, dt.datetime) for _i, _a, d, _d in items):
-        try:
-            cal.add_missing_timezones()
-        except Exception:  # noqa: BLE001 - VTIMEZONE is a courtesy; times also carry TZID
-            pass
+    moments = [d for _i, _a, d, _d in items if isinstance(d, dt.datetime)]
+    if moments and isinstance(tz, ZoneInfo) and tz.key in cal.get_used_tzids():
+        from crmkit.io.vtimezone import vtimezone
+
+        # the zone block goes first: some readers resolve a TZID only if it was defined before use
+        cal.subcomponents.insert(0, vtimezone(tz, min(moments), max(moments)))
     return cal.to_ical()
+
+
+def uid(activity_id: str) -> str:
+    """The calendar UID of a follow-up: its record id, and nothing that can be renamed."""
+    return f"crmkit:activity/{activity_id}"
