@@ -175,7 +175,9 @@ def _export_options(f: Any) -> Any:
 @_export_options
 @click.option("--fields", metavar="A,B", help="Columns (default: id, the usual ones, then every field present).")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", help="';' for Nordic Excel.")
-@click.option("--excel", is_flag=True, help="For Excel on a Nordic machine: ';' and a UTF-8 BOM.")
+@click.option("--excel", is_flag=True,
+              help="For Excel or LibreOffice: ';', a UTF-8 BOM, the workspace locale's decimal mark, "
+                   "digits that must stay text (zip 0150) as =\"0150\".")
 @pass_app
 def export_csv(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None,
                fields: str | None, delimiter: str, excel: bool) -> None:
@@ -183,14 +185,16 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 
     Nested fields become dotted columns (address.city), lists are comma-joined or
     JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
-    with = + - @, a tab or a carriage return) get a leading ' so they stay text.
+    with = or @, a tab or a carriage return, or + or - not followed by a number or
+    phone number) get a leading ' so they stay text.
     """
     from crmkit.exchange.exporter import export_csv as to_csv, select_records
 
     kind, records = select_records(app.workspace(), kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     sep = "\t" if delimiter == "tab" else (";" if excel else delimiter)
-    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel), out)
+    locale = str(app.workspace().config.get("locale", "sv_SE")) if excel else None
+    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel, excel_locale=locale), out)
 
 
 @crmkit_command(name="json")

@@ -142,7 +142,7 @@ def _number_text(text: str) -> str:
     t = re.sub(r"[\s\u00a0\u202f']", "", text)
     if "," in t and "." in t:
         t = t.replace(",", "") if t.rfind(".") > t.rfind(",") else t.replace(".", "").replace(",", ".")
-    elif t.count(",") == 1 and len(t.split(",")[1]) != 3:
+    elif t.count(",") == 1 and (len(t.split(",")[1]) != 3 or t.lstrip("+-").startswith("0,")):
         t = t.replace(",", ".")   # a decimal comma; "1,234" stays ambiguous and is refused below
     return t
 
