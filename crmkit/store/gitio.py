@@ -156,6 +156,33 @@ def history(root: Path, path: Path, limit: int | None = None) -> list[Change]:
     return changes
 
 
+def checkout_index(root: Path, folder: Path, dest: Path) -> Path:
+    """Write the index's (staged) version of every file under `folder` into `dest`.
+
+    Files are laid out as in the work tree (`dest/<path from the top>`); deleted and
+    unstaged changes are what the next commit would hold, not what is on disk.
+    Returns where `folder` is inside `dest`.
+    """
+    repo = _repo(root)
+    top = Path(repo.working_tree_dir).resolve()
+    rel = os.path.relpath(folder.resolve(), top)
+    if rel.startswith(".."):
+        raise GitError(f"{folder} is not inside the git work tree {top}")
+    listed = _run(repo, "ls-files", "-z", "--cached", "--", "." if rel == "." else rel,
+                  strip_newline_in_stdout=False)
+    names = [n for n in listed.split("\0") if n]
+    if names:
+        with tempfile.NamedTemporaryFile("w", delete=False, encoding="utf-8", suffix=".paths") as fh:
+            fh.write("\0".join(names) + "\0")
+            listing = fh.name
+        try:
+            with open(listing, "rb") as stdin:
+                _run(repo, "checkout-index", f"--prefix={dest}/", "-z", "--stdin", istream=stdin)
+        finally:
+            os.unlink(listing)
+    return dest / rel
+
+
 def is_tracked_clean(root: Path) -> bool:
     """True when the work tree has no changes git knows of (used by tests and `check`)."""
     repo = _repo(root)
