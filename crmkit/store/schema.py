@@ -96,6 +96,7 @@ AMOUNT_PATTERN = r"^[+-]?[0-9][0-9 \u00a0]*([.,][0-9]+)?$"
 _DATE_RE = re.compile(DATE_PATTERN)
 _TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+_NAIVE_RE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?$")
 
 
 def _date_text(text: str) -> bool:
@@ -205,6 +206,8 @@ def type_problem(value: Any, t: Type) -> str | None:
             return None
         if isinstance(value, str) and (_timestamp_text(value) or (t == "when" and _date_text(value))):
             return None     # the same text quoted: what an editor's schema sees either way
+        if isinstance(value, str) and _NAIVE_RE.match(value):
+            return "timestamp without a time zone; add +01:00 or Z"
         return f"expected a {describe(t)}, found {value!r}"
     return None
 

@@ -155,6 +155,11 @@ def test_check_jsonschema_agrees_with_check(run, tmp_path: Path) -> None:
                 (path.name, [e["message"] for e in report["errors"] if Path(e["filename"]).name == path.name])
 
 
+def test_a_quoted_timestamp_without_zone_is_named_as_such() -> None:
+    (problem,) = field_problems("activity", {"type": "call", "at": "2026-11-01T10:00:00"})
+    assert problem[2] == "at: timestamp without a time zone; add +01:00 or Z"
+
+
 def test_yaml_nan_is_refused_by_check() -> None:
     """`.nan` is a YAML float; JSON has no NaN, so only check can refuse it (and does)."""
     assert field_problems("deal", {"title": "X", "value": float("nan")})
