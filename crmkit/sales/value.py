@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import ConditionError, CrmkitError, Problem
-from crmkit.sales.pipeline import PipelineConfig, deal_as_of, deal_facts, to_date
+from crmkit.sales.pipeline import UNKNOWN_STAGE, PipelineConfig, deal_as_of, deal_facts, to_date
 from crmkit.store import yamlio
 from crmkit.store.records import Record
 
@@ -52,6 +52,7 @@ VALUE_FIELDS = ("lifetime_value", "won_deals", "first_purchase", "last_purchase"
 DEFAULT_TIER = "standard"
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 class ValueRuleError(CrmkitError):
@@ -352,8 +353,8 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None,
                 continue
             key = ("contact", first)
         data = deal_as_of(deal.data, at, cfg) if as_of is not None else deal.data
-        if data is None:
-            continue  # not created yet
+        if data is None or data.get("stage") == UNKNOWN_STAGE:
+            continue  # not created yet, or closed later with no history to say where it stood
         facts = deal_facts(deal.id, data, cfg, rates)
         if not facts.won and not facts.is_open:
             continue
@@ -373,6 +374,9 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None,
                 cv.last_purchase = when if cv.last_purchase is None else max(cv.last_purchase, when)
         elif facts.stage_obj is None or facts.stage_obj.is_open:
             cv.open_pipeline += facts.value or ZERO
+    for cv in out.values():
+        cv.lifetime_value = cv.lifetime_value.quantize(CENT)
+        cv.open_pipeline = cv.open_pipeline.quantize(CENT)
     buyers = [cv for cv in out.values() if cv.won_deals]
     for cv in buyers:
         if cv.last_purchase is not None:
