@@ -13,9 +13,11 @@ from typing import Any, Iterable
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.store.records import Record
-from crmkit.support.satisfaction import STATES, contact_journey, ratings, state_at
+from crmkit.support.satisfaction import STATES, ratings, state_at
 
 HUNDRED = Decimal(100)
+#: Sentiment changes shown on a page (table, md, html); json has every one.
+SHOWN = 100
 
 
 def _pct(part: int, whole: int) -> Decimal | None:
@@ -46,7 +48,6 @@ def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end:
     from crmkit.sales.value import values_now
 
     tiers = {key[1]: cv.tier for key, cv in values_now(ws).items() if key[0] == "company"}
-    contacts = ws.index("contact")
     by_month: dict[str, list[int]] = {}
     by_agent: dict[str, list[int]] = {}
     by_line: dict[str, list[int]] = {}
@@ -65,7 +66,7 @@ def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end:
             by_line.setdefault(str(t.get("line") or "-"), []).append(r)
             company = t.get("company")
             if not isinstance(company, str):
-                person = contacts.get(t.get("contact") or "")
+                person = ws.index("contact").get(t.get("contact") or "")
                 company = person.get("company") if person else None
             by_tier.setdefault(tiers.get(company, "-") if isinstance(company, str) else "-", []).append(r)
         events = t.get("events") or []
@@ -83,8 +84,10 @@ def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end:
     matrix = {a: {b: 0 for b in STATES} for a in STATES}
     moves: dict[tuple[str, str], int] = {}
     journeys = []
-    for c in ws.records("contact"):
-        changes = contact_journey(ws, c.id, finish)
+    from crmkit.support.satisfaction import journey, signals_by_contact
+
+    for cid, sigs in signals_by_contact(ws).items():
+        changes = journey(sigs, finish)
         if not changes:
             continue
         a, b = state_at(changes, begin), state_at(changes, finish)
@@ -92,10 +95,10 @@ def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end:
         for ch in changes:
             if ch.at > begin:
                 moves[(ch.from_state, ch.to_state)] = moves.get((ch.from_state, ch.to_state), 0) + 1
-                journeys.append({"contact": c.id, "name": c.get("name", c.id),
-                                 "at": ch.at.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M"),
+                journeys.append({"contact": cid, "at": ch.at.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M"),
                                  "from": ch.from_state, "to": ch.to_state, "reason": ch.reason})
     journeys.sort(key=lambda j: (j["at"], j["contact"]))
+    shown = journeys[-SHOWN:]  # the newest on a page; --json has them all
     matrix_rows = [{"from": a, **{b: matrix[a][b] for b in STATES}, "total": sum(matrix[a].values())}
                    for a in STATES]
 
@@ -136,8 +139,10 @@ def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end:
                 + [Column("total", kind="int")], matrix_rows,
                 note="contacts with at least one sentiment signal; everyone else is neutral"),
         Section("Sentiment changes in the period",
-                [Column("at"), Column("contact"), Column("name"), Column("from"), Column("to"),
-                 Column("reason", wrap=True)], journeys, empty="no sentiment changed in the period"),
+                [Column("at"), Column("contact"), Column("from"), Column("to"),
+                 Column("reason", wrap=True)], shown, empty="no sentiment changed in the period",
+                note=f"the newest {SHOWN} of {len(journeys)}; --format json lists every change"
+                if len(journeys) > SHOWN else None),
         Section("Survey response",
                 [Column("sent", kind="int"), Column("answered", kind="int"),
                  Column("response_rate", "response rate", "pct")],

@@ -29,8 +29,12 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
     chosen customers' revenue.
     """
     tiering: Tiering = load_tiering(ws)
-    now_values = compute(ws, as_of, tiering)
-    then_values = compute(ws, since, tiering)
+    from crmkit.sales.pipeline import PipelineConfig
+    from crmkit.sales.value import deal_rows
+
+    rows_ = deal_rows(ws, PipelineConfig.from_config(ws.config, ws.tz))
+    now_values = compute(ws, as_of, tiering, rows_)
+    then_values = compute(ws, since, tiering, rows_)
     keys = set(chosen) if chosen is not None else None
     customers = [cv for key, cv in now_values.items() if keys is None or key in keys]
     buyers = sorted((cv for cv in customers if cv.won_deals),

@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import ConditionError, CrmkitError, Problem
-from crmkit.sales.pipeline import UNKNOWN_STAGE, PipelineConfig, deal_as_of, deal_facts, to_date
+from crmkit.sales.pipeline import PipelineConfig, amount_of, to_date
 from crmkit.store import yamlio
 from crmkit.store.records import Record
 
@@ -215,14 +215,14 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
 
 def load_tiering(ws: Any) -> Tiering:
     """rules/value.yaml, refusing a broken file with its first problem (file and line)."""
-    cached = getattr(ws, "_crmkit_tiering", None)
+    cached = ws.memo.get("tiering")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     tiering, problems = read_tiering(ws)
     if problems:
         p = problems[0]
         raise ValueRuleError(f"{p.code}: {p.message}", path=p.path, line=p.line)
-    ws._crmkit_tiering = tiering
+    ws.memo["tiering"] = tiering
     return tiering
 
 
@@ -293,17 +293,70 @@ def _as_of_datetime(ws: Any, as_of: dt.date | dt.datetime | None) -> dt.datetime
     return dt.datetime.combine(as_of, dt.time(23, 59, 59), tzinfo=ws.tz)
 
 
-def _won_on(deal: Mapping[str, Any], cfg: PipelineConfig) -> dt.date | None:
-    closed = to_date(deal.get("closed"))
-    if closed is not None:
-        return closed
-    for h in reversed(deal.get("stage_history") or []):
-        if isinstance(h, Mapping) and h.get("stage") == cfg.won_stage.name:
-            at = h.get("at")
-            if isinstance(at, dt.datetime):
-                return at.astimezone(cfg.tz).date()
-            return to_date(at)
-    return to_date(deal.get("expected_close")) or to_date(deal.get("created"))
+#: What value figures (and sentiment signals) read of one deal, cached per file by
+#: Workspace.derived: a plain tuple (company, first contact, stage, value, currency,
+#: closed, created, history of (at, stage, from) sorted, contacts, title, tags), because
+#: tuples unpickle several times faster than objects.
+DealRow = tuple[str | None, str | None, str, Any, str | None, dt.date | None, dt.datetime | None,
+                tuple[tuple[dt.datetime, str, str | None], ...], tuple[str, ...], str, tuple[str, ...]]
+
+
+def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
+    from crmkit.sales.pipeline import history_of, stage_of, to_datetime
+
+    company = deal.get("company")
+    people = deal.get("contacts")
+    first = people[0] if isinstance(people, list) and people and isinstance(people[0], str) else None
+    currency = deal.get("currency")
+    return (company if isinstance(company, str) and company else None, first, stage_of(deal) or "",
+            deal.get("value"), str(currency) if currency else None, to_date(deal.get("closed")),
+            to_datetime(deal.get("created"), tz), tuple((h.at, h.stage, h.from_stage) for h in history_of(deal, tz)),
+            tuple(c for c in people if isinstance(c, str)) if isinstance(people, list) else (),
+            str(deal.get("title") or ""),
+            tuple(str(t) for t in deal.get("tags")) if isinstance(deal.get("tags"), list) else ())
+
+
+def deal_rows(ws: Any, cfg: PipelineConfig) -> list[tuple[str, DealRow]]:
+    """(id, DealRow) of every deal; from the derived cache when it is warm."""
+    rows = ws.derived("deal", "value", lambda _rid, d: deal_row(d, cfg.tz), key="value-3|" + str(cfg.tz))
+    if rows is None:
+        rows = [(d.id, deal_row(d.data, cfg.tz)) for d in ws.records("deal")]
+    return rows
+
+
+def _stage_then(row: DealRow, at: dt.datetime, today: dt.date, cfg: PipelineConfig,
+                won: str) -> tuple[str | None, dt.date | None]:
+    """(stage, won date) of a deal as of `at`, as crmkit.sales.pipeline.stage_as_of tells it.
+
+    None as the stage: not created yet, or closed after `at` with no history to say where
+    it stood (not guessed)."""
+    now_stage, closed, created, history = row[2], row[5], row[6], row[7]
+    if created is None and history:
+        created = history[0][0]
+    if created is not None and created > at:
+        return None, None
+    if not history:
+        st = cfg.get(now_stage)
+        if st is not None and st.is_closed and closed is not None and closed > today:
+            return None, None
+        return now_stage, closed if now_stage == won else None
+    if history[-1][0] <= at and history[-1][1] != won:
+        return history[-1][1], None  # the common case: the whole history lies before the date
+    stage: str | None = None
+    entered: dt.datetime | None = None
+    for h_at, h_stage, _ in history:
+        if h_at > at:
+            break
+        if h_stage != stage:
+            entered = h_at
+        stage = h_stage
+    if stage is None:
+        return history[0][2] or history[0][1], None
+    if stage != won:
+        return stage, None
+    if stage == now_stage and closed is not None and closed <= today:
+        return stage, closed
+    return stage, entered.astimezone(cfg.tz).date() if entered is not None else closed
 
 
 def _quintiles(values: dict[str, Any]) -> dict[str, int]:
@@ -325,12 +378,13 @@ def customer_key(ws: Any, rec: Record) -> tuple[str, str] | None:
     return None
 
 
-def compute(ws: Any, as_of: dt.date | dt.datetime | None = None,
-            tiering: Tiering | None = None) -> dict[tuple[str, str], CustomerValue]:
+def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tiering | None = None,
+            rows: list[tuple[str, DealRow]] | None = None) -> dict[tuple[str, str], CustomerValue]:
     """Every customer's figures as of a date (default: now), keyed by (kind, id).
 
     Companies are always present (with zero figures when they never bought); private
-    contacts only when they bought or have an open deal.
+    contacts only when they bought or have an open deal. ``rows`` (from :func:`deal_rows`)
+    saves reading the deals again when several dates are computed.
     """
     at = _as_of_datetime(ws, as_of)
     today = at.astimezone(ws.tz).date()
@@ -341,39 +395,40 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None,
     out: dict[tuple[str, str], CustomerValue] = {}
     for c in ws.records("company"):
         out[("company", c.id)] = CustomerValue("company", c.id, str(c.get("name") or c.id))
-    contacts = ws.index("contact")
-    for deal in ws.records("deal"):
-        company = deal.get("company")
-        if isinstance(company, str) and company:
+    names: dict[str, str] = {}
+    won = cfg.won_stage.name
+    for rid, row in rows if rows is not None else deal_rows(ws, cfg):
+        company, contact, value_raw, currency, created = row[0], row[1], row[3], row[4], row[6]
+        if company is not None:
             key = ("company", company)
+        elif contact is not None:
+            key = ("contact", contact)
         else:
-            people = deal.get("contacts")
-            first = people[0] if isinstance(people, list) and people else None
-            if not isinstance(first, str):
-                continue
-            key = ("contact", first)
-        data = deal_as_of(deal.data, at, cfg) if as_of is not None else deal.data
-        if data is None or data.get("stage") == UNKNOWN_STAGE:
-            continue  # not created yet, or closed later with no history to say where it stood
-        facts = deal_facts(deal.id, data, cfg, rates)
-        if not facts.won and not facts.is_open:
             continue
+        stage, won_on = _stage_then(row, at, today, cfg, won)
+        if stage is None:
+            continue
+        st = cfg.get(stage)
+        if st is not None and st.lost:
+            continue
+        amount = amount_of(value_raw)
+        if amount is not None and currency and currency.upper() != rates.target:
+            amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
         cv = out.get(key)
         if cv is None:
-            person = contacts.get(key[1]) if key[0] == "contact" else None
-            name = str(person.get("name") or key[1]) if person else key[1]
-            cv = out[key] = CustomerValue(key[0], key[1], name)
-        if facts.won:
+            if not names and key[0] == "contact":
+                names = {c.id: str(c.get("name") or c.id) for c in ws.records("contact")}
+            cv = out[key] = CustomerValue(key[0], key[1], names.get(key[1], key[1]))
+        if st is not None and st.won:
             cv.won_deals += 1
-            cv.won.append(deal.id)
-            cv.lifetime_value += facts.value or ZERO
-            when = to_date(data.get("closed")) if as_of is not None else None
-            when = when or _won_on(data, cfg)
+            cv.won.append(rid)
+            cv.lifetime_value += amount or ZERO
+            when = won_on or (created.astimezone(cfg.tz).date() if created else None)
             if when is not None:
                 cv.first_purchase = when if cv.first_purchase is None else min(cv.first_purchase, when)
                 cv.last_purchase = when if cv.last_purchase is None else max(cv.last_purchase, when)
-        elif facts.stage_obj is None or facts.stage_obj.is_open:
-            cv.open_pipeline += facts.value or ZERO
+        else:  # open, or a stage crmkit.yaml does not know (counted as open, as the pipeline does)
+            cv.open_pipeline += amount or ZERO
     for cv in out.values():
         cv.lifetime_value = cv.lifetime_value.quantize(CENT)
         cv.open_pipeline = cv.open_pipeline.quantize(CENT)
@@ -389,9 +444,21 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None,
         for cv in buyers:
             cv.recency, cv.frequency, cv.monetary = rec[cv.ref], freq[cv.ref], mon[cv.ref]
     records = {("company", c.id): c for c in ws.records("company")}
+    contacts = ws.index("contact") if any(k[0] == "contact" for k in out) else {}
+    # Customers with the same figures get the same tier when the rules read figures only:
+    # most customers share a handful of figures (never bought), so evaluate each once.
+    paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
+    memo: dict[tuple[Any, ...], str] | None = {} if paths <= set(VALUE_FIELDS) else None
     for key, cv in out.items():
-        rec_ = records.get(key) or (contacts.get(key[1]) if key[0] == "contact" else None)
-        cv.tier = tier_of(ws, tiering, cv, rec_)
+        if memo is not None:
+            figures = cv.fields()
+            k = tuple(figures[p] for p in sorted(paths))
+            if k not in memo:
+                memo[k] = tier_of(ws, tiering, cv, None)
+            cv.tier = memo[k]
+        else:
+            rec_ = records.get(key) or (contacts.get(key[1]) if key[0] == "contact" else None)
+            cv.tier = tier_of(ws, tiering, cv, rec_)
     return out
 
 
@@ -408,12 +475,12 @@ def tier_of(ws: Any, tiering: Tiering, cv: CustomerValue, rec: Record | None) ->
 
 def values_now(ws: Any) -> dict[tuple[str, str], CustomerValue]:
     """:func:`compute` as of now, once per read of the records (computed fields ask per record)."""
-    stamp = (ws.now(), id(ws.records("deal")), id(ws.records("company")), id(ws.records("contact")))
-    cached = getattr(ws, "_crmkit_values", None)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]  # type: ignore[no-any-return]
+    memo = ws.memo.get("values")
+    now = ws.now()
+    if memo is not None and memo[0] == now:
+        return memo[1]  # type: ignore[no-any-return]
     values = compute(ws)
-    ws._crmkit_values = (stamp, values)
+    ws.memo["values"] = (now, values)
     return values
 
 

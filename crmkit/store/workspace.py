@@ -87,6 +87,9 @@ class Workspace:
         self.warnings: list[Problem] = []
         self.commit_enabled = commit
         self._records: dict[str, list[Record]] = {}
+        #: Figures computed from many records (customer values, sentiment signals), kept
+        #: until the next write: invalidate() clears it.
+        self.memo: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
@@ -384,6 +387,7 @@ class Workspace:
 
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
+        self.memo.clear()
         for k in [kind] if kind else list(self._records):
             self._records.pop(k, None)
             self._index.pop(k, None)

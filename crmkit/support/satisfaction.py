@@ -154,10 +154,9 @@ def _rating_signal(rating: int) -> str:
 
 def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
     """Every signal in the workspace, per contact id, oldest first (cached per read of the records)."""
-    stamp = (id(ws.records("ticket")), id(ws.records("deal")))
-    cached = getattr(ws, "_crmkit_signals", None)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]  # type: ignore[no-any-return]
+    cached = ws.memo.get("signals")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     out: dict[str, list[Signal]] = {}
 
     def add(contact: Any, sig: Signal) -> None:
@@ -185,29 +184,30 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
             elif kind == "rated" and isinstance(e.get("rating"), int):
                 note = f": {e['comment']}" if e.get("comment") else ""
                 add(contact, Signal(at, _rating_signal(e["rating"]), f"rated {e['rating']} for {subject}{note}", src))
-    from crmkit.sales.pipeline import PipelineConfig, history_of, to_date
+    from crmkit.sales.pipeline import PipelineConfig
+    from crmkit.sales.value import deal_rows
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
-    for d in ws.records("deal"):
-        if d.get("stage") != won:
+    for rid, row in deal_rows(ws, cfg):
+        stage, closed, created, history, people, title, tags = row[2], row[5], row[6], row[7], row[8], row[9], row[10]
+        if stage != won or not people:
             continue
         at = None
-        for h in history_of(d.data, ws.tz):
-            if h.stage == won:
-                at = h.at
+        for h_at, h_stage, _ in history:
+            if h_stage == won:
+                at = h_at
         if at is None:
-            at = _aware(ws, to_date(d.get("closed")) or d.get("created"))
+            at = _aware(ws, closed or created)
         if at is None:
             continue
-        tags = d.get("tags") if isinstance(d.get("tags"), list) else []
         signal = "renewal" if "renewal" in tags else "won"
-        title = str(d.get("title") or d.id)
-        for c in d.get("contacts") or []:
-            add(c, Signal(at, signal, f"{'renewed' if signal == 'renewal' else 'won deal'}: {title}", d.ref))
+        for c in people:
+            add(c, Signal(at, signal, f"{'renewed' if signal == 'renewal' else 'won deal'}: {title or rid}",
+                          f"deal/{rid}"))
     for sigs in out.values():
         sigs.sort(key=lambda s: s.at)
-    ws._crmkit_signals = (stamp, out)
+    ws.memo["signals"] = out
     return out
 
 
