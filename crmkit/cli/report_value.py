@@ -71,9 +71,6 @@ def satisfaction(app: App, fmt: str | None, where: str | None, period: str | Non
     from crmkit.reports.satisfaction import satisfaction_report
 
     ws = app.workspace()
-    tickets = ws.records("ticket")
-    if where:
-        chosen = {rid for rid, _ in report_records(app, "ticket", where)}
-        tickets = [t for t in tickets if t.id in chosen]
+    chosen = {rid for rid, _ in report_records(app, "ticket", where)} if where else None
     p = parse_period(period or "12m", app.now.date())
-    emit_report(app, satisfaction_report(ws, tickets, p.start, p.end, p.label), fmt, out)
+    emit_report(app, satisfaction_report(ws, chosen, p.start, p.end, p.label), fmt, out)

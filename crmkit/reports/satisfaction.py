@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
-from crmkit.store.records import Record
-from crmkit.support.satisfaction import STATES, ratings, state_at
+from crmkit.support.satisfaction import STATES, state_at
 
 HUNDRED = Decimal(100)
 #: Sentiment changes shown on a page (table, md, html); json has every one.
@@ -41,41 +40,42 @@ def _csat_rows(groups: dict[str, list[int]], label: str) -> list[dict[str, Any]]
     return rows
 
 
-def satisfaction_report(ws: Any, tickets: Iterable[Record], start: dt.date, end: dt.date,
+def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, end: dt.date,
                         period_label: str) -> Report:
-    """Ratings given in [start, end], the journey of every contact over it, surveys sent in it."""
-    tickets = list(tickets)
+    """Ratings given in [start, end] on the tickets (all, or ``ticket_ids``), the journey of
+    every contact over the period, surveys sent in it."""
     from crmkit.sales.value import values_now
+    from crmkit.support.satisfaction import ticket_rows
 
-    tiers = {key[1]: cv.tier for key, cv in values_now(ws).items() if key[0] == "company"}
     by_month: dict[str, list[int]] = {}
     by_agent: dict[str, list[int]] = {}
     by_line: dict[str, list[int]] = {}
     by_tier: dict[str, list[int]] = {}
     all_ratings: list[int] = []
     surveyed = answered = 0
-    for t in tickets:
-        for e in ratings(t):
-            d = _local_date(ws, e.get("at"))
+    tiers: dict[str, str] | None = None
+    for tid, row in ticket_rows(ws):
+        if ticket_ids is not None and tid not in ticket_ids:
+            continue
+        contact, company, owner, line, _subject, _signals, rated, sent_at = row
+        for at, r, _comment in rated:
+            d = _local_date(ws, at)
             if d is None or not start <= d <= end:
                 continue
-            r = int(e["rating"])
             all_ratings.append(r)
             by_month.setdefault(f"{d:%Y-%m}", []).append(r)
-            by_agent.setdefault(str(t.get("owner") or "-"), []).append(r)
-            by_line.setdefault(str(t.get("line") or "-"), []).append(r)
-            company = t.get("company")
-            if not isinstance(company, str):
-                person = ws.index("contact").get(t.get("contact") or "")
+            by_agent.setdefault(owner or "-", []).append(r)
+            by_line.setdefault(line or "-", []).append(r)
+            if tiers is None:  # only when there is a rating to put in a tier
+                tiers = {key[1]: cv.tier for key, cv in values_now(ws).items() if key[0] == "company"}
+            if company is None and contact is not None:
+                person = ws.index("contact").get(contact)
                 company = person.get("company") if person else None
             by_tier.setdefault(tiers.get(company, "-") if isinstance(company, str) else "-", []).append(r)
-        events = t.get("events") or []
-        sent = [e for e in events if isinstance(e, dict) and e.get("type") == "surveyed"
-                and (d := _local_date(ws, e.get("at"))) is not None and start <= d <= end]
+        sent = [at for at in sent_at if (d := _local_date(ws, at)) is not None and start <= d <= end]
         if sent:
             surveyed += 1
-            first = sent[0]["at"]
-            if any(isinstance(e.get("at"), dt.datetime) and e["at"] >= first for e in ratings(t)):
+            if any(at >= sent[0] for at, _, _ in rated):
                 answered += 1
 
     # the journey: each contact's state when the period began and when it ended

@@ -295,10 +295,11 @@ def _as_of_datetime(ws: Any, as_of: dt.date | dt.datetime | None) -> dt.datetime
 
 #: What value figures (and sentiment signals) read of one deal, cached per file by
 #: Workspace.derived: a plain tuple (company, first contact, stage, value, currency,
-#: closed, created, history of (at, stage, from) sorted, contacts, title, tags), because
-#: tuples unpickle several times faster than objects.
-DealRow = tuple[str | None, str | None, str, Any, str | None, dt.date | None, dt.datetime | None,
-                tuple[tuple[dt.datetime, str, str | None], ...], tuple[str, ...], str, tuple[str, ...]]
+#: closed as a date ordinal, created as a POSIX timestamp, history of (timestamp, stage,
+#: from) sorted, contacts, title, tags). Tuples of numbers unpickle several times faster
+#: than objects and datetimes, and a warm report reads 10,000 of them.
+DealRow = tuple[str | None, str | None, str, Any, str | None, int | None, float | None,
+                tuple[tuple[float, str, str | None], ...], tuple[str, ...], str, tuple[str, ...]]
 
 
 def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
@@ -309,24 +310,43 @@ def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
     first = people[0] if isinstance(people, list) and people and isinstance(people[0], str) else None
     currency = deal.get("currency")
     return (company if isinstance(company, str) and company else None, first, stage_of(deal) or "",
-            deal.get("value"), str(currency) if currency else None, to_date(deal.get("closed")),
-            to_datetime(deal.get("created"), tz), tuple((h.at, h.stage, h.from_stage) for h in history_of(deal, tz)),
+            deal.get("value"), str(currency) if currency else None,
+            closed.toordinal() if (closed := to_date(deal.get("closed"))) is not None else None,
+            created.timestamp() if (created := to_datetime(deal.get("created"), tz)) is not None else None,
+            tuple((h.at.timestamp(), h.stage, h.from_stage) for h in history_of(deal, tz)),
             tuple(c for c in people if isinstance(c, str)) if isinstance(people, list) else (),
             str(deal.get("title") or ""),
             tuple(str(t) for t in deal.get("tags")) if isinstance(deal.get("tags"), list) else ())
 
 
-def deal_rows(ws: Any, cfg: PipelineConfig) -> list[tuple[str, DealRow]]:
-    """(id, DealRow) of every deal; from the derived cache when it is warm."""
-    rows = ws.derived("deal", "value", lambda _rid, d: deal_row(d, cfg.tz), key="value-3|" + str(cfg.tz))
+def company_names(ws: Any) -> list[tuple[str, str]]:
+    """(id, name) of every company; from the derived cache when it is warm."""
+    memo = ws.memo.get("company_names")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    rows = ws.derived("company", "name", lambda rid, d: str(d.get("name") or rid), key="name-1")
     if rows is None:
-        rows = [(d.id, deal_row(d.data, cfg.tz)) for d in ws.records("deal")]
+        rows = [(c.id, str(c.get("name") or c.id)) for c in ws.records("company")]
+    ws.memo["company_names"] = rows
     return rows
 
 
-def _stage_then(row: DealRow, at: dt.datetime, today: dt.date, cfg: PipelineConfig,
+def deal_rows(ws: Any, cfg: PipelineConfig) -> list[tuple[str, DealRow]]:
+    """(id, DealRow) of every deal; from the derived cache when it is warm."""
+    memo = ws.memo.get("deal_rows")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    rows = ws.derived("deal", "value", lambda _rid, d: deal_row(d, cfg.tz), key="value-4|" + str(cfg.tz))
+    if rows is None:
+        rows = [(d.id, deal_row(d.data, cfg.tz)) for d in ws.records("deal")]
+    ws.memo["deal_rows"] = rows
+    return rows
+
+
+def _stage_then(row: DealRow, at: float, today: int, cfg: PipelineConfig,
                 won: str) -> tuple[str | None, dt.date | None]:
-    """(stage, won date) of a deal as of `at`, as crmkit.sales.pipeline.stage_as_of tells it.
+    """(stage, won date) of a deal as of `at` (a timestamp; `today` its date ordinal), as
+    crmkit.sales.pipeline.stage_as_of tells it.
 
     None as the stage: not created yet, or closed after `at` with no history to say where
     it stood (not guessed)."""
@@ -339,11 +359,11 @@ def _stage_then(row: DealRow, at: dt.datetime, today: dt.date, cfg: PipelineConf
         st = cfg.get(now_stage)
         if st is not None and st.is_closed and closed is not None and closed > today:
             return None, None
-        return now_stage, closed if now_stage == won else None
+        return now_stage, dt.date.fromordinal(closed) if now_stage == won and closed is not None else None
     if history[-1][0] <= at and history[-1][1] != won:
         return history[-1][1], None  # the common case: the whole history lies before the date
     stage: str | None = None
-    entered: dt.datetime | None = None
+    entered: float | None = None
     for h_at, h_stage, _ in history:
         if h_at > at:
             break
@@ -355,8 +375,10 @@ def _stage_then(row: DealRow, at: dt.datetime, today: dt.date, cfg: PipelineConf
     if stage != won:
         return stage, None
     if stage == now_stage and closed is not None and closed <= today:
-        return stage, closed
-    return stage, entered.astimezone(cfg.tz).date() if entered is not None else closed
+        return stage, dt.date.fromordinal(closed)
+    if entered is not None:
+        return stage, dt.datetime.fromtimestamp(entered, cfg.tz).date()
+    return stage, dt.date.fromordinal(closed) if closed is not None else None
 
 
 def _quintiles(values: dict[str, Any]) -> dict[str, int]:
@@ -393,10 +415,11 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     if tiering is None:
         tiering = load_tiering(ws)
     out: dict[tuple[str, str], CustomerValue] = {}
-    for c in ws.records("company"):
-        out[("company", c.id)] = CustomerValue("company", c.id, str(c.get("name") or c.id))
+    for cid, name in company_names(ws):
+        out[("company", cid)] = CustomerValue("company", cid, name)
     names: dict[str, str] = {}
     won = cfg.won_stage.name
+    at_ts, today_ord = at.timestamp(), today.toordinal()
     for rid, row in rows if rows is not None else deal_rows(ws, cfg):
         company, contact, value_raw, currency, created = row[0], row[1], row[3], row[4], row[6]
         if company is not None:
@@ -405,7 +428,7 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             key = ("contact", contact)
         else:
             continue
-        stage, won_on = _stage_then(row, at, today, cfg, won)
+        stage, won_on = _stage_then(row, at_ts, today_ord, cfg, won)
         if stage is None:
             continue
         st = cfg.get(stage)
@@ -423,7 +446,7 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             cv.won_deals += 1
             cv.won.append(rid)
             cv.lifetime_value += amount or ZERO
-            when = won_on or (created.astimezone(cfg.tz).date() if created else None)
+            when = won_on or (dt.datetime.fromtimestamp(created, cfg.tz).date() if created is not None else None)
             if when is not None:
                 cv.first_purchase = when if cv.first_purchase is None else min(cv.first_purchase, when)
                 cv.last_purchase = when if cv.last_purchase is None else max(cv.last_purchase, when)
@@ -443,8 +466,6 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
         mon = _quintiles({cv.ref: cv.lifetime_value for cv in buyers})
         for cv in buyers:
             cv.recency, cv.frequency, cv.monetary = rec[cv.ref], freq[cv.ref], mon[cv.ref]
-    records = {("company", c.id): c for c in ws.records("company")}
-    contacts = ws.index("contact") if any(k[0] == "contact" for k in out) else {}
     # Customers with the same figures get the same tier when the rules read figures only:
     # most customers share a handful of figures (never bought), so evaluate each once.
     paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
@@ -456,8 +477,8 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             if k not in memo:
                 memo[k] = tier_of(ws, tiering, cv, None)
             cv.tier = memo[k]
-        else:
-            rec_ = records.get(key) or (contacts.get(key[1]) if key[0] == "contact" else None)
+        else:  # the rules read the record's own fields too
+            rec_ = ws.index(key[0]).get(key[1])
             cv.tier = tier_of(ws, tiering, cv, rec_)
     return out
 

@@ -152,8 +152,72 @@ def _rating_signal(rating: int) -> str:
     return "low_rating" if rating <= 2 else "fair_rating" if rating == 3 else "high_rating"
 
 
+#: What satisfaction reads of one ticket, cached per file by Workspace.derived (a plain
+#: tuple unpickles fastest): (contact, company, owner, line, subject, signals, ratings,
+#: surveyed) where signals are (at, signal, reason), ratings (at, rating, comment) and
+#: surveyed the times a survey went out.
+TicketRow = tuple[str | None, str | None, str | None, str | None, str,
+                  tuple[tuple[dt.datetime, str, str], ...], tuple[tuple[dt.datetime, int, str | None], ...],
+                  tuple[dt.datetime, ...]]
+
+
+def ticket_row(data: Any, tz: Any) -> TicketRow:
+    def aware(value: Any) -> dt.datetime | None:
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=tz)
+        if isinstance(value, dt.date):
+            return dt.datetime.combine(value, dt.time(12, 0), tzinfo=tz)
+        return None
+
+    def text(key: str) -> str | None:
+        v = data.get(key)
+        return v if isinstance(v, str) and v else None
+
+    subject = str(data.get("subject") or "")
+    signals: list[tuple[dt.datetime, str, str]] = []
+    rated: list[tuple[dt.datetime, int, str | None]] = []
+    surveyed: list[dt.datetime] = []
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    if "complaint" in tags and (at := aware(data.get("created"))) is not None:
+        signals.append((at, "complaint", f"complaint: {subject}"))
+    for e in _events(data):
+        kind = e.get("type")
+        if kind not in ("breached", "status", "rated", "surveyed"):
+            continue
+        at = aware(e.get("at"))
+        if at is None:
+            continue
+        if kind == "breached":
+            signals.append((at, "breach", f"SLA {e.get('target', 'target')} breached on {subject}"))
+        elif kind == "status" and e.get("from") in ("solved", "closed") and e.get("to") == "open":
+            signals.append((at, "reopened", f"ticket reopened: {subject}"))
+        elif kind == "rated" and isinstance(e.get("rating"), int) and not isinstance(e.get("rating"), bool):
+            comment = e.get("comment")
+            comment = str(comment) if comment else None
+            note = f": {comment}" if comment else ""
+            signals.append((at, _rating_signal(e["rating"]), f"rated {e['rating']} for {subject}{note}"))
+            rated.append((at, int(e["rating"]), comment))
+        elif kind == "surveyed":
+            surveyed.append(at)
+    return (text("contact"), text("company"), text("owner"), text("line"), subject, tuple(signals),
+            tuple(rated), tuple(surveyed))
+
+
+def ticket_rows(ws: Any) -> list[tuple[str, TicketRow]]:
+    """(id, TicketRow) of every ticket; from the derived cache when it is warm."""
+    memo = ws.memo.get("ticket_rows")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-1|"
+                      + str(ws.tz))
+    if rows is None:
+        rows = [(t.id, ticket_row(t.data, ws.tz)) for t in ws.records("ticket")]
+    ws.memo["ticket_rows"] = rows
+    return rows
+
+
 def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
-    """Every signal in the workspace, per contact id, oldest first (cached per read of the records)."""
+    """Every signal in the workspace, per contact id, oldest first (kept until the next write)."""
     cached = ws.memo.get("signals")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -163,27 +227,13 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
         if isinstance(contact, str) and contact:
             out.setdefault(contact, []).append(sig)
 
-    for t in ws.records("ticket"):
-        contact = t.get("contact")
-        if not isinstance(contact, str):
+    for tid, row in ticket_rows(ws):
+        contact = row[0]
+        if contact is None:
             continue
-        subject = str(t.get("subject") or "")
-        src = t.ref
-        tags = t.get("tags") if isinstance(t.get("tags"), list) else []
-        if "complaint" in tags and (at := _aware(ws, t.get("created"))) is not None:
-            add(contact, Signal(at, "complaint", f"complaint: {subject}", src))
-        for e in _events(t):
-            kind = e.get("type")
-            at = _aware(ws, e.get("at"))
-            if at is None:
-                continue
-            if kind == "breached":
-                add(contact, Signal(at, "breach", f"SLA {e.get('target', 'target')} breached on {subject}", src))
-            elif kind == "status" and e.get("from") in ("solved", "closed") and e.get("to") == "open":
-                add(contact, Signal(at, "reopened", f"ticket reopened: {subject}", src))
-            elif kind == "rated" and isinstance(e.get("rating"), int):
-                note = f": {e['comment']}" if e.get("comment") else ""
-                add(contact, Signal(at, _rating_signal(e["rating"]), f"rated {e['rating']} for {subject}{note}", src))
+        src = f"ticket/{tid}"
+        for at, signal, reason in row[5]:
+            add(contact, Signal(at, signal, reason, src))
     from crmkit.sales.pipeline import PipelineConfig
     from crmkit.sales.value import deal_rows
 
@@ -194,11 +244,13 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
         if stage != won or not people:
             continue
         at = None
-        for h_at, h_stage, _ in history:
+        for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.value.DealRow)
             if h_stage == won:
-                at = h_at
-        if at is None:
-            at = _aware(ws, closed or created)
+                at = dt.datetime.fromtimestamp(h_at, ws.tz)
+        if at is None and closed is not None:
+            at = _aware(ws, dt.date.fromordinal(closed))
+        if at is None and created is not None:
+            at = dt.datetime.fromtimestamp(created, ws.tz)
         if at is None:
             continue
         signal = "renewal" if "renewal" in tags else "won"
