@@ -138,6 +138,11 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
                 [Column("from", "start \\ end")] + [Column(s, kind="int") for s in STATES]
                 + [Column("total", kind="int")], matrix_rows,
                 note="contacts with at least one sentiment signal; everyone else is neutral"),
+        Section("Moves in the period (every change counted)",
+                [Column("from"), Column("to"), Column("contacts", "changes", "int", bar=True)],
+                [{"from": a, "to": b, "contacts": n} for (a, b), n in
+                 sorted(moves.items(), key=lambda kv: (STATES.index(kv[0][0]), STATES.index(kv[0][1])))],
+                empty="no sentiment changed in the period"),
         Section("Sentiment changes in the period",
                 [Column("at"), Column("contact"), Column("from"), Column("to"),
                  Column("reason", wrap=True)], shown, empty="no sentiment changed in the period",
