@@ -496,12 +496,11 @@ def tier_of(ws: Any, tiering: Tiering, cv: CustomerValue, rec: Record | None) ->
 
 def values_now(ws: Any) -> dict[tuple[str, str], CustomerValue]:
     """:func:`compute` as of now, once per read of the records (computed fields ask per record)."""
+    # one "now" per command: a long listing must not recompute as the clock ticks
     memo = ws.memo.get("values")
-    now = ws.now()
-    if memo is not None and memo[0] == now:
-        return memo[1]  # type: ignore[no-any-return]
-    values = compute(ws)
-    ws.memo["values"] = (now, values)
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    values = ws.memo["values"] = compute(ws)
     return values
 
 
