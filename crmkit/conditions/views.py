@@ -11,14 +11,22 @@ from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
 from crmkit.store.records import Record
+from crmkit.store.workspace import Workspace
 
 #: kind -> field -> "module:function(ws, record) -> value"
 COMPUTED: dict[str, dict[str, str]] = {
     "lead": {"score": "crmkit.sales.scoring:score_value", "band": "crmkit.sales.scoring:band_value"},
-    "ticket": {"sla": "crmkit.support.sla:sla_summary"},
     "company": {"bought": "crmkit.reports.related:bought"},
-    "contact": {"bought": "crmkit.reports.related:bought"},
+    "contact": {"bought": "crmkit.reports.related:bought",
+                "sentiment": "crmkit.support.satisfaction:sentiment_value"},
+    "ticket": {"sla": "crmkit.support.sla:sla_summary", "rating": "crmkit.support.satisfaction:rating_value"},
 }
+
+# Customer value (crmkit.sales.value): the same fields for companies and contacts.
+for _kind in ("company", "contact"):
+    COMPUTED[_kind].update({name: f"crmkit.sales.value:{name}" for name in (
+        "lifetime_value", "won_deals", "first_purchase", "last_purchase", "open_pipeline", "average_deal",
+        "recency_days", "recency", "frequency", "monetary", "rfm", "rfm_score", "tier")})
 
 _MISSING = object()
 _loaded: dict[str, Callable[[Any, Record], Any] | None] = {}
@@ -75,3 +83,14 @@ class RecordView(Mapping[str, Any]):
 
 def view(ws: Any, record: Record) -> RecordView:
     return RecordView(ws, record)
+
+
+def _reference_view(ws: Any, record: Record) -> Mapping[str, Any]:
+    """What a dotted path sees through a reference (`company.tier`): the stored fields, plus the
+    computed ones when the kind has any."""
+    return RecordView(ws, record) if record.kind in COMPUTED else record.data
+
+
+# The workspace follows references for conditions; this lets it hand out views without the
+# store importing the condition layer.
+Workspace.reference_view = staticmethod(_reference_view)

@@ -29,8 +29,10 @@ FIELDS: dict[str, dict[str, Type]] = {
     "contact": {
         "name": "text", "email": "text", "phone": "text", "company": ("ref", "company"),
         "title": "text", "country": "text", "address": ADDRESS,
-        "language": "text", "consent": ("object", {"marketing": "bool", "date": "when"}),
+        "language": "text", "consent": ("object", {"marketing": "bool", "survey": "bool", "date": "when"}),
         "opted_out": "bool",
+        # the sentiment journey (crmkit.support.satisfaction), append-only like a ticket's events
+        "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
         "emails": ("list", ("object", {"type": "text", "value": "text"})),
         "phones": ("list", ("object", {"type": "text", "value": "text"})),
     },

@@ -21,6 +21,7 @@ EXTRA_CHECKS: list[str] = [
     "crmkit.support.escalation:check_rules",
     "crmkit.sales.offers:check_offers",
     "crmkit.marketing.mail:check_templates",
+    "crmkit.sales.value:check_value_rules",
 ]
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.store import gitio
@@ -76,6 +76,10 @@ def _shared(node: Any) -> Any:
 class Workspace:
     """A crmkit workspace rooted at the folder holding crmkit.yaml."""
 
+    #: How resolve() hands out a referenced record (set by crmkit.conditions.views): its
+    #: data, or a view that adds computed fields. None: the stored data.
+    reference_view: Callable[[Any, Record], Mapping[str, Any]] | None = None
+
     def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
         self.root = root.resolve()
         self.config_path = self.root / CONFIG_FILE
@@ -83,6 +87,9 @@ class Workspace:
         self.warnings: list[Problem] = []
         self.commit_enabled = commit
         self._records: dict[str, list[Record]] = {}
+        #: Figures computed from many records (customer values, sentiment signals), kept
+        #: until the next write: invalidate() clears it.
+        self.memo: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
@@ -353,7 +360,7 @@ class Workspace:
             raise UsageError(f"{rid!r} is ambiguous: " + ", ".join(r.ref for r in found) + "; write kind/id")
         return found[0]
 
-    def resolve(self, field: str, value: Any) -> dict[str, Any] | None:
+    def resolve(self, field: str, value: Any) -> Mapping[str, Any] | None:
         """Follow a reference field (company: acme-ab) to the record's data, for dotted conditions."""
         kind = REF_FIELDS.get(field)
         if kind is None or not isinstance(value, str):
@@ -361,7 +368,10 @@ class Workspace:
                 return self.users.get(value)
             return None
         rec = self.index(kind).get(value)
-        return rec.data if rec else None
+        if rec is None:
+            return None
+        # crmkit.conditions.views sets reference_view, so `company.tier` sees computed fields
+        return self.reference_view(self, rec) if self.reference_view is not None else rec.data
 
     def referrers(self, target: Record) -> list[tuple[Record, str]]:
         """Records whose reference fields point at `target` (for `rm` and `show`)."""
@@ -377,6 +387,7 @@ class Workspace:
 
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
+        self.memo.clear()
         for k in [kind] if kind else list(self._records):
             self._records.pop(k, None)
             self._index.pop(k, None)
