@@ -1,4 +1,4 @@
-"""Money: exact decimals from any way people write amounts, rounding and locale formatting.
+"""Values: exact decimals from any way people write amounts, rounding and locale formatting.
 
 Amounts are never floats in arithmetic. A YAML number is turned into a Decimal
 from its shortest text (12345.5 -> Decimal("12345.5")), and text is read the way
@@ -12,6 +12,7 @@ never wraps across lines in an offer or an email. Tests pin these exact strings.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -93,3 +94,46 @@ def format_percent(rate: Decimal, locale: str = "sv_SE") -> str:
     from babel.numbers import format_percent as fp
 
     return fp(rate / 100, locale=locale, decimal_quantization=False)
+
+
+# -- dates ---------------------------------------------------------------------------
+# The one reader of dates and timestamps in YAML values (ISO 8601, aware or in a zone).
+
+
+def to_date(value: Any) -> dt.date | None:
+    """A date from a YAML value (date, datetime, ISO text); None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def to_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    """An aware datetime from a YAML value; dates are the start of that day in ``tz``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            d = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            return None
+        return d if d.tzinfo is not None else d.replace(tzinfo=tz)
+    return None
+
+
+def local_date(value: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    return value.astimezone(tz).date()

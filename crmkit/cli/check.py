@@ -10,7 +10,6 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, echo_problems, pass_app
 from crmkit.store import yamlio
-from crmkit.store.validate import check_workspace
 from crmkit.errors import CrmkitError
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
@@ -25,6 +24,8 @@ def check(app: App) -> None:
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
     jobs and pre-commit hooks.
     """
+    from crmkit.check import check_workspace  # the domains' checkers; `schema` needs none
+
     ws = app.workspace()
     problems = check_workspace(ws)
     echo_problems(app, problems)

@@ -1,7 +1,7 @@
 """`crmkit report pipeline|forecast|winrate|velocity|stale|agenda` and `crmkit export ics`.
 
 Thin: read records, narrow them with --where, call a pure report function in
-crmkit.reports.sales, render with crmkit.render.report.
+crmkit.reports (one module per report), render with crmkit.render.report.
 """
 
 from __future__ import annotations
@@ -71,11 +71,11 @@ def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, di
 
 
 def deal_summaries(app: App, where: str | None, cfg: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The deals pipeline and forecast read: cached summaries (crmkit.reports.sales.deal_summary),
+    """The deals pipeline and forecast read: cached summaries (crmkit.reports.frame.deal_summary),
     or with --where whole records (a condition may read any field, or follow a reference)."""
     if where:
         return report_records(app, "deal", where)
-    from crmkit.reports.sales import deal_summary, summary_key
+    from crmkit.reports.frame import deal_summary, summary_key
 
     pairs = app.workspace().derived("deal", "summary", lambda _rid, d: deal_summary(d, cfg), key=summary_key(cfg))
     return pairs if pairs is not None else report_records(app, "deal", None)
@@ -91,7 +91,7 @@ def _config(app: App) -> Any:
 def _period(app: App, text: str | None) -> Any:
     if text is None:
         return None
-    from crmkit.reports.sales import parse_period
+    from crmkit.reports.periods import parse_period
 
     return parse_period(text, app.now.date())
 
@@ -150,7 +150,8 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
       crmkit report pipeline --as-of 2026-06-30
       crmkit report pipeline --format html -o pipeline.html   # funnel and forecast charts
     """
-    from crmkit.reports.sales import dashboard, forecast_report, pipeline_report
+    from crmkit.reports.forecast import forecast_report
+    from crmkit.reports.pipeline import dashboard, pipeline_report
 
     cfg = _config(app)
     day = _date(as_of, "--as-of")
@@ -182,7 +183,7 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
       crmkit report forecast --months 3
       crmkit report forecast --by owner --format csv > forecast.csv
     """
-    from crmkit.reports.sales import forecast_report
+    from crmkit.reports.forecast import forecast_report
 
     cfg = _config(app)
     rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
@@ -208,7 +209,7 @@ def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period
       crmkit report winrate --by owner
       crmkit report winrate --by source --period 2026
     """
-    from crmkit.reports.sales import winrate_report
+    from crmkit.reports.winrate import winrate_report
 
     rep = winrate_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                          currency=currency)
@@ -228,7 +229,7 @@ def velocity(app: App, fmt: str | None, where: str | None, by: str | None, perio
     """Average time in each stage and conversion from stage to stage (from the stage histories),
     and sales velocity: open deals x win rate x average size / cycle length, per day.
     """
-    from crmkit.reports.sales import velocity_report
+    from crmkit.reports.velocity import velocity_report
 
     rep = velocity_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                           currency=currency)
@@ -253,7 +254,7 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
     Example (cron, Monday 07:00, mail the list to the team):
       crmkit report stale --days 21 --format md
     """
-    from crmkit.reports.sales import stale_report
+    from crmkit.reports.stale import stale_report
 
     ws = app.workspace()
     acts = [(r.id, r.data) for r in ws.records("activity")]
@@ -278,7 +279,7 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     Mark one done with `crmkit activity done ID`; export them to a calendar with
     `crmkit export ics`.
     """
-    from crmkit.reports.sales import agenda_report
+    from crmkit.reports.agenda import agenda_report
 
     acts = report_records(app, "activity", where)
     if owner:

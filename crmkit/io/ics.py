@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-from crmkit.sales.pipeline import to_datetime
+from crmkit.values import to_datetime
 
 EVENT_LENGTH = dt.timedelta(minutes=30)
 

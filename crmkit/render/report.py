@@ -1,6 +1,6 @@
 """Report output: one data model, five renderers (table, json, csv, md, html).
 
-A report function (crmkit.reports.sales, crmkit.support.sla) returns a :class:`Report`:
+A report function (crmkit.reports.*, crmkit.support.sla) returns a :class:`Report`:
 a title, a few ``meta`` lines, tables (:class:`Section`) and charts
 (:class:`Chart`), plus ``data``: the documented JSON shape. Renderers are pure
 functions of the report, so every format shows the same figures.

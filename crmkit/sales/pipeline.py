@@ -1,7 +1,7 @@
 """Deal stages, probabilities, money conversion and stage moves: pure functions on plain dicts.
 
 Nothing here reads files or talks to git. The CLI loads deals, calls these
-functions and writes what they return; reports (crmkit.reports.sales) build on the
+functions and writes what they return; reports (crmkit.reports) build on the
 small per-deal facts computed here.
 
 Stages come from ``crmkit.yaml``::
@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.values import local_date, to_date, to_datetime
 
 CATEGORIES = ("pipeline", "best_case", "commit", "closed")
 HUNDRED = Decimal(100)
@@ -225,48 +226,6 @@ class PipelineConfig:
 
     def rates_to(self, target: str | None = None) -> Rates:
         return Rates(self.currency, self.rates, target)
-
-
-# --------------------------------------------------------------------------- dates
-
-
-def to_date(value: Any) -> dt.date | None:
-    """A date from a YAML value (date, datetime, ISO text); None when absent or unreadable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return dt.date.fromisoformat(text[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def to_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
-    """An aware datetime from a YAML value; dates are the start of that day in ``tz``."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            d = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-        except ValueError:
-            return None
-        return d if d.tzinfo is not None else d.replace(tzinfo=tz)
-    return None
-
-
-def local_date(value: dt.datetime, tz: dt.tzinfo) -> dt.date:
-    return value.astimezone(tz).date()
 
 
 # --------------------------------------------------------------------------- per-deal facts

@@ -25,7 +25,8 @@ from typing import Any
 
 from crmkit.store import yamlio
 from crmkit.conditions.language import Condition, parse
-from crmkit.errors import ConditionError, CrmkitError, Problem, RuleError
+from crmkit.conditions.rulefile import column_of, parse_condition
+from crmkit.errors import CrmkitError, Problem, RuleError
 from crmkit.store.records import KINDS
 
 #: Rule files in the order their rules are considered; the default kind of each.
@@ -107,18 +108,7 @@ class RuleSet:
             more = f" (and {len(fatal) - 1} more problem{'s' if len(fatal) > 2 else ''}; run `crmkit check`)" \
                 if len(fatal) > 1 else ""
             raise RuleError(f"{first.message}{more}; nothing was changed", path=first.path, line=first.line,
-                            column=_column_of(first))
-
-
-@dataclass(frozen=True)
-class RuleProblem(Problem):
-    """A problem in a condition, with the column of the condition where it is."""
-
-    column: int | None = None
-
-
-def _column_of(problem: Problem) -> int | None:
-    return getattr(problem, "column", None)
+                            column=column_of(first))
 
 
 def _file_problem(exc: CrmkitError, rel: str) -> Problem:
@@ -134,22 +124,6 @@ def _item_line(seq: Any, i: int) -> int | None:
         return seq.lc.item(i)[0] + 1
     except Exception:  # noqa: BLE001 - line numbers are a nicety
         return None
-
-
-def parse_condition(value: Any, rel: str, line: int | None, what: str) -> tuple[Condition | None, Problem | None]:
-    """A rule's `when`: True or absent is a catch-all; text is parsed; anything else is an error."""
-    if value is None or value is True:
-        return None, None
-    if value is False:
-        return parse("exists(__never__)"), None
-    if isinstance(value, (int, float)):
-        return None, Problem(rel, line, "rule-syntax", f"{what}: `when` must be a condition, not the number {value}")
-    if not isinstance(value, str):
-        return None, Problem(rel, line, "rule-syntax", f"{what}: `when` must be a condition (text)")
-    try:
-        return parse(value), None
-    except ConditionError as exc:
-        return None, RuleProblem(rel, line, "rule-syntax", f"{what}: when: {exc.message}", exc.column)
 
 
 def load_rules(ws: Any) -> RuleSet:

@@ -96,7 +96,7 @@ def _clamp(value: int, floor: int | None, cap: int | None) -> int:
 def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
     """Build the scoring model from a round-trip document; problems are collected, not raised."""
     from crmkit.store.records import KINDS
-    from crmkit.sales.rules import parse_condition
+    from crmkit.conditions.rulefile import parse_condition
 
     s = Scoring()
     found = s.problems

@@ -23,15 +23,13 @@ import pytest
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.sales.pipeline import PipelineConfig
 from crmkit.render.report import render
-from crmkit.reports.sales import (
-    agenda_report,
-    forecast_report,
-    parse_period,
-    pipeline_report,
-    stale_report,
-    velocity_report,
-    winrate_report,
-)
+from crmkit.reports.agenda import agenda_report
+from crmkit.reports.forecast import forecast_report
+from crmkit.reports.periods import parse_period
+from crmkit.reports.pipeline import pipeline_report
+from crmkit.reports.stale import stale_report
+from crmkit.reports.velocity import velocity_report
+from crmkit.reports.winrate import winrate_report
 
 TZ = ZoneInfo("Europe/Stockholm")
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -371,7 +369,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from crmkit.sales.pipeline import deal_facts  # noqa: E402
-from crmkit.reports.sales import m  # noqa: E402
+from crmkit.reports.frame import m  # noqa: E402
 
 _deal = st.fixed_dictionaries(
     {
@@ -410,7 +408,7 @@ def test_summed_per_currency_equals_per_deal_arithmetic(deals: list[dict]) -> No
 
 # --------------------------------------------------------------------------- summaries
 
-from crmkit.reports.sales import SUMMARY_FIELDS, deal_summary  # noqa: E402
+from crmkit.reports.frame import SUMMARY_FIELDS, deal_summary  # noqa: E402
 
 #: DEALS and the awkward cases a summary must not lose: a closed deal whose close date
 #: comes from its history, one with neither, an unknown stage, a stage that is a list,
