@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import click
 
-from crmkit.errors import Problem
+from crmkit.errors import Problem, UsageError
 from crmkit.render.cells import cell
 from crmkit.render.jsontext import json_default
 
@@ -190,3 +190,11 @@ def echo_problems(app: App, problems: list[Problem]) -> None:
     else:
         for p in problems:
             click.echo(str(p))
+
+
+def stdin_bytes() -> bytes:
+    """FILE `-` reads standard input (for pipes: `curl ... | crmkit import csv - --kind lead`)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")

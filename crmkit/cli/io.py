@@ -8,21 +8,13 @@ from typing import Any, Callable
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
+from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_bytes
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
 from crmkit.exchange.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
                                   resolve_columns)
 from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
-
-
-def _stdin_bytes() -> bytes:
-    """FILE `-` reads standard input (for pipes: `curl ... | crmkit import csv - --kind lead`)."""
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
-    buffer = getattr(sys.stdin, "buffer", None)
-    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
 
 
 def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
@@ -101,7 +93,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     if str(file) == "-":
         from crmkit.io.csvfmt import decode, parse_rows
 
-        header, rows = parse_rows(decode(_stdin_bytes(), "<stdin>"), "<stdin>", sep)
+        header, rows = parse_rows(decode(stdin_bytes(), "<stdin>"), "<stdin>", sep)
     else:
         header, rows = read_rows(file, sep)
     columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
@@ -136,7 +128,7 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
 
     ws = app.workspace()
     try:
-        text = decode(_stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
+        text = decode(stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
     try:

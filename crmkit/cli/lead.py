@@ -8,7 +8,7 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.cli.completion import complete_record_id
-from crmkit.cli.records import add_record
+from crmkit.people.adding import add_record
 from crmkit.errors import CrmkitError, UsageError
 
 
@@ -35,7 +35,7 @@ def add(app: App, name: str | None, fields: tuple[str, ...], record_id: str | No
             fields = (name, *fields)
         rec = _add_form(app, list(fields), record_id)
     else:
-        rec = add_record(app, "lead", name, list(fields), record_id)
+        rec = add_record(app.workspace(), "lead", name, list(fields), record_id, app.command_line)
     ws = app.workspace()
     if app.json:
         echo_json({"kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data})

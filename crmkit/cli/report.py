@@ -6,8 +6,6 @@ crmkit.reports (one module per report), render with crmkit.render.report.
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,38 +52,21 @@ def opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[...
 
 
 def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """(id, data) of the records of a kind, narrowed by --where in the condition language."""
-    # A report is a short run that allocates hundreds of thousands of small objects and
-    # frees none of them: the cyclic collector would only re-scan them, over and over
-    # (about 60% of the time of a 100,000-deal report). Reference counting still frees.
-    gc.disable()
-    ws = app.workspace()
-    records = ws.records(kind)
-    if where:
-        from crmkit.conditions.listing import compile_where
-        from crmkit.conditions.views import view
+    from crmkit.reports.selection import report_records as select
 
-        cond = compile_where(ws, kind, where, records)
-        records = [r for r in records if cond.evaluate(view(ws, r), ws.resolve)]
-    return [(r.id, r.data) for r in records]
+    return select(app.workspace(), kind, where)
 
 
 def deal_summaries(app: App, where: str | None, cfg: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The deals pipeline and forecast read: cached summaries (crmkit.reports.frame.deal_summary),
-    or with --where whole records (a condition may read any field, or follow a reference)."""
-    if where:
-        return report_records(app, "deal", where)
-    from crmkit.reports.frame import deal_summary, summary_key
+    from crmkit.reports.selection import deal_summaries as summaries
 
-    pairs = app.workspace().derived("deal", "summary", lambda _rid, d: deal_summary(d, cfg), key=summary_key(cfg))
-    return pairs if pairs is not None else report_records(app, "deal", None)
+    return summaries(app.workspace(), where, cfg)
 
 
 def _config(app: App) -> Any:
-    from crmkit.sales.pipeline import PipelineConfig
+    from crmkit.reports.selection import pipeline_config
 
-    ws = app.workspace()
-    return PipelineConfig.from_config(ws.config, ws.tz)
+    return pipeline_config(app.workspace())
 
 
 def _period(app: App, text: str | None) -> Any:
@@ -94,6 +75,12 @@ def _period(app: App, text: str | None) -> Any:
     from crmkit.reports.periods import parse_period
 
     return parse_period(text, app.now.date())
+
+
+def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    from crmkit.reports.selection import titles
+
+    return titles(app.workspace(), acts)
 
 
 def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None:
@@ -113,15 +100,6 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
 
 
 # --------------------------------------------------------------------------- commands
@@ -152,9 +130,10 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
     """
     from crmkit.reports.forecast import forecast_report
     from crmkit.reports.pipeline import dashboard, pipeline_report
+    from crmkit.reports.selection import option_date
 
     cfg = _config(app)
-    day = _date(as_of, "--as-of")
+    day = option_date(as_of, "--as-of")
     # --as-of rebuilds each deal from its whole stage history
     deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where, cfg)
     rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
@@ -289,27 +268,6 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     emit_report(app, rep, fmt, out)
 
 
-def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
-    """Display names of the records follow-ups are about (only the kinds that occur)."""
-    ws = app.workspace()
-    from crmkit.store.records import TITLE_FIELD
-
-    wanted: dict[str, set[str]] = {}
-    for _i, a in acts:
-        for k in ("deal", "ticket", "lead", "contact", "company"):
-            if a.get(k):
-                wanted.setdefault(k, set()).add(str(a[k]))
-                break
-    out: dict[str, str] = {}
-    for kind, ids in wanted.items():
-        idx = ws.index(kind)
-        for rid in ids:
-            rec = idx.get(rid)
-            if rec is not None:
-                out[f"{kind}/{rid}"] = str(rec.get(TITLE_FIELD[kind]) or rid)
-    return out
-
-
 @crmkit_command(name="ics")
 @opt_where("activity")
 @click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
@@ -328,7 +286,7 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
     Example:
       crmkit export ics --owner karin -o karin.ics
     """
-    from crmkit.io.ics import follow_ups_to_ics
+    from crmkit.io.ics import follow_ups_to_ics, uid_domain
 
     ws = app.workspace()
     acts = report_records(app, "activity", where)
@@ -339,7 +297,7 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         now=app.now,
         tz=ws.tz,
         calendar_name=str(ws.config.get("name") or "crmkit"),
-        uid_domain=_uid_domain(ws),
+        uid_domain=uid_domain(str(ws.config.get("name") or "")),
         component=component,
         include_done=include_done,
         titles=_titles(app, acts),
@@ -352,9 +310,3 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(data, nl=False)  # bytes: written as is, CRLF line ends intact
-
-
-def _uid_domain(ws: Any) -> str:
-    from crmkit.store.records import slugify
-
-    return (slugify(str(ws.config.get("name") or "")) or "workspace") + ".crmkit"

@@ -12,9 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
+from crmkit.store.records import slugify
 from crmkit.values import to_datetime
 
 EVENT_LENGTH = dt.timedelta(minutes=30)
+
+
+def uid_domain(workspace_name: str) -> str:
+    """The right-hand side of every UID this workspace exports: stable across exports."""
+    return (slugify(workspace_name) or "workspace") + ".crmkit"
 
 
 def _due(value: Any, tz: dt.tzinfo) -> dt.date | dt.datetime | None:

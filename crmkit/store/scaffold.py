@@ -75,3 +75,9 @@ def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
     if gitio.find_worktree(target) is None:
         gitio.init(target)
     return written
+
+
+def commit_new_workspace(root: Path, written: list[Path], *, sample: bool, command_line: str) -> str | None:
+    """The first commit of a workspace `create_workspace` made: exactly the files it wrote."""
+    summary = "init workspace" + (" from the sample" if sample else "")
+    return gitio.commit_paths(root, written, gitio.commit_message(summary, [], command_line))
