@@ -34,7 +34,8 @@ def move(app: App, deal_id: str, stage: str, reason: str | None, close_date: str
     """
     from crmkit.store import yamlio
     from crmkit.store.editing import actor
-    from crmkit.sales.pipeline import PipelineConfig, apply_move, plan_move
+    from crmkit.sales.moves import apply_move, plan_move
+    from crmkit.sales.pipeline import PipelineConfig
 
     ws = app.workspace()
     rec = ws.get(deal_id, "deal")

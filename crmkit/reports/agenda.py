@@ -13,10 +13,8 @@ from crmkit.reports.frame import (
     due_info,
     is_done,
 )
-from crmkit.sales.pipeline import (
-    PipelineConfig,
-    local_date,
-)
+from crmkit.sales.pipeline import PipelineConfig
+from crmkit.values import local_date
 
 
 def agenda_report(

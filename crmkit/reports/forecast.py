@@ -20,15 +20,9 @@ from crmkit.reports.frame import (
     report_meta,
 )
 from crmkit.reports.periods import add_months, month_end, month_start
-from crmkit.sales.pipeline import (
-    ZERO,
-    Bag,
-    PipelineConfig,
-    amount_of,
-    local_date,
-    stage_of,
-    to_date,
-)
+from crmkit.sales.facts import Bag, amount_of, stage_of
+from crmkit.sales.pipeline import ZERO, PipelineConfig
+from crmkit.values import local_date, to_date
 
 
 def forecast_report(

@@ -21,19 +21,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crmkit.errors import UsageError
-from crmkit.sales.pipeline import (
-    CENT,
-    HUNDRED,
-    DealFacts,
-    PipelineConfig,
-    Rates,
-    deal_facts,
-    history_of,
-    local_date,
-    stage_of,
-    to_date,
-    to_datetime,
-)
+from crmkit.sales.facts import DealFacts, deal_facts, stage_of
+from crmkit.sales.history import history_of
+from crmkit.sales.pipeline import CENT, HUNDRED, PipelineConfig, Rates
+from crmkit.values import local_date, to_date, to_datetime
 
 RecordPairs = Iterable[tuple[str, Mapping[str, Any]]]
 

@@ -16,15 +16,10 @@ from crmkit.reports.frame import (
     report_meta,
 )
 from crmkit.reports.periods import Period, parse_period
-from crmkit.sales.pipeline import (
-    ZERO,
-    Bag,
-    PipelineConfig,
-    deal_as_of,
-    local_date,
-    stage_of,
-    to_date,
-)
+from crmkit.sales.facts import Bag, stage_of
+from crmkit.sales.history import deal_as_of
+from crmkit.sales.pipeline import ZERO, PipelineConfig
+from crmkit.values import local_date, to_date
 
 
 def pipeline_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmkit.sales.pipeline import stage_of
+from crmkit.sales.facts import stage_of
 from crmkit.store.records import Record
 
 

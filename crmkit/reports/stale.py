@@ -15,12 +15,9 @@ from crmkit.reports.frame import (
     m,
     report_meta,
 )
-from crmkit.sales.pipeline import (
-    PipelineConfig,
-    history_of,
-    local_date,
-    to_datetime,
-)
+from crmkit.sales.history import history_of
+from crmkit.sales.pipeline import PipelineConfig
+from crmkit.values import local_date, to_datetime
 
 
 def stale_report(

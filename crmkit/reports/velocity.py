@@ -19,14 +19,10 @@ from crmkit.reports.frame import (
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.reports.winrate import closed_facts, win_stats
-from crmkit.sales.pipeline import (
-    DealFacts,
-    PipelineConfig,
-    history_of,
-    local_date,
-    stage_of,
-    to_datetime,
-)
+from crmkit.sales.facts import DealFacts, stage_of
+from crmkit.sales.history import history_of
+from crmkit.sales.pipeline import PipelineConfig
+from crmkit.values import local_date, to_datetime
 
 
 def velocity_report(

@@ -19,12 +19,9 @@ from crmkit.reports.frame import (
     round_days,
 )
 from crmkit.reports.periods import Period, parse_period
-from crmkit.sales.pipeline import (
-    ZERO,
-    DealFacts,
-    PipelineConfig,
-    local_date,
-)
+from crmkit.sales.facts import DealFacts
+from crmkit.sales.pipeline import ZERO, PipelineConfig
+from crmkit.values import local_date
 
 
 def closed_facts(

@@ -25,7 +25,7 @@ from typing import Any
 
 from crmkit.store import yamlio
 from crmkit.errors import Problem
-from crmkit.sales.pipeline import stage_of
+from crmkit.sales.facts import stage_of
 from crmkit.store.records import Record
 
 STRATEGIES = ("round_robin", "least_loaded")

@@ -368,7 +368,7 @@ def test_twenty_thousand_deals_add_up() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from crmkit.sales.pipeline import deal_facts  # noqa: E402
+from crmkit.sales.facts import deal_facts  # noqa: E402
 from crmkit.reports.frame import m  # noqa: E402
 
 _deal = st.fixed_dictionaries(
