@@ -8,7 +8,7 @@ CHECKERS too; a renamed one fails at import, never silently.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from crmkit.errors import Problem
 from crmkit.marketing.mail import check_templates

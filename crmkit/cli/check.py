@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, echo_problems, pass_app
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
 

@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import shlex
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from functools import update_wrapper
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import click
 

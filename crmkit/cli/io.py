@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_bytes
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
-from crmkit.exchange.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
-                                  resolve_columns)
+from crmkit.exchange.importer import (
+    ImportPlan,
+    apply_import,
+    load_mapping,
+    plan_import,
+    plan_vcard_import,
+    resolve_columns,
+)
 from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
@@ -177,7 +184,8 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
     JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
     with = + - @, a tab or a carriage return) get a leading ' so they stay text.
     """
-    from crmkit.exchange.exporter import export_csv as to_csv, select_records
+    from crmkit.exchange.exporter import export_csv as to_csv
+    from crmkit.exchange.exporter import select_records
 
     kind, records = select_records(app.workspace(), kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
@@ -190,7 +198,8 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 @pass_app
 def export_json(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export records as a JSON list of {"id": ..., fields...} (the shape of `list --json`)."""
-    from crmkit.exchange.exporter import export_json as to_json, select_records
+    from crmkit.exchange.exporter import export_json as to_json
+    from crmkit.exchange.exporter import select_records
 
     _, records = select_records(app.workspace(), kind, where, segment)
     _write(app, to_json(records), out)
@@ -208,7 +217,8 @@ def export_vcard(app: App, where: str | None, segment: str | None, out: Path | N
     Every field crmkit models goes out: name, company (ORG), title, the primary and
     the other emails and phones with their types, the address and notes.
     """
-    from crmkit.exchange.exporter import export_vcard as to_vcard, select_records
+    from crmkit.exchange.exporter import export_vcard as to_vcard
+    from crmkit.exchange.exporter import select_records
 
     ws = app.workspace()
     _, records = select_records(ws, "contact", where, segment)

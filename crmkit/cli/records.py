@@ -12,24 +12,23 @@ from typing import Any
 
 import click
 
-from crmkit.cli.completion import complete_record_id
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
-from crmkit.store import yamlio
-from crmkit.store.validate import validate_data
+from crmkit.cli.completion import complete_record_id
+from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
+from crmkit.conditions.views import computed_fields, view
+from crmkit.errors import CrmkitError, UsageError
 from crmkit.people.adding import add_record
+from crmkit.render.cells import cell
+from crmkit.reports.related import related, summary
+from crmkit.store import yamlio
 from crmkit.store.editing import (
     parse_assignments,
     plain,
     set_path,
     unset_path,
 )
-from crmkit.errors import CrmkitError, UsageError
-from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
 from crmkit.store.records import KINDS, TITLE_FIELD
-from crmkit.reports.related import related, summary
-from crmkit.conditions.views import computed_fields, view
-from crmkit.render.cells import cell
-
+from crmkit.store.validate import validate_data
 
 # -- add ----------------------------------------------------------------------------
 

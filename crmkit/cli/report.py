@@ -6,8 +6,9 @@ crmkit.reports (one module per report), render with crmkit.render.report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 

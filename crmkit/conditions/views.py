@@ -8,8 +8,8 @@ them on first use (crmkit.targets, loudly).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from crmkit.store.records import Record
 from crmkit.targets import resolve

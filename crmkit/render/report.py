@@ -42,12 +42,13 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from crmkit.render.jsontext import json_default
 from crmkit.render.charts import Chart, Series, _e, _num, render_chart, svg_bars, svg_funnel  # noqa: F401 - re-exported
+from crmkit.render.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -94,7 +95,7 @@ class Report:
     data: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def merged(self, other: "Report") -> "Report":
+    def merged(self, other: Report) -> Report:
         """This report followed by another on one page (the pipeline page shows the forecast too)."""
         data = dict(self.data)
         data[other.name] = other.data

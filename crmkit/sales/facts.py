@@ -188,7 +188,7 @@ class Bag:
         else:
             s[2] += v * pd
 
-    def merge(self, other: "Bag") -> None:
+    def merge(self, other: Bag) -> None:
         self.count += other.count
         self.no_value += other.no_value
         self.bad += other.bad
@@ -201,13 +201,13 @@ class Bag:
                 s[1] += o[1]
                 s[2] += o[2]
 
-    def value(self, rates: "Rates") -> Decimal:
+    def value(self, rates: Rates) -> Decimal:
         total = ZERO
         for cur, s in self.sums.items():
             total += rates.convert(s[0], str(cur).upper(), f"deals/{s[3]}.yaml")
         return total
 
-    def weighted(self, rates: "Rates", probability: Decimal) -> Decimal:
+    def weighted(self, rates: Rates, probability: Decimal) -> Decimal:
         """Value x probability / 100, with each deal's own probability where it has one."""
         total = ZERO
         for cur, s in self.sums.items():

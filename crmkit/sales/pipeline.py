@@ -153,10 +153,10 @@ class PipelineConfig:
     stages: tuple[Stage, ...]
     currency: str = "SEK"
     rates: Mapping[str, Any] = field(default_factory=dict)
-    tz: dt.tzinfo = dt.timezone.utc
+    tz: dt.tzinfo = dt.UTC
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None, tz: dt.tzinfo | None = None) -> "PipelineConfig":
+    def from_config(cls, config: Mapping[str, Any] | None, tz: dt.tzinfo | None = None) -> PipelineConfig:
         """Build from the plain ``crmkit.yaml`` mapping; validates the stage list."""
         config = config or {}
         pipe = config.get("pipeline") or {}
@@ -195,7 +195,7 @@ class PipelineConfig:
             raise CrmkitError("pipeline.stages needs one stage with won: true and one with lost: true", path="crmkit.yaml")
         if tz is None:
             tzname = config.get("timezone")
-            tz = ZoneInfo(str(tzname)) if tzname else dt.timezone.utc
+            tz = ZoneInfo(str(tzname)) if tzname else dt.UTC
         return cls(tuple(stages), str(config.get("currency") or "SEK").upper(), dict(pipe.get("rates") or {}), tz)
 
     def __post_init__(self) -> None:

@@ -20,15 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+from crmkit.conditions.views import view
 from crmkit.errors import CrmkitError
 from crmkit.sales.pools import PoolState, is_open
+from crmkit.sales.rules import Rule, RuleSet
 from crmkit.store.appending import Appender, field_edit, write_all
 from crmkit.store.records import Record
-from crmkit.sales.rules import Rule, RuleSet
-from crmkit.conditions.views import view
 
 
 @dataclass

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.conditions.language import Condition, parse
 from crmkit.conditions.rulefile import column_of, parse_condition
 from crmkit.errors import CrmkitError, Problem, RuleError
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 
 #: Rule files in the order their rules are considered; the default kind of each.
@@ -291,8 +291,7 @@ def check_rules(ws: Any) -> list[Problem]:
     ruleset = load_rules(ws)
     problems = list(ruleset.problems)
     problems.extend(semantic_problems(ws, ruleset))
-    from crmkit.sales import pools
-    from crmkit.sales import scoring
+    from crmkit.sales import pools, scoring
 
     problems.extend(pools.check_pools(ws))
     problems.extend(scoring.check_scoring(ws))
@@ -301,8 +300,8 @@ def check_rules(ws: Any) -> list[Problem]:
 
 def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
     """Owners, pools, unreachable rules, missing fallbacks, conditions naming unknown fields."""
-    from crmkit.sales import pools
     from crmkit.conditions.listing import known_fields
+    from crmkit.sales import pools
 
     found: list[Problem] = []
     users = ws.users

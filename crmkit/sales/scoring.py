@@ -27,9 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.conditions.language import Condition
 from crmkit.errors import CrmkitError, Problem, RuleError
+from crmkit.store import yamlio
 from crmkit.store.records import Record
 
 SCORING_FILE = "rules/scoring.yaml"
@@ -95,8 +95,8 @@ def _clamp(value: int, floor: int | None, cap: int | None) -> int:
 
 def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
     """Build the scoring model from a round-trip document; problems are collected, not raised."""
-    from crmkit.store.records import KINDS
     from crmkit.conditions.rulefile import parse_condition
+    from crmkit.store.records import KINDS
 
     s = Scoring()
     found = s.problems

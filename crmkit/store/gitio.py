@@ -51,7 +51,7 @@ def _run(repo: Any, *args: str, **kwargs: Any) -> str:
     import git
 
     try:
-        return repo.git.execute(["git", *args], **kwargs)
+        return str(repo.git.execute(["git", *args], **kwargs))
     except git.GitCommandError as exc:
         stderr = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\n ")
         first = stderr.splitlines()[-1] if stderr else str(exc)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from crmkit.store import gitio
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError
-from crmkit.store.records import FOLDERS
 from crmkit.resources import sample_workspace_dir
+from crmkit.store import gitio, yamlio
+from crmkit.store.records import FOLDERS
 
 DEFAULT_CONFIG = """\
 # crmkit configuration. Every record kind lives in its own folder next to this file.

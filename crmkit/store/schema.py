@@ -94,7 +94,8 @@ def describe(t: Type) -> str:
         if t[0] == "list":
             return f"list of {describe(t[1])}"
         return "mapping"
-    return {"when": "date or timestamp", "user": "user id", "amount": "amount"}.get(t, t)
+    names = {"when": "date or timestamp", "user": "user id", "amount": "amount"}
+    return names.get(t, str(t))
 
 
 def type_problem(value: Any, t: Type) -> str | None:
@@ -179,7 +180,7 @@ def json_type(t: Type) -> dict[str, Any]:
             "properties": {k: json_type(v) for k, v in t[1].items()},
             "additionalProperties": True,
         }
-    return {
+    simple: dict[str, dict[str, Any]] = {
         "text": {"type": "string"},
         "user": {"type": "string", "description": "a user id from crmkit.yaml"},
         "int": {"type": "integer"},
@@ -189,7 +190,8 @@ def json_type(t: Type) -> dict[str, Any]:
         "date": {"type": "string", "format": "date"},
         "timestamp": {"type": "string", "format": "date-time"},
         "when": {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]},
-    }.get(t, {})
+    }
+    return simple.get(str(t), {})
 
 
 def json_schema(kind: str) -> dict[str, Any]:

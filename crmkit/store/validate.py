@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, Problem
+from crmkit.store import yamlio
 from crmkit.store.records import FOLDERS, ID_RE, KINDS, REF_FIELDS, Record
 from crmkit.store.schema import FIELDS, REQUIRED, type_problem
+
 
 def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(field, code, message) for a record's own content: required fields and types."""

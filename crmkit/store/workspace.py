@@ -12,7 +12,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.store import gitio
@@ -127,7 +127,7 @@ class Workspace:
             with open(cache, "rb") as fh:
                 cached_key, data = pickle.load(fh)
             if cached_key == key and st.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
-                return data
+                return cast("dict[str, Any]", data)
         except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
             pass
         data = yamlio.load_fast(self.config_path)
@@ -332,7 +332,8 @@ class Workspace:
         ref_kind, rid = parse_ref(ref)
         if kind and ref_kind and kind != ref_kind:
             raise UsageError(f"{ref!r} is not a {kind}")
-        kinds = [ref_kind or kind] if (ref_kind or kind) else list(KINDS)
+        chosen = ref_kind or kind
+        kinds = [chosen] if chosen else list(KINDS)
         found: list[Record] = []
         for k in kinds:
             path = self.path_for(k, rid)

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crmkit.errors import CrmkitError, UsageError
-from crmkit.sales.pipeline import PipelineConfig
 from crmkit.render.report import render
 from crmkit.reports.agenda import agenda_report
 from crmkit.reports.forecast import forecast_report
@@ -30,6 +29,7 @@ from crmkit.reports.pipeline import pipeline_report
 from crmkit.reports.stale import stale_report
 from crmkit.reports.velocity import velocity_report
 from crmkit.reports.winrate import winrate_report
+from crmkit.sales.pipeline import PipelineConfig
 
 TZ = ZoneInfo("Europe/Stockholm")
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -368,8 +368,8 @@ def test_twenty_thousand_deals_add_up() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from crmkit.sales.facts import deal_facts  # noqa: E402
 from crmkit.reports.frame import m  # noqa: E402
+from crmkit.sales.facts import deal_facts  # noqa: E402
 
 _deal = st.fixed_dictionaries(
     {

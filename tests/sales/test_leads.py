@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.sales import leads
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.sales import leads
 from crmkit.store.workspace import Workspace
 
 NOW = "2026-11-22T10:00:00+01:00"

@@ -14,7 +14,7 @@ from crmkit.errors import CrmkitError, UsageError
 from crmkit.sales.facts import deal_facts, probability_of
 from crmkit.sales.history import deal_as_of, history_of, stage_as_of
 from crmkit.sales.moves import apply_move, move_deal, plan_move
-from crmkit.sales.pipeline import parse_amount, PipelineConfig, Rates
+from crmkit.sales.pipeline import PipelineConfig, Rates, parse_amount
 
 TZ = ZoneInfo("Europe/Stockholm")
 CONFIG = {

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.sales import routing
-from crmkit.store import appending
 from crmkit.errors import RuleError
+from crmkit.sales import routing
 from crmkit.sales.rules import load_checked
+from crmkit.store import appending
 from crmkit.store.workspace import Workspace
 
 CONFIG = """\
