@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from crmkit.errors import UsageError
-from crmkit.store.records import Record
+from crmkit.store.records import Record, get_path
 from crmkit.store.schema import FIELDS
 from crmkit.conditions.views import RecordView, computed_fields, view
 
@@ -65,19 +65,6 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         except InvalidOperation:
             return (2, value.casefold())
     return (2, str(value))
-
-
-def get_path(row: Any, path: str) -> Any:
-    value: Any = row
-    for part in path.split("."):
-        if isinstance(value, (dict, RecordView)) or hasattr(value, "__getitem__") and not isinstance(value, (str, list)):
-            try:
-                value = value[part]
-            except (KeyError, TypeError):
-                return None
-        else:
-            return None
-    return value
 
 
 def select(

@@ -20,7 +20,7 @@ from crmkit.store import yamlio
 from crmkit.store.validate import field_problems
 from crmkit.store.editing import new_record, set_path
 from crmkit.errors import CrmkitError, UsageError
-from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, new_id, slugify
+from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
 from crmkit.store.schema import FIELDS, coerce
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
@@ -276,15 +276,6 @@ def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
     return index
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
 ON_MATCH = ("update", "merge", "skip")
 
 
@@ -396,7 +387,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                                      f"exists (matched by {_matched_by(kind, data, index, match)}); not changed"))
             continue
         changes = {path: value for path, value in _flatten(data)
-                   if _get(current, path) != value and not _same_key(kind, path, _get(current, path), value)}
+                   if get_path(current, path) != value and not _same_key(kind, path, get_path(current, path), value)}
         if on_match == "merge":
             changes = _fill_only(current, changes)
         if changes:
@@ -436,7 +427,7 @@ def _fill_only(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     """The changes that fill what `current` lacks; lists are joined instead of replaced."""
     out: dict[str, Any] = {}
     for path, value in changes.items():
-        old = _get(current, path)
+        old = get_path(current, path)
         if old is None or old == "" or old == []:
             out[path] = value
         elif isinstance(old, list) and isinstance(value, list):
