@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
+from crmkit.values import parse_decimal
 from crmkit.errors import ConditionError
 
 Resolver = Callable[[str, Any], "Mapping[str, Any] | None"]
@@ -332,20 +333,8 @@ def _unquote(text: str) -> str:
 
 
 def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip().replace(" ", "").replace("\u00a0", ""))
-        except InvalidOperation:
-            return None
-    return None
+    # Conditions compare numbers as the rest of crmkit reads them ("12 345,50" is a number).
+    return parse_decimal(value)
 
 
 def _as_date(value: Any) -> dt.date | dt.datetime | None:

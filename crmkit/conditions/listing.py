@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable
 
 from crmkit.errors import UsageError
+from crmkit.values import parse_decimal
 from crmkit.store.records import Record, get_path
 from crmkit.store.schema import FIELDS
 from crmkit.conditions.views import RecordView, computed_fields, view
@@ -60,10 +61,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, dt.date):
         return (1, value.isoformat())
     if isinstance(value, str):
-        try:
-            return (0, Decimal(value))
-        except InvalidOperation:
-            return (2, value.casefold())
+        number = parse_decimal(value)
+        return (0, number) if number is not None else (2, value.casefold())
     return (2, str(value))
 
 

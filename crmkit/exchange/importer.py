@@ -13,12 +13,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from decimal import Decimal
 from typing import Any, Callable
 
 from crmkit.store import yamlio
 from crmkit.store.validate import field_problems
 from crmkit.store.editing import new_record, set_path
+from crmkit.values import parse_decimal
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
 from crmkit.store.schema import FIELDS, coerce
@@ -137,16 +137,6 @@ def _field_type(kind: str, target: str) -> Any:
     return top or "text"
 
 
-def _number_text(text: str) -> str:
-    """'120 000,50' (Nordic Excel), '1\u00a0234', '1,234.50' -> '120000.50', '1234', '1234.50'."""
-    t = re.sub(r"[\s\u00a0\u202f']", "", text)
-    if "," in t and "." in t:
-        t = t.replace(",", "") if t.rfind(".") > t.rfind(",") else t.replace(".", "").replace(",", ".")
-    elif t.count(",") == 1 and len(t.split(",")[1]) != 3:
-        t = t.replace(",", ".")   # a decimal comma; "1,234" stays ambiguous and is refused below
-    return t
-
-
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -193,17 +183,18 @@ def convert(kind: str, target: str, text: str) -> Any:
                 return _revive(value)
             return [item.strip() for item in text.split(",") if item.strip()]
         if t in ("int", "number", "amount"):
-            number = _number_text(text)
-            if not re.fullmatch(r"-?\d+(\.\d+)?", number):
+            # A spreadsheet's "1,234" may be 1234 or 1.234: refused rather than guessed.
+            d = parse_decimal(text, refuse_ambiguous=True)
+            if d is None:
                 raise ValueError(text)
+            whole = d.as_tuple().exponent >= 0  # type: ignore[operator]  # finite: an int exponent
             if t == "int":
-                if "." in number and Decimal(number) != Decimal(number).to_integral_value():
+                if d != d.to_integral_value():
                     raise ValueError(text)
-                return int(Decimal(number))
-            d = Decimal(number)
-            if d == d.to_integral_value() and "." not in number:
                 return int(d)
-            return float(number) if t == "number" else str(d)
+            if d == d.to_integral_value() and whole:
+                return int(d)
+            return float(d) if t == "number" else str(d)
         if (t == "any" or (isinstance(t, tuple) and t[0] == "object")) and text.startswith("{"):
             value = json.loads(text)        # a mapping exported as JSON (a deal's offer)
             if not isinstance(value, dict):

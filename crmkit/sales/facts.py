@@ -17,9 +17,8 @@ from crmkit.sales.pipeline import (
     PipelineConfig,
     Rates,
     Stage,
-    _decimal,
 )
-from crmkit.values import to_date
+from crmkit.values import parse_decimal, to_date
 
 
 def stage_of(deal: Mapping[str, Any]) -> str | None:
@@ -36,7 +35,7 @@ def probability_of(deal: Mapping[str, Any], stage: Stage | None) -> Decimal:
         return HUNDRED
     if stage is not None and stage.lost:
         return ZERO
-    override = _decimal(deal.get("probability"))
+    override = parse_decimal(deal.get("probability"))
     if override is not None and ZERO <= override <= HUNDRED:
         return override
     return stage.probability if stage is not None else ZERO
@@ -99,7 +98,7 @@ def deal_facts(
     if st is None and warnings is not None:
         warnings.append(f"deals/{deal_id}.yaml: unknown stage '{stage_name}'; counted as open with probability 0")
     raw_value = deal.get("value")
-    value = _decimal(raw_value)
+    value = parse_decimal(raw_value)
     if value is None and raw_value not in (None, "") and warnings is not None:
         warnings.append(f"deals/{deal_id}.yaml: value {raw_value!r} is not a number; counted as no value")
     currency = deal.get("currency") or cfg.currency
@@ -132,13 +131,13 @@ def amount_of(raw: Any) -> Decimal | None:
     t = type(raw)
     if t is int:
         return Decimal(raw)
-    if t is str:
+    if t is str and "_" not in raw:  # Decimal() would take "1_000"; parse_decimal does not
         try:
             d = Decimal(raw)
         except InvalidOperation:
-            return _decimal(raw)
+            return parse_decimal(raw)
         return d if d.is_finite() else None
-    return _decimal(raw)
+    return parse_decimal(raw)
 
 
 class Bag:
@@ -182,7 +181,7 @@ class Bag:
         if p is None:
             s[1] += v
             return
-        pd = _decimal(p)
+        pd = parse_decimal(p)
         if pd is None or not ZERO <= pd <= HUNDRED:
             s[1] += v
         else:

@@ -11,9 +11,8 @@ from crmkit.errors import UsageError
 from crmkit.sales.facts import stage_of
 from crmkit.sales.pipeline import (
     PipelineConfig,
-    _decimal,
 )
-from crmkit.values import local_date, to_date
+from crmkit.values import local_date, parse_decimal, to_date
 
 
 @dataclass
@@ -94,7 +93,7 @@ def plan_move(
             )
         plan.set["closed"] = closed
         forced = 100 if target.won else 0
-        if "probability" in deal and _decimal(deal.get("probability")) != forced:
+        if "probability" in deal and parse_decimal(deal.get("probability")) != forced:
             plan.set["probability"] = forced
             plan.notes.append(f"probability forced to {forced}")
         if target.lost:
@@ -109,7 +108,7 @@ def plan_move(
                     plan.unset.append(key)
             # a forced 100/0 would pin the reopened deal; the stage default applies again
             forced = 100 if current.won else 0
-            if "probability" in deal and _decimal(deal.get("probability")) == forced:
+            if "probability" in deal and parse_decimal(deal.get("probability")) == forced:
                 plan.unset.append("probability")
     plan.set["stage"] = target.name
     entry: dict[str, Any] = {"stage": target.name, "at": now.replace(microsecond=0)}

@@ -21,11 +21,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from crmkit.errors import CrmkitError
+from crmkit.values import parse_decimal
 
 CATEGORIES = ("pipeline", "best_case", "commit", "closed")
 HUNDRED = Decimal(100)
@@ -66,34 +67,9 @@ class Stage:
         return self.won or self.lost
 
 
-def _decimal(value: Any) -> Decimal | None:
-    """Exact Decimal from a YAML scalar: ints, decimal text, and floats via their text."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        # repr of a float is the shortest text that reads back as it: 0.1 stays 0.1
-        return Decimal(repr(value))
-    if isinstance(value, str):
-        text = value.strip().replace("_", "").replace(" ", "").replace("\u00a0", "")
-        if not text:
-            return None
-        if "," in text and "." not in text:  # a decimal comma, as crmkit check accepts it
-            text = text.replace(",", ".")
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            return None
-        return d if d.is_finite() else None
-    return None
-
-
 def parse_amount(value: Any) -> Decimal | None:
     """An amount from a record field: ``120000``, ``"120000.00"``, ``"120 000"``; None if absent or not a number."""
-    return _decimal(value)
+    return parse_decimal(value)
 
 
 class Rates:
@@ -109,7 +85,7 @@ class Rates:
         self.base = base.upper()
         self.rates: dict[str, Decimal] = {self.base: Decimal(1)}
         for cur, rate in (rates or {}).items():
-            d = _decimal(rate)
+            d = parse_decimal(rate)
             if d is None or d <= 0:
                 raise CrmkitError(f"pipeline.rates.{cur} must be a positive number, not {rate!r}", path="crmkit.yaml")
             self.rates[str(cur).upper()] = d
@@ -175,7 +151,7 @@ class PipelineConfig:
             won, lost = bool(s.get("won", False)), bool(s.get("lost", False))
             if won and lost:
                 raise CrmkitError(f"pipeline.stages: stage '{name}' cannot be both won and lost", path="crmkit.yaml")
-            prob = _decimal(s.get("probability"))
+            prob = parse_decimal(s.get("probability"))
             if won:
                 prob = HUNDRED
             elif lost:

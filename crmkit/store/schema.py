@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from crmkit.values import parse_decimal
 
 # A type is a string ("text", "int", "number", "amount", "bool", "date", "timestamp",
 # "when", "user", "any") or a tuple: ("enum", values), ("ref", kind), ("list", type),
@@ -141,11 +142,7 @@ def type_problem(value: Any, t: Type) -> str | None:
             return f"expected an amount, found {value!r}"
         if isinstance(value, (int, float)):
             return None
-        try:
-            Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            return None
-        except InvalidOperation:
-            return f"expected an amount, found {value!r}"
+        return None if parse_decimal(value) is not None else f"expected an amount, found {value!r}"
     if t == "bool":
         return None if isinstance(value, bool) else f"expected true or false, found {value!r}"
     if t == "date":
