@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable
 
+from crmkit.conditions.views import RecordView, computed_fields, view
 from crmkit.errors import UsageError
-from crmkit.values import parse_decimal
 from crmkit.store.records import Record, get_path
 from crmkit.store.schema import FIELDS
-from crmkit.conditions.views import RecordView, computed_fields, view
+from crmkit.values import parse_decimal
 
 DEFAULT_COLUMNS: dict[str, list[str]] = {
     "contact": ["id", "name", "email", "company", "owner"],
