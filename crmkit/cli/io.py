@@ -11,14 +11,8 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_bytes
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
-from crmkit.exchange.importer import (
-    ImportPlan,
-    apply_import,
-    load_mapping,
-    plan_import,
-    plan_vcard_import,
-    resolve_columns,
-)
+from crmkit.exchange.columns import load_mapping, resolve_columns
+from crmkit.exchange.importer import ImportPlan, apply_import, plan_import, plan_vcard_import
 from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
