@@ -346,18 +346,11 @@ def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
 
 
 def _template_problem(ws: Any, name: str) -> str | None:
-    """Why `notify: name` cannot be rendered, when the mail module can tell; else None."""
-    import importlib
+    """Why `notify: name` cannot be rendered, or None."""
+    from crmkit.marketing.mail import load_template
 
     try:
-        mail = importlib.import_module("crmkit.marketing.mail")
-    except ImportError:
-        return None
-    load = getattr(mail, "load_template", None)
-    if load is None:
-        return None
-    try:
-        load(ws, name)
+        load_template(ws, name)
     except CrmkitError as exc:
         return exc.message
     return None
