@@ -20,8 +20,9 @@ references through a resolver.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from crmkit.conditions.syntax import (
     MISSING,

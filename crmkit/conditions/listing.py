@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.conditions.views import RecordView, computed_fields, view
 from crmkit.errors import UsageError

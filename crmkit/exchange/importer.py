@@ -8,15 +8,16 @@ same file finds every row unchanged.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from crmkit.store.validate import field_problems
-from crmkit.store.editing import new_record, set_path
 from crmkit.errors import CrmkitError, UsageError
-from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
 from crmkit.exchange.columns import convert
+from crmkit.store.editing import new_record, set_path
+from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
+from crmkit.store.validate import field_problems
 
 #: How existing records are matched, per kind.
 MATCH_KEYS: dict[str, tuple[str, ...]] = {

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.people.dedupe import normal_email, normal_phone
 from crmkit.errors import UsageError
+from crmkit.people.dedupe import normal_email, normal_phone
 from crmkit.store.records import KINDS, Record, get_path
 from crmkit.store.schema import FIELDS
 

@@ -9,14 +9,14 @@ import operator
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crmkit.store import cache, gitio
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
+from crmkit.store import cache, gitio, yamlio
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
 
 CONFIG_FILE = "crmkit.yaml"
@@ -93,7 +93,7 @@ class Workspace:
     # -- finding -------------------------------------------------------------
 
     @classmethod
-    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> "Workspace":
+    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> Workspace:
         """-w DIR, else $CRMKIT_WORKSPACE, else the nearest folder upwards holding crmkit.yaml."""
         chosen = explicit or os.environ.get("CRMKIT_WORKSPACE")
         if chosen:
@@ -382,7 +382,7 @@ class Workspace:
             fh.close()
 
     @contextmanager
-    def transaction(self, message: str, command: str) -> Iterator["Transaction"]:
+    def transaction(self, message: str, command: str) -> Iterator[Transaction]:
         """Lock, let the caller write, then commit exactly the touched files (or undo on error)."""
         with self.lock():
             tx = Transaction(self, message, command)

@@ -9,9 +9,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.support.calendar import calendars, parse_duration
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError
+from crmkit.support.calendar import calendars, parse_duration
 from crmkit.support.tickets import PRIORITIES, STATUSES
 
 #: The clocks a policy may set a target for.

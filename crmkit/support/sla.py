@@ -34,8 +34,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.support.calendar import BusinessCalendar, calendars, format_duration
 from crmkit.errors import CrmkitError, Problem
+from crmkit.support.calendar import BusinessCalendar, calendars, format_duration
 from crmkit.support.policies import Policy, load_policies, policy_for
 
 CLOSED = ("solved", "closed")
@@ -95,7 +95,7 @@ class SlaState:
         if breached:
             return min(breached, key=lambda t: t.left)
         running = [t for t in open_ if t.due is not None]
-        return min(running, key=lambda t: t.due.astimezone(dt.timezone.utc)) if running else None  # type: ignore[union-attr]
+        return min(running, key=lambda t: t.due.astimezone(dt.UTC)) if running else None  # type: ignore[union-attr]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"policy": self.policy, "calendar": self.calendar, "state": self.worst}
@@ -182,7 +182,7 @@ def _timeline(events: list[dict[str, Any]]) -> list[tuple[dt.datetime, str, dict
         at = e.get("at")
         if isinstance(at, dt.datetime) and at.tzinfo is not None:
             out.append((at, event_type(e), e))
-    out.sort(key=lambda x: x[0].astimezone(dt.timezone.utc))
+    out.sort(key=lambda x: x[0].astimezone(dt.UTC))
     return out
 
 

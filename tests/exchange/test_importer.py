@@ -9,8 +9,8 @@ import pytest
 
 from crmkit.exchange.columns import load_mapping, resolve_columns
 from crmkit.exchange.importer import plan_import
-from crmkit.store.workspace import Workspace
 from crmkit.io.csvfmt import read_rows
+from crmkit.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
