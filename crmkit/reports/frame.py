@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -57,6 +58,22 @@ def round_days(d: float | None) -> Decimal | None:
 def check_by(by: str | None, allowed: Iterable[str] = BY_FIELDS) -> None:
     if by is not None and by not in allowed:
         raise UsageError(f"--by must be one of {', '.join(allowed)}, not '{by}'")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a sales report starts from: the reporting currency's rates, a list for its
+    warnings, and today in the workspace's zone."""
+
+    rates: Rates
+    warnings: list[str]
+    today: dt.date
+
+
+def setup(cfg: PipelineConfig, now: dt.datetime, by: str | None, currency: str | None) -> Setup:
+    """--by checked, --currency turned into rates (or refused), today as the workspace sees it."""
+    check_by(by)
+    return Setup(cfg.rates_to(currency), [], local_date(now, cfg.tz))
 
 
 def collect_facts(

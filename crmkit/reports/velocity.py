@@ -9,20 +9,20 @@ from typing import Any
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import (
     RecordPairs,
-    check_by,
     collect_facts,
     group_of,
     m,
     pct,
     report_meta,
     round_days,
+    setup,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.reports.winrate import closed_facts, win_stats
 from crmkit.sales.facts import DealFacts, stage_of
 from crmkit.sales.history import history_of
 from crmkit.sales.pipeline import PipelineConfig
-from crmkit.values import local_date, to_datetime
+from crmkit.values import to_datetime
 
 
 def velocity_report(
@@ -41,10 +41,8 @@ def velocity_report(
     A deal that reached a later stage counts as having passed the earlier ones, and
     every deal counts as having entered the first open stage.
     """
-    check_by(by)
-    rates = cfg.rates_to(currency)
-    warnings: list[str] = []
-    today = local_date(now, cfg.tz)
+    start = setup(cfg, now, by, currency)
+    rates, warnings, today = start.rates, start.warnings, start.today
     period = period or parse_period("12m", today)
     deals = deals if isinstance(deals, list) else list(deals)
     open_stages = cfg.open_stages

@@ -9,7 +9,6 @@ from typing import Any
 from crmkit.render.report import Column, Report, Section
 from crmkit.reports.frame import (
     RecordPairs,
-    check_by,
     closed_from_history,
     collect_facts,
     created_on,
@@ -17,11 +16,11 @@ from crmkit.reports.frame import (
     pct,
     report_meta,
     round_days,
+    setup,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.sales.facts import DealFacts
 from crmkit.sales.pipeline import ZERO, PipelineConfig
-from crmkit.values import local_date
 
 
 def closed_facts(
@@ -90,10 +89,8 @@ def winrate_report(
 ) -> Report:
     """Win rate by count and by value of the deals closed in ``period`` (default: the last 12 months),
     average won deal size and average sales cycle (created to closed, won deals), optionally by a field."""
-    check_by(by)
-    rates = cfg.rates_to(currency)
-    warnings: list[str] = []
-    today = local_date(now, cfg.tz)
+    start = setup(cfg, now, by, currency)
+    rates, warnings, today = start.rates, start.warnings, start.today
     period = period or parse_period("12m", today)
     facts = collect_facts(deals, cfg, rates, warnings, only="closed")
     items = closed_facts(facts, cfg, period, warnings)
