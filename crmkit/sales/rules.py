@@ -119,13 +119,6 @@ def _line(node: Any, key: Any) -> int | None:
     return yamlio.line_of(node, key)
 
 
-def _item_line(seq: Any, i: int) -> int | None:
-    try:
-        return seq.lc.item(i)[0] + 1
-    except Exception:  # noqa: BLE001 - line numbers are a nicety
-        return None
-
-
 def load_rules(ws: Any) -> RuleSet:
     """Read every rule file there is. Never raises for a broken file: its problems are returned."""
     cached = getattr(ws, "_crmkit_rules", None)
@@ -157,7 +150,7 @@ def load_rules(ws: Any) -> RuleSet:
             problems.append(Problem(rel, 1, "rule-syntax", "a rule file is a list of rules (or `rules:` with a list)"))
             continue
         for i, item in enumerate(items):
-            line = _item_line(items, i)
+            line = yamlio.item_line(items, i)
             rule, found = _read_rule(ws, item, rel, line, default_kind, i)
             problems.extend(found)
             if rule is None:

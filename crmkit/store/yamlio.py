@@ -223,6 +223,14 @@ def line_of(node: Any, key: Any) -> int | None:
         return None
 
 
+def item_line(seq: Any, index: int) -> int | None:
+    """1-based line of item `index` of a round-trip sequence, or None."""
+    try:
+        return int(seq.lc.item(index)[0]) + 1
+    except Exception:  # noqa: BLE001 - line info is a nicety, never a failure
+        return None
+
+
 def key_lines(path: Path) -> dict[str, int]:
     """Line numbers of every top-level and nested key ("a.b") of a file, for messages."""
     try:
