@@ -18,6 +18,25 @@ from crmkit.store.records import KINDS
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
 
 
+def import_options(item: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--dry-run, --strict, --on-match and --merge, the options of every import; `item` is
+    what the file holds one of (a row, a card)."""
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed([
+            click.option("--dry-run", is_flag=True, help=f"Report {item} by {item} what would happen; write nothing."),
+            click.option("--strict", is_flag=True, help=f"Any bad {item} aborts the whole import; nothing is written."),
+            click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update",
+                         show_default=True,
+                         help="A row whose key matches an existing record: set its fields (update), only fill "
+                              "what it lacks (merge), or leave it (skip)."),
+            click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge."),
+        ]):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
 def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
     """Row by row on a dry run (or for rejected rows), then a summary line."""
     if app.json:
@@ -65,12 +84,7 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A YAML file of column: field.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
-@click.option("--dry-run", is_flag=True, help="Report row by row what would happen; write nothing.")
-@click.option("--strict", is_flag=True, help="Any bad row aborts the whole import; nothing is written.")
-@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
-              help="A row whose key matches an existing record: set its fields (update), only fill "
-                   "what it lacks (merge), or leave it (skip).")
-@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
+@import_options("row")
 @pass_app
 def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
                delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
@@ -108,12 +122,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 
 @crmkit_command(name="vcard")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Report card by card what would happen; write nothing.")
-@click.option("--strict", is_flag=True, help="Any bad card aborts the whole import; nothing is written.")
-@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
-              help="A row whose key matches an existing record: set its fields (update), only fill "
-                   "what it lacks (merge), or leave it (skip).")
-@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
+@import_options("card")
 @pass_app
 def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import contacts from a vCard file (2.1, 3.0 or 4.0, many cards), as phones and address books export them.
