@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
 
-.PHONY: install test-deps browser spreadsheet test demo bench clean
+.PHONY: install test-deps browser spreadsheet test lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ spreadsheet:
 
 test: test-deps
 	$(BIN)/python -m pytest
+
+# ruff (rule set in pyproject.toml) over the code and tests, mypy (setup.cfg: strict on
+# crmkit/store and crmkit/values.py) over crmkit/.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check crmkit tests bench
+	$(BIN)/mypy
 
 demo: install
 	@echo "== A copy of the sample workspace in $(DEMO_DIR)"

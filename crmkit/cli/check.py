@@ -10,9 +10,8 @@ from typing import Any
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, echo_problems, pass_app
-from crmkit.store import yamlio
-from crmkit.store.validate import check_workspace
 from crmkit.errors import CrmkitError
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
 
@@ -30,6 +29,8 @@ def check(app: App, staged: bool) -> None:
     the staged version of every file, so deleting a record that others refer to
     (`git rm`) is caught too.
     """
+    from crmkit.check import check_workspace  # the domains' checkers; `schema` needs none
+
     ws = app.workspace()
     if staged:
         from crmkit.store.staged import staged_copy

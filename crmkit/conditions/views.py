@@ -1,17 +1,19 @@
 """Records as conditions, listings and reports see them: stored fields plus computed ones.
 
 Computed fields (a lead's `score`, a ticket's `sla`) are derived on read and never
-stored, so they do not churn diffs. Each capability contributes its own here.
+stored, so they do not churn diffs. Each capability contributes its own here, by
+name: this layer sits below the domains that compute the fields, so it resolves
+them on first use (crmkit.targets, loudly).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from crmkit.store.records import Record
 from crmkit.store.workspace import Workspace
+from crmkit.targets import resolve
 
 #: kind -> field -> "module:function(ws, record) -> value"
 COMPUTED: dict[str, dict[str, str]] = {
@@ -28,22 +30,20 @@ for _kind in ("company", "contact"):
         "lifetime_value", "won_deals", "first_purchase", "last_purchase", "open_pipeline", "average_deal",
         "recency_days", "recency", "frequency", "monetary", "rfm", "rfm_score", "tier")})
 
-_MISSING = object()
-_loaded: dict[str, Callable[[Any, Record], Any] | None] = {}
+_loaded: dict[str, Callable[[Any, Record], Any]] = {}
 
 
-def _function(target: str) -> Callable[[Any, Record], Any] | None:
-    if target not in _loaded:
-        module, _, name = target.partition(":")
-        try:
-            _loaded[target] = getattr(importlib.import_module(module), name, None)
-        except ModuleNotFoundError:
-            _loaded[target] = None
-    return _loaded[target]
+def _function(target: str) -> Callable[[Any, Record], Any]:
+    # Resolved on first use (the domains that compute these fields import this layer);
+    # a target that does not resolve is a bug and raises, it never hides the field.
+    fn = _loaded.get(target)
+    if fn is None:
+        fn = _loaded[target] = resolve(target)
+    return fn
 
 
 def computed_fields(kind: str) -> list[str]:
-    return [name for name, target in COMPUTED.get(kind, {}).items() if _function(target) is not None]
+    return list(COMPUTED.get(kind, {}))
 
 
 class RecordView(Mapping[str, Any]):
@@ -66,10 +66,9 @@ class RecordView(Mapping[str, Any]):
             if self._computed is None:
                 self._computed = {}
             if key not in self._computed:
-                fn = _function(target)
-                self._computed[key] = _MISSING if fn is None else fn(self.ws, self.record)
+                self._computed[key] = _function(target)(self.ws, self.record)
             value = self._computed[key]
-            if value is not _MISSING and value is not None:
+            if value is not None:
                 return value
         raise KeyError(key)
 

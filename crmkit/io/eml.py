@@ -26,7 +26,6 @@ from pathlib import Path
 
 from crmkit.errors import CrmkitError
 
-
 # deliberately plain: one @, no spaces, brackets, quotes or separators anywhere
 _ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+")
 

@@ -12,10 +12,11 @@ tz database (see vtimezone.py).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from crmkit.sales.pipeline import to_datetime
+from crmkit.values import to_datetime
 
 EVENT_LENGTH = dt.timedelta(minutes=30)
 
@@ -66,7 +67,7 @@ def follow_ups_to_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"{calendar_name} follow-ups")
-    stamp = now.astimezone(dt.timezone.utc)
+    stamp = now.astimezone(dt.UTC)
     items = []
     for aid, a in activities:
         due = _due(a.get("due"), tz)
@@ -101,7 +102,7 @@ def follow_ups_to_ics(
         comp.add("categories", [kind])
         created = to_datetime(a.get("created") or a.get("at"), tz)
         if created is not None:
-            comp.add("created", created.astimezone(dt.timezone.utc))
+            comp.add("created", created.astimezone(dt.UTC))
         owner = a.get("owner")
         if owner:
             user = (users or {}).get(str(owner)) or {}
@@ -118,7 +119,7 @@ def follow_ups_to_ics(
                 comp.add("status", "COMPLETED")
                 finished = to_datetime(a.get("done"), tz) if not isinstance(a.get("done"), bool) else None
                 if finished is not None:
-                    comp.add("completed", finished.astimezone(dt.timezone.utc))
+                    comp.add("completed", finished.astimezone(dt.UTC))
             else:
                 comp.add("status", "NEEDS-ACTION")
         else:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from crmkit.errors import CrmkitError
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.errors import CrmkitError
 
@@ -51,7 +52,7 @@ def _run(repo: Any, *args: str, **kwargs: Any) -> str:
     import git
 
     try:
-        return repo.git.execute(["git", *args], **kwargs)
+        return str(repo.git.execute(["git", *args], **kwargs))
     except git.GitCommandError as exc:
         stderr = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\n ")
         first = stderr.splitlines()[-1] if stderr else str(exc)

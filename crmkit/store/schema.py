@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from crmkit.values import parse_decimal
 
 # A type is a string ("text", "int", "number", "amount", "bool", "date", "timestamp",
 # "when", "user", "any") or a tuple: ("enum", values), ("ref", kind), ("list", type),
@@ -135,7 +136,8 @@ def describe(t: Type) -> str:
         if t[0] == "list":
             return f"list of {describe(t[1])}"
         return "mapping"
-    return {"when": "date or timestamp", "user": "user id", "amount": "amount"}.get(t, t)
+    names = {"when": "date or timestamp", "user": "user id", "amount": "amount"}
+    return names.get(t, str(t))
 
 
 def type_problem(value: Any, t: Type) -> str | None:
@@ -183,14 +185,9 @@ def type_problem(value: Any, t: Type) -> str | None:
             return f"expected an amount, found {value!r}"
         if isinstance(value, (int, float)):
             return None
-        text = str(value)
-        if not _AMOUNT_RE.match(text):
+        if not _AMOUNT_RE.match(str(value)):
             return f"expected an amount, found {value!r}"
-        try:
-            Decimal(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            return None
-        except InvalidOperation:
-            return f"expected an amount, found {value!r}"
+        return None if parse_decimal(value) is not None else f"expected an amount, found {value!r}"
     if t == "bool":
         return None if isinstance(value, bool) else f"expected true or false, found {value!r}"
     if t == "date":
