@@ -15,6 +15,7 @@ from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.sales.offers import check_offers
 from crmkit.sales.rules import check_rules as check_sales_rules
+from crmkit.sales.value import check_value_rules
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
 from crmkit.support.escalation import check_rules as check_escalation_rules
@@ -30,6 +31,7 @@ CHECKERS: list[Checker] = [
     check_escalation_rules,
     check_offers,
     check_templates,
+    check_value_rules,
 ]
 
 

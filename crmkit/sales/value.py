@@ -38,7 +38,9 @@ from typing import Any, Iterable, Mapping
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import ConditionError, CrmkitError, Problem
-from crmkit.sales.pipeline import PipelineConfig, amount_of, to_date
+from crmkit.sales.facts import amount_of
+from crmkit.sales.pipeline import PipelineConfig
+from crmkit.values import to_date
 from crmkit.store import yamlio
 from crmkit.store.records import Record
 
@@ -303,7 +305,9 @@ DealRow = tuple[str | None, str | None, str, Any, str | None, int | None, float 
 
 
 def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
-    from crmkit.sales.pipeline import history_of, stage_of, to_datetime
+    from crmkit.sales.facts import stage_of
+    from crmkit.sales.history import history_of
+    from crmkit.values import to_datetime
 
     company = deal.get("company")
     people = deal.get("contacts")
