@@ -8,7 +8,7 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.store import gitio
-from crmkit.store.scaffold import create_workspace
+from crmkit.store.scaffold import initialise
 
 
 @crmkit_command(name="init")
@@ -17,15 +17,13 @@ from crmkit.store.scaffold import create_workspace
 @pass_app
 def init(app: App, directory: Path, sample: bool) -> None:
     """Create a workspace in DIRECTORY (default: here): crmkit.yaml, the record folders,
-    a .gitignore for .crmkit/, and a git repository if it is not in one already."""
-    written = create_workspace(directory, sample=sample)
-    root = directory.resolve()
-    sha = None
-    if not app.no_commit:
-        sha = gitio.commit_paths(
-            root, written,
-            gitio.commit_message("init workspace" + (" from the sample" if sample else ""), [], app.command_line),
-        )
+    a .gitignore for .crmkit/, and a git repository if it is not in one already.
+
+    Inside an existing git repository the workspace is committed there (paths relative to
+    its top); a repository mid-merge or with a stale index.lock is refused before anything
+    is written."""
+    message = gitio.commit_message("init workspace" + (" from the sample" if sample else ""), [], app.command_line)
+    root, written, sha = initialise(directory, sample=sample, commit=not app.no_commit, message=message)
     if app.json:
         echo_json({"workspace": str(root), "files": len(written), "commit": sha})
     else:
