@@ -23,10 +23,18 @@ def check(app: App) -> None:
 
     Prints all problems at once as `path:line: code: message` (a JSON list with
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
-    jobs and pre-commit hooks.
+    jobs and pre-commit hooks. Record files that are changed or untracked in git
+    (and no interrupted crmkit command explains) and stray temp files are warned about
+    on stderr; they do not change the exit code.
     """
     ws = app.workspace()
     problems = check_workspace(ws)
+    from crmkit.store.transaction import unexplained_changes
+
+    # warnings, not problems: a record edited by hand and not committed yet is no error,
+    # but it is something crmkit did not do (or a command of it killed without a journal)
+    for line in unexplained_changes(ws):
+        app.warn(line)
     echo_problems(app, problems)
     if problems:
         click.echo(f"crmkit: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from crmkit.store.transaction import fault
 from crmkit.errors import CrmkitError
 
 # ruamel.yaml is imported on first use: a warm listing is served from the parse
@@ -293,6 +294,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             mode = 0o644
         os.chmod(tmp, mode)
+        fault("atomic-write")  # the fault-injection suite kills here: a temp file is left behind
         os.replace(tmp, path)
     except BaseException:
         try:
