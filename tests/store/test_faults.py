@@ -181,7 +181,8 @@ def _cases(name: str, writes: int, full: int, sample: int) -> list[object]:
                          marks=() if i < sample else (pytest.mark.faults,)) for i, p in enumerate(points)]
 
 
-CASES = (_cases("import", CSV_ROWS, 18, 2) + _cases("route", 12, 16, 2) + _cases("set", 1, 10, 1))
+# 44 kills here, at least 10 more in the 40-message mail run: well over 50 in a full run
+CASES = (_cases("import", CSV_ROWS, 18, 1) + _cases("route", 12, 16, 1) + _cases("set", 1, 10, 1))
 
 
 @pytest.mark.parametrize("scenario,point,index", CASES)
@@ -272,7 +273,8 @@ exec {real} "$@"
     return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("sub", ["add", "update-index", "commit", "commit-tree", "update-ref"])
+@pytest.mark.parametrize("sub", ["update-index", "commit-tree", *[
+    pytest.param(s, marks=pytest.mark.faults) for s in ("add", "commit", "update-ref")]])
 def test_a_git_that_fails_changes_nothing(base: Path, tmp_path: Path, sub: str) -> None:
     """crmkit stages with update-index into its own index and commits with commit-tree and
     update-ref; a failure in any git step (add and commit included) leaves all as it was."""
@@ -540,7 +542,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _mail_run(base: Path, tmp_path: Path, n: int, max_kills: int) -> None:
+def _mail_run(base: Path, tmp_path: Path, n: int, max_kills: int, min_kills: int) -> None:
     from aiosmtpd.controller import Controller
 
     handler, port = _Recorder(), _free_port()
@@ -565,7 +567,7 @@ def _mail_run(base: Path, tmp_path: Path, n: int, max_kills: int) -> None:
             nxt = crmkit(ws, "contact", "list", "--limit", "1")       # recovers
             assert nxt.returncode == 0 and "Traceback" not in nxt.stderr, nxt.stderr
             assert user_state(ws) == before
-        assert kills >= min(max_kills, 3)
+        assert kills >= min_kills
         delivered = [str(m["Message-ID"]) for m in handler.messages]
         assert len(delivered) == len(set(delivered)), "a message was delivered twice without --resend-unconfirmed"
         logged = _activities(ws)
@@ -588,9 +590,9 @@ def _mail_run(base: Path, tmp_path: Path, n: int, max_kills: int) -> None:
 
 
 def test_mail_killed_at_random_is_sent_exactly_once_sample(base: Path, tmp_path: Path) -> None:
-    _mail_run(base, tmp_path, 8, 3)
+    _mail_run(base, tmp_path, 5, 2, 1)
 
 
 @pytest.mark.faults
 def test_mail_40_messages_killed_at_random_until_the_outbox_is_empty(base: Path, tmp_path: Path) -> None:
-    _mail_run(base, tmp_path, 40, 40)
+    _mail_run(base, tmp_path, 40, 40, 10)
