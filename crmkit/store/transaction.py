@@ -368,8 +368,7 @@ class Transaction:
                         what = "is not tracked by git" if status == "??" else "has changes not committed"
                         raise CrmkitError(
                             f"{rel} {what} (git status {status.strip()}); crmkit would commit your edits under "
-                            "its own message: commit or stash them first, or rerun with --include-edits",
-                            path=rel)
+                            "its own message: commit or stash them first, or rerun with --include-edits")
                     self._folded.append(rel)
                     fsync_backup = True
             if not self.journal.active:
@@ -495,11 +494,10 @@ class Transaction:
 
         touched = self.touched
         if not touched or self.top is None:
-            if not touched or not self.ws.commit_enabled or self.top is None:
-                # nothing written, or --no-commit / no git: the files stay as written
-                self.journal.end()
-                self._originals.clear()
-                self.touched = []
+            # nothing written, or --no-commit / no git: the files stay as written
+            self.journal.end()
+            self._originals.clear()
+            self.touched = []
             return None
         notes = list(self.notes)
         if self._folded:
