@@ -268,8 +268,11 @@ def identity(top: Path, config: dict[str, Any]) -> Identity:
     `git: {name:, email:}`, else `crmkit <crmkit@HOSTNAME>`."""
     import socket
 
-    name = os.environ.get("GIT_AUTHOR_NAME") or git(top, "config", "--get", "user.name", check=False).strip()
-    email = os.environ.get("GIT_AUTHOR_EMAIL") or git(top, "config", "--get", "user.email", check=False).strip()
+    name, email = os.environ.get("GIT_AUTHOR_NAME", ""), os.environ.get("GIT_AUTHOR_EMAIL", "")
+    if not (name and email):
+        configured = dict(line.partition(" ")[::2] for line in git(
+            top, "config", "--get-regexp", r"^user\.(name|email)$", check=False).splitlines())
+        name, email = name or configured.get("user.name", ""), email or configured.get("user.email", "")
     if name and email:
         return Identity(name, email, "git config")
     section = config.get("git") if isinstance(config.get("git"), dict) else {}

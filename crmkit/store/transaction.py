@@ -308,6 +308,10 @@ class Transaction:
         self._dirty: dict[str, str] = {}
         self._folded: list[str] = []
         self._mutex = threading.Lock()  # routing writes from a thread pool
+        self._root_prefix = str(ws.root) + os.sep
+        #: the workspace's path inside the git work tree ("" at its top, "sub/" nested)
+        self._top_prefix = "" if self.top is None or self.top == ws.root else \
+            os.path.relpath(ws.root, self.top).replace(os.sep, "/") + "/"
         self.id = new_id()
 
     # -- the scope -------------------------------------------------------------------------
@@ -359,10 +363,10 @@ class Transaction:
                 original: bytes | None = path.read_bytes()
             except FileNotFoundError:
                 original = None
-            rel = os.path.relpath(path, self.ws.root)
+            rel = self._rel(path)
             fsync_backup = self.top is None
             if self.top is not None:
-                status = self._dirty.get(os.path.relpath(path, self.top))
+                status = self._dirty.get(self._top_prefix + rel) if self._dirty else None
                 if status is not None:
                     if not self.include_edits:
                         what = "is not tracked by git" if status == "??" else "has changes not committed"
@@ -379,6 +383,14 @@ class Transaction:
             self._originals[path] = original
             self.touched.append(path)
         fault("write")
+
+    def _rel(self, path: Path) -> str:
+        # os.path.relpath costs more than the journal line itself on a 2,000-file import;
+        # the paths a transaction touches are under the root, so a slice does
+        text = str(path)
+        if text.startswith(self._root_prefix):
+            return text[len(self._root_prefix):]
+        return os.path.relpath(path, self.ws.root)
 
     def _head_now(self) -> str | None:
         from crmkit.store import gitio
@@ -506,7 +518,7 @@ class Transaction:
         self.journal.mark("written", message=message)
         fault("before-commit")
         top = self.top
-        rels = sorted({os.path.relpath(p, top) for p in touched})
+        rels = sorted({self._top_prefix + self._rel(p) for p in touched})
         head = gitio.head(top)
         sha = gitio.build_commit(top, rels, message, commit_identity(self.ws.config, top),
                                  self.ws.root / JOURNAL_DIR / f"index-{self.id}", head)
