@@ -265,7 +265,11 @@ def new_id() -> str:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    """ENOSPC or EDQUOT from a write of ours, or git saying so while it wrote objects."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, CrmkitError) and ("No space left on device" in exc.message
+                                             or "Disk quota exceeded" in exc.message)
 
 
 def free_bytes(path: Path) -> int | None:
@@ -345,7 +349,8 @@ class Transaction:
         """Roll back after `exc`; return the error to raise instead (disk full), if any."""
         self.rollback()
         if is_disk_full(exc):
-            return DiskFull(f"the disk holding {self.ws.root} is full ({exc.strerror}); every file was "
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            return DiskFull(f"the disk holding {self.ws.root} is full ({why}); every file was "
                             "put back, nothing was changed")
         return None
 

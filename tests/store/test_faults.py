@@ -596,3 +596,46 @@ def test_mail_killed_at_random_is_sent_exactly_once_sample(base: Path, tmp_path:
 @pytest.mark.faults
 def test_mail_40_messages_killed_at_random_until_the_outbox_is_empty(base: Path, tmp_path: Path) -> None:
     _mail_run(base, tmp_path, 40, 40, 10)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MB tmpfs, where this machine lets us mount one (root in a container usually can)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (the patched-write test covers a full disk)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_really_full_disk_changes_nothing(small_disk: Path, tmp_path: Path, make_ws) -> None:
+    ws = small_disk / "ws"
+    shutil.copytree(make_ws({"contacts/a.yaml": "name: A\n"}), ws)
+    head = _git(ws, "rev-parse", "HEAD").strip()
+    records_before = record_texts(ws)
+    rng = random.Random(SEED)
+    big = tmp_path / "big.csv"   # ~40 x 25 KB of incompressible notes: more than the disk has
+    big.write_text("name,email,notes\n" + "".join(
+        f"Disk Person {i:02d},disk{i}@example.net,{''.join(rng.choice('abcdefghij') for _ in range(25000))}\n"
+        for i in range(40)))
+    free = shutil.disk_usage(small_disk).free
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * max(0, free - 1_500_000))   # 1.5 MB left: the pre-flight lets it start
+    r = crmkit(ws, "import", "csv", str(big), "--kind", "contact")
+    assert r.returncode == 5 and "is full" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    filler.unlink()
+    nxt = crmkit(ws, "contact", "list")
+    assert nxt.returncode == 0, nxt.stderr
+    assert _git(ws, "rev-parse", "HEAD").strip() == head
+    assert record_texts(ws) == records_before
+    assert _git(ws, "status", "--porcelain") == ""
+    # with too little room for the planned writes, it is refused before anything is written
+    filler.write_bytes(b"\0" * max(0, shutil.disk_usage(small_disk).free - 400_000))
+    r = crmkit(ws, "import", "csv", str(big), "--kind", "contact")
+    assert r.returncode == 5 and ("not enough room" in r.stderr or "no room left" in r.stderr), r.stderr
+    assert record_texts(ws) == records_before
