@@ -7,12 +7,15 @@
 Each run imports the same generated CSV of contacts into a fresh `crmkit init` workspace
 (a git repository) and commits; only the import is timed. The builds take turns (A B A B
 ...) so that load from other jobs on the machine falls on both alike; the table gives the
-median and minimum per build and the median's ratio to the first build.
+median and minimum wall-clock time per build, the median CPU time (user + system of
+crmkit and the git processes it starts: less disturbed by a busy machine than the
+wall clock), and each median's ratio to the first build.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shlex
 import statistics
 import subprocess
@@ -31,17 +34,24 @@ def write_csv(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def one_run(cmd: list[str], csv: Path) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_run(cmd: list[str], csv: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, crmkit and its git processes) of one import."""
     with tempfile.TemporaryDirectory(prefix="crmkit-import-cost-") as tmp:
         ws = Path(tmp) / "ws"
         subprocess.run([*cmd, "init", str(ws)], check=True, capture_output=True)
+        cpu = _cpu()
         start = time.perf_counter()
         r = subprocess.run([*cmd, "-w", str(ws), "import", "csv", str(csv), "--kind", "contact"],
                            capture_output=True, text=True)
         took = time.perf_counter() - start
         if r.returncode != 0:
             sys.exit(f"import_cost.py: {' '.join(cmd)} failed: {r.stderr.strip()}")
-        return took
+        return took, _cpu() - cpu
 
 
 def main() -> None:
@@ -52,21 +62,26 @@ def main() -> None:
     args = ap.parse_args()
     builds = [(b.split("=", 1)[0], shlex.split(b.split("=", 1)[1])) for b in args.build]
     times: dict[str, list[float]] = {name: [] for name, _ in builds}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in builds}
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / f"contacts-{args.rows}.csv"
         write_csv(csv, args.rows)
         for _ in range(args.repeat):
             for name, cmd in builds:
-                times[name].append(one_run(cmd, csv))
+                wall, cpu = one_run(cmd, csv)
+                times[name].append(wall)
+                cpus[name].append(cpu)
     print(machine_header())
     print()
-    print(f"| build | rows | median s | min s | runs | median vs {builds[0][0]} |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| build | rows | median s | min s | median vs {builds[0][0]} | CPU median s | CPU vs {builds[0][0]} "
+          "| runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     first = statistics.median(times[builds[0][0]])
+    first_cpu = statistics.median(cpus[builds[0][0]])
     for name, _ in builds:
-        med = statistics.median(times[name])
-        print(f"| {name} | {args.rows} | {med:.2f} | {min(times[name]):.2f} | {len(times[name])} | "
-              f"{(med / first - 1) * 100:+.1f} % |")
+        med, cpu = statistics.median(times[name]), statistics.median(cpus[name])
+        print(f"| {name} | {args.rows} | {med:.2f} | {min(times[name]):.2f} | {(med / first - 1) * 100:+.1f} % "
+              f"| {cpu:.2f} | {(cpu / first_cpu - 1) * 100:+.1f} % | {len(times[name])} |")
 
 
 if __name__ == "__main__":
