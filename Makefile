@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
 
-.PHONY: install test-deps browser spreadsheet test lint demo bench clean
+.PHONY: install test-deps browser spreadsheet test test-faults lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ test: test-deps
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check crmkit tests bench
 	$(BIN)/mypy
+
+# The whole fault-injection suite: kill -9 at every point of import, route, set and mail send.
+test-faults: test-deps
+	$(BIN)/python -m pytest -m "faults or not faults" tests/store/test_faults.py
 
 demo: install
 	@echo "== A copy of the sample workspace in $(DEMO_DIR)"
