@@ -100,20 +100,32 @@ def send_cmd(app: App, dry_run: bool) -> None:
     Each sent message leaves the outbox and is logged as an email activity on its
     recipient. If sending fails half way, what was sent stays sent and logged, the
     rest stays in the outbox, the exit code is 4, and the next run sends only the rest.
+
+    Consent is checked again per message as it leaves: marketing mail to someone who
+    has since opted out, withdrawn consent, changed address or been removed is held
+    back, moved to outbox/held/ and reported (`--dry-run` shows it as "would hold").
     """
     ws = app.workspace()
     if dry_run:
         from crmkit.io import eml
+        from crmkit.marketing.consent import review
 
+        files = outbox_files(ws)
+        held = {h.file: h.reason for h in review(ws, files)}
         rows = []
-        for path in outbox_files(ws):
+        for path in files:
             head = eml.read_headers(path)
-            rows.append({"file": ws.rel(path), "to": str(head.get("To", "")), "subject": str(head.get("Subject", ""))})
+            rows.append({"file": ws.rel(path), "to": str(head.get("To", "")), "subject": str(head.get("Subject", "")),
+                         "held": held.get(ws.rel(path))})
         if app.json:
-            echo_json({"would_send": rows})
+            echo_json({"would_send": [r for r in rows if not r["held"]],
+                       "would_hold": [{"file": f, "reason": why} for f, why in held.items()]})
         else:
             for row in rows:
-                click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
+                if row["held"]:
+                    click.echo(f"would hold {row['file']} to {row['to']}: {row['held']}")
+                else:
+                    click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
         return
     result = send_outbox(ws, app.command_line)
     if app.json:
@@ -125,6 +137,11 @@ def send_cmd(app: App, dry_run: bool) -> None:
             click.echo(f"already sent {f} (removed from the outbox)")
         for f, error in result.failed:
             click.echo(f"failed {f}: {error}")
+        for h in result.held:
+            click.echo(f"held {h.file}: {h.reason} (moved to outbox/held/, not sent)")
+    if result.held:
+        n = len(result.held)
+        app.warn(f"held back {n} marketing message{'s' if n != 1 else ''} at send time (see outbox/held/)")
     raise_if_partial(result)
     n = len(result.sent)
     click.echo(f"sent {n} message{'s' if n != 1 else ''}", err=True)

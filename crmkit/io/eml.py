@@ -20,6 +20,37 @@ from pathlib import Path
 from crmkit.errors import CrmkitError
 
 
+class _Policy(policy.EmailPolicy):
+    """email.policy.SMTP, except that a non-ASCII Subject keeps its spaces when folded.
+
+    Python 3.11's folder can break a long non-ASCII header between two encoded words
+    and put the space between them *outside* both; RFC 2047 decoders drop whitespace
+    between encoded words, so `å ø ő ű` arrived as `å øő ű`. Such a subject is folded
+    with email.header.Header instead, which keeps every space inside an encoded word.
+    Read back with policy.default, the lines stay as written (they are short), so the
+    same text goes over SMTP.
+    """
+
+    def _subject(self, name: str, value: object) -> str | None:
+        text = str(value)
+        if name.lower() != "subject" or text.isascii() or any(c in text for c in "\r\n"):
+            return None
+        from email.header import Header
+
+        folded = Header(text, "utf-8", header_name=name, maxlinelen=self.max_line_length or 78)
+        return f"{name}: {folded.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: str) -> str:  # type: ignore[override]
+        return self._subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:  # type: ignore[override]
+        text = self._subject(name, value)
+        return text.encode("ascii") if text is not None else super().fold_binary(name, value)
+
+
+SMTP = _Policy(linesep="\r\n")
+
+
 # deliberately plain: one @, no spaces, brackets, quotes or separators anywhere
 _ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+")
 
@@ -52,7 +83,7 @@ def parse_address(text: str) -> Address:
 def build(*, sender: Address, to: Address, subject: str, text: str, html: str | None, when: dt.datetime,
           headers: dict[str, str] | None = None) -> EmailMessage:
     """A message with a text body and, when given, an HTML alternative (multipart/alternative)."""
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = _one_line(subject.strip(), "the subject")

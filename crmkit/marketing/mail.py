@@ -300,7 +300,10 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
                                  "X-Crmkit-Kind": template.kind})
         if template.kind == "marketing":
             # lets mail clients offer their own unsubscribe button (RFC 2369)
-            msg["List-Unsubscribe"] = f"<mailto:{from_addr.addr_spec}?subject=unsubscribe>"
+            from crmkit.marketing.consent import list_unsubscribe
+
+            for header, value in list_unsubscribe(ws, from_addr.addr_spec, r.record).items():
+                msg[header] = value
         rel = f"{OUTBOX}/{now:%Y%m%d-%H%M%S}-{slugify(template.name)}-{r.record.kind}-{r.record.id}.eml"
         tx.write_file(rel, msg.as_bytes())
         paths.append(rel)
@@ -346,9 +349,10 @@ class SendResult:
     sent: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    held: list[Any] = field(default_factory=list)   # consent.Held: not sent, moved to outbox/held/
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "already_sent": self.already,
+        return {"sent": self.sent, "already_sent": self.already, "held": [h.to_dict() for h in self.held],
                 "failed": [{"file": f, "error": e} for f, e in self.failed]}
 
 
@@ -374,7 +378,10 @@ def send_outbox(ws: Any, command: str) -> SendResult:
     from crmkit.marketing import smtp
     from crmkit.io import eml
 
-    result = SendResult()
+    from crmkit.marketing import consent
+
+    # consent is checked again now, per message, against the records as they are now
+    result = SendResult(held=consent.hold_back(ws, command, outbox_files(ws)))
     files = outbox_files(ws)
     if not files:
         return result
