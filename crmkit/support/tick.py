@@ -121,6 +121,10 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
 
         def fire(doc: Any, f: Firing = f, changes: list[str] = changes) -> None:
             for key, value in f.rule.set.items():
+                if key == "priority":
+                    # through an event, so that the SLA clocks know from when it applies
+                    changes.extend(set_priority(doc, str(value), by=who, at=now))
+                    continue
                 if doc.get(key) != value:
                     doc[key] = value
                     changes.append(f"{key}={value}")
