@@ -81,9 +81,22 @@ def _change(app: App, ref: str, what: str, fn: Callable[[Any, Any], list[str]]) 
 @pass_app
 def reply(app: App, ref: str, customer: bool, body: str | None) -> None:
     """Record a reply on a ticket. Our first reply stops the first-response clock; the
-    customer's reply to a pending or solved ticket opens it again."""
-    _change(app, ref, "reply on", lambda doc, ws: tickets.reply(
-        doc, by=actor(ws), at=ws.now(), customer=customer, body=body))
+    customer's reply to a pending or solved ticket reopens it (its clocks run again).
+    A customer's reply to a closed ticket opens a follow-up ticket linked to it
+    (`tickets.reply_to_closed: follow_up`, the default) or reopens it (`reopen`)."""
+    from crmkit.support.reopening import record_reply
+
+    ws = app.workspace()
+    rec = ws.get(ref, "ticket")
+    with ws.transaction(f"reply on {rec.ref}", app.command_line) as tx:
+        landed, changes = record_reply(ws, tx, rec, by=actor(ws), customer=customer, body=body)
+        if landed != rec.id:
+            tx.message = f"follow-up ticket/{landed} for closed {rec.ref}"
+        tx.note(", ".join(changes))
+    if app.json:
+        echo_json({"ticket": landed, "replied_to": rec.id, "changes": changes})
+    else:
+        click.echo(f"ticket/{landed}: {', '.join(changes)}")
 
 
 @crmkit_command(name="status")
