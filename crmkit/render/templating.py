@@ -164,8 +164,13 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
 
     from crmkit.values import format_money, format_number, format_percent
 
+    from crmkit.render.humane import human
+
     strict, record = _undefined_classes()
+    tz = getattr(ws, "tz", None)
     env = SandboxedEnvironment(
+        # every {{ value }} as a person writes it: no Python reprs of lists or timestamps
+        finalize=lambda value: human(value, tz),
         loader=jinja2.FileSystemLoader([str(p) for p in search_path(ws)]),
         undefined=record if recording else strict,
         autoescape=html,
