@@ -16,6 +16,11 @@ from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError
 from crmkit.store.records import KINDS
 
 
+def article(word: str) -> str:
+    """'a' or 'an' before a kind's name (an activity, a deal)."""
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _available(target: str) -> bool:
     module = target.split(":")[0]
     try:
@@ -61,7 +66,7 @@ class LazyGroup(click.Group):
 
 def kind_group(kind: str) -> LazyGroup:
     generic = {
-        "add": (f"crmkit.cli.records:add_{kind}", f"Add a {kind} (fields as KEY=VALUE)."),
+        "add": (f"crmkit.cli.records:add_{kind}", f"Add {article(kind)} {kind} (fields as KEY=VALUE)."),
         "list": (f"crmkit.cli.records:list_{kind}", f"List {kind} records, filtered and sorted."),
     }
     # A capability may replace the generic add (lead add reads JSON forms); until its

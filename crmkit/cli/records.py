@@ -18,8 +18,11 @@ from crmkit.store import gitio
 from crmkit.store import yamlio
 from crmkit.store.validate import validate_data
 from crmkit.store.editing import (
+    apply_change,
+    check_key,
     new_record,
     parse_assignments,
+    parse_changes,
     plain,
     set_path,
     unset_path,
@@ -36,7 +39,7 @@ from crmkit.render.cells import cell
 
 
 def add_record(app: App, kind: str, title: str | None, assignments: list[str], record_id: str | None,
-               merge: bool = False) -> Record:
+               merge: bool = False, force: bool = False) -> Record:
     """Create one record from the command line (shared by the kind-specific `add` commands)."""
     ws = app.workspace()
     if title is not None and "=" in title and not title.startswith("="):
@@ -58,6 +61,14 @@ def add_record(app: App, kind: str, title: str | None, assignments: list[str], r
                         "(use --merge to add these fields to it)"
                     )
                 return _merge_into(app, tx, existing, data)
+        if kind == "contact" and not force:
+            from crmkit.people.likely import likely_duplicate
+
+            found = likely_duplicate(ws, data)
+            if found is not None:
+                other, why = found
+                raise CrmkitError(f"{other.ref} ({other.title}) has {why}: probably the same person; "
+                                  "use --force to add another contact anyway (or --merge with an email)")
         rid = record_id or new_id(kind, data, ws.taken_ids(kind), ws.now())
         validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
         tx.message = f"add {kind}/{rid}"
@@ -84,7 +95,7 @@ def _merge_into(app: App, tx: Any, existing: Record, data: dict[str, Any]) -> Re
 def make_add(kind: str) -> click.Command:
     title = TITLE_FIELD[kind]
 
-    @crmkit_command(name="add", help=f"""Add a {kind}.
+    @crmkit_command(name="add", help=f"""Add {"an" if kind[0] in "aeiou" else "a"} {kind}.
 
     The first argument is the {kind}'s {title} unless it contains '='; the rest are
     KEY=VALUE fields (dotted keys for nested fields: address.city=Oslo; lists
@@ -95,9 +106,12 @@ def make_add(kind: str) -> click.Command:
     @click.option("--id", "record_id", help="Choose the id instead of deriving it.")
     @click.option("--merge", is_flag=True, hidden=kind != "contact",
                   help="If a contact with this email exists, add the fields to it instead of refusing.")
+    @click.option("--force", is_flag=True, hidden=kind != "contact",
+                  help="Add the contact even though one with the same name, email or phone exists.")
     @pass_app
-    def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool) -> None:
-        rec = add_record(app, kind, title_, list(fields), record_id, merge)
+    def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool,
+            force: bool) -> None:
+        rec = add_record(app, kind, title_, list(fields), record_id, merge, force)
         if app.json:
             echo_json({"kind": rec.kind, "id": rec.id, "path": app.workspace().rel(rec.path), "record": rec.data})
         else:
@@ -219,29 +233,35 @@ def show(app: App, ref: str) -> None:
 def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) -> None:
     """Set fields of a record (KEY=VALUE, dotted keys for nested fields) or --unset them.
 
+    On lists, KEY+=ITEM adds items (comma-separated; none twice) and KEY-=ITEM
+    removes them: `crmkit set bjorn-odegard tags+=vip`. A KEY that is not a field
+    name (letters, digits, _ and -) is refused.
+
     Only the lines that change are rewritten; comments, order and quoting stay.
     """
     if not fields and not unset:
         raise UsageError("nothing to change: give KEY=VALUE or --unset KEY")
     ws = app.workspace()
     rec = ws.get(ref)
-    pairs = parse_assignments(rec.kind, list(fields))
+    pairs = parse_changes(rec.kind, list(fields))
+    for key in unset:
+        check_key(key)
     missing: list[str] = []
 
     def change(doc: Any) -> None:
-        for key, value in pairs:
-            set_path(doc, key, value)
+        for key, op, value in pairs:
+            missing.extend(f"{key} item {v}" for v in apply_change(doc, key, op, value))
         for key in unset:
             if not unset_path(doc, key):
                 missing.append(key)
         validate_data(ws, rec.kind, rec.id, plain(doc), rec.path)
 
     with ws.transaction(f"set {rec.ref}", app.command_line) as tx:
-        keys = [k for k, _ in pairs] + [f"-{k}" for k in unset]
+        keys = [k if op == "=" else f"{k}{op}{','.join(map(str, v))}" for k, op, v in pairs] + [f"-{k}" for k in unset]
         tx.note("fields: " + ", ".join(keys))
         changed = tx.update(rec.kind, rec.id, change)
     for key in missing:
-        app.warn(f"{rec.ref} has no field {key!r}")
+        app.warn(f"{rec.ref} has no {key}" if " item " in key else f"{rec.ref} has no field {key!r}")
     if app.json:
         echo_json({"kind": rec.kind, "id": rec.id, "changed": changed})
     else:
@@ -255,14 +275,13 @@ def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) ->
 @click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def edit(app: App, ref: str) -> None:
-    """Open a record in $VISUAL or $EDITOR; the result is validated before it replaces the file.
+    """Open a record in $VISUAL, else $EDITOR, else vi or nano; the result is validated
+    before it replaces the file.
 
     An invalid result is refused: the record stays as it was and your edit is
     kept under .crmkit/rejected/ so no typing is lost.
     """
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
-        raise UsageError("set $EDITOR (or $VISUAL) to the editor to use")
+    editor = find_editor()
     ws = app.workspace()
     rec = ws.get(ref)
     before = yamlio.read_text(rec.path)
@@ -292,6 +311,20 @@ def edit(app: App, ref: str) -> None:
     with ws.transaction(f"edit {rec.ref}", app.command_line) as tx:
         tx.write_file(ws.rel(rec.path), after)
     click.echo(dumps_json({"kind": rec.kind, "id": rec.id, "changed": True}) if app.json else f"{rec.ref} updated")
+
+
+def find_editor() -> str:
+    """$VISUAL, then $EDITOR, then the first of vi and nano on $PATH (as git does)."""
+    import shutil
+
+    for var in ("VISUAL", "EDITOR"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value
+    for name in ("vi", "nano"):
+        if shutil.which(name):
+            return name
+    raise UsageError("no editor found: set $EDITOR (or $VISUAL), or install vi or nano")
 
 
 # -- rm -----------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def run_tick(ws: Any, command: str) -> TickPlan:
         ws.invalidate("ticket")
         plan = plan_tick(ws)
         if plan.firings or plan.breaches:
-            tx.message = f"tick: {len(plan.firings)} escalations, {len(plan.breaches)} SLA breaches"
+            nf, nb = len(plan.firings), len(plan.breaches)
+            tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
             _apply(ws, tx, plan)
     return plan
 
