@@ -17,17 +17,26 @@ from crmkit.store.schema import json_schema
 
 
 @crmkit_command(name="check")
+@click.option("--strict", is_flag=True, help="Fail on warnings too (such as routing rules without a fallback).")
 @pass_app
-def check(app: App) -> None:
+def check(app: App, strict: bool) -> None:
     """Validate every record (fields and types), every reference, ids and every rule file.
 
     Prints all problems at once as `path:line: code: message` (a JSON list with
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
-    jobs and pre-commit hooks.
+    jobs and pre-commit hooks. Warnings (routing rules without a fallback, rules
+    that can never match) are printed on stderr, as `route` prints them, and fail
+    only with --strict.
     """
+    from crmkit.sales.rules import WARNING_CODES
+
     ws = app.workspace()
-    problems = check_workspace(ws)
+    found = check_workspace(ws)
+    problems = [p for p in found if strict or p.code not in WARNING_CODES]
+    warnings = [p for p in found if p not in problems]
     echo_problems(app, problems)
+    for w in warnings:
+        app.warn(str(w))
     if problems:
         click.echo(f"crmkit: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
         sys.exit(1)

@@ -93,7 +93,8 @@ def cli() -> None:
     Records live one per file under contacts/, companies/, leads/, deals/, tickets/
     and activities/; every change is a git commit. Global options may come before
     or after the command. Exit codes: 0 ok, 1 data or user error, 2 usage error,
-    3 workspace busy, 4 partial failure, 70 internal error.
+    3 workspace busy, 4 partial or temporary failure (run it again), 70 internal
+    error, 130 interrupted.
     """
 
 
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; it is still an interrupt (130), as for any Unix tool
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("crmkit: interrupted", err=True)
+            return 130
         click.echo("crmkit: aborted", err=True)
         return 1
     except click.ClickException as exc:

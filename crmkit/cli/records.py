@@ -194,16 +194,28 @@ def _summary(rec: Record) -> dict[str, Any]:
 @click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def show(app: App, ref: str) -> None:
-    """Show a record (ID or KIND/ID) and everything related to it: the 360° view."""
+    """Show a record (ID or KIND/ID) and everything related to it: the 360° view.
+
+    The id of a record merged into another shows the one it lives on as (exit 0),
+    with a note on stderr; `merged_from` in --json names the id that was asked for.
+    """
     ws = app.workspace()
-    rec = ws.get(ref)
+    merged_from = None
+    try:
+        rec = ws.get(ref)
+    except CrmkitError:
+        rec = _follow_merge(ws, ref)
+        if rec is None:
+            raise
+        merged_from = ref
+        app.warn(f"{rec.kind}/{ref.split('/')[-1]} was merged into {rec.ref}; showing {rec.ref}")
     links = related(ws, rec)
     v = view(ws, rec)
     computed = {name: v.get(name) for name in computed_fields(rec.kind) if v.get(name) is not None}
     if app.json:
         echo_json({
             "kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data,
-            "computed": computed,
+            "computed": computed, **({"merged_from": merged_from} if merged_from else {}),
             "related": {group: [_summary(r) for r in recs] for group, recs in links.items()},
         })
         return
@@ -220,6 +232,23 @@ def show(app: App, ref: str) -> None:
         for r in recs:
             bits = [f"{k}={cell(v)}" for k, v in _summary(r).items() if k not in ("kind", "id", "title")]
             click.echo(f"  {r.ref}  {r.title}" + (f"  ({', '.join(bits)})" if bits else ""))
+
+
+def _follow_merge(ws: Any, ref: str) -> Record | None:
+    """The record a merged id lives on as (following chains of merges), or None."""
+    from crmkit.store.records import parse_ref
+
+    kind, rid = parse_ref(ref)
+    for k in [kind] if kind else KINDS:
+        seen = set()
+        target = ws.tombstones(k).get(rid)
+        while target and target not in seen:
+            seen.add(target)
+            rec = ws.index(k).get(target)
+            if rec is not None:
+                return rec
+            target = ws.tombstones(k).get(target)
+    return None
 
 
 # -- set ----------------------------------------------------------------------------
