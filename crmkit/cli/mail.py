@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_record_id, complete_segment, complete_template
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.marketing.mail import (
     choose_recipients,
@@ -26,10 +26,10 @@ def mail() -> None:
 
 
 @crmkit_command(name="render")
-@click.argument("template")
+@click.argument("template", shell_complete=complete_template)
 @click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_record_id,
               help="A contact or lead (repeatable).")
-@click.option("--segment", metavar="NAME", help="Every contact (or lead) in this segment.")
+@click.option("--segment", metavar="NAME", shell_complete=complete_segment, help="Every contact (or lead) in this segment.")
 @click.option("--dry-run", is_flag=True,
               help="Say who would get it, who not and why, and who would fail on which variables; write nothing.")
 @pass_app

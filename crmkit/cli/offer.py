@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_kind
 from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.sales.offers import record_rendering, render, totals_of
@@ -21,7 +21,7 @@ def offer() -> None:
 
 
 @crmkit_command(name="render")
-@click.argument("deal", shell_complete=complete_record_id)
+@click.argument("deal", shell_complete=complete_kind("deal"))
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (default: stdout; PDF needs a file).")
@@ -66,7 +66,7 @@ def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None
 
 
 @crmkit_command(name="show")
-@click.argument("deal", shell_complete=complete_record_id)
+@click.argument("deal", shell_complete=complete_kind("deal"))
 @format_option()
 @pass_app
 def show_cmd(app: App, deal: str, fmt: str | None) -> None:

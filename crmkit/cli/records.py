@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_assignment, complete_record_id
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
 from crmkit.store import gitio
 from crmkit.store import yamlio
@@ -256,7 +256,7 @@ def _follow_merge(ws: Any, ref: str) -> Record | None:
 
 @crmkit_command(name="set")
 @click.argument("ref", shell_complete=complete_record_id)
-@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
+@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...", shell_complete=complete_assignment)
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a field (repeatable).")
 @pass_app
 def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) -> None:

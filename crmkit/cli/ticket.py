@@ -7,7 +7,7 @@ from typing import Any, Callable
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, output, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_kind, complete_user
 from crmkit.cli.records import list_options
 from crmkit.support import tickets
 from crmkit.store.editing import actor
@@ -75,7 +75,7 @@ def _change(app: App, ref: str, what: str, fn: Callable[[Any, Any], list[str]]) 
 
 
 @crmkit_command(name="reply")
-@click.argument("ref", shell_complete=complete_record_id)
+@click.argument("ref", shell_complete=complete_kind("ticket"))
 @click.option("--customer", is_flag=True, help="The customer wrote (default: we answered).")
 @click.option("-m", "--message", "body", help="What was said (kept on the ticket).")
 @pass_app
@@ -100,7 +100,7 @@ def reply(app: App, ref: str, customer: bool, body: str | None) -> None:
 
 
 @crmkit_command(name="status")
-@click.argument("ref", shell_complete=complete_record_id)
+@click.argument("ref", shell_complete=complete_kind("ticket"))
 @click.argument("status", type=click.Choice(tickets.STATUSES))
 @pass_app
 def status(app: App, ref: str, status: str) -> None:
@@ -110,8 +110,8 @@ def status(app: App, ref: str, status: str) -> None:
 
 
 @crmkit_command(name="assign")
-@click.argument("ref", shell_complete=complete_record_id)
-@click.argument("owner")
+@click.argument("ref", shell_complete=complete_kind("ticket"))
+@click.argument("owner", shell_complete=complete_user)
 @pass_app
 def assign(app: App, ref: str, owner: str) -> None:
     """Assign a ticket to OWNER (a user in crmkit.yaml)."""
@@ -120,8 +120,8 @@ def assign(app: App, ref: str, owner: str) -> None:
 
 
 @crmkit_command(name="escalate")
-@click.argument("ref", shell_complete=complete_record_id)
-@click.option("--to", "owner", metavar="OWNER", help="Assign it to this user on second line.")
+@click.argument("ref", shell_complete=complete_kind("ticket"))
+@click.option("--to", "owner", metavar="OWNER", shell_complete=complete_user, help="Assign it to this user on second line.")
 @click.option("-r", "--reason", help="Why (kept on the ticket).")
 @pass_app
 def escalate(app: App, ref: str, owner: str | None, reason: str | None) -> None:
