@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     app = App()
     app.argv = args
     try:
-        cli.main(args=args, prog_name="crmkit", obj=app, standalone_mode=False)
+        # https://no-color.org: any non-empty NO_COLOR turns colour off (--color turns it back on)
+        color = False if os.environ.get("NO_COLOR") else None
+        cli.main(args=args, prog_name="crmkit", obj=app, standalone_mode=False, color=color)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -160,3 +160,22 @@ def is_tracked_clean(root: Path) -> bool:
     """True when the work tree has no changes git knows of (used by tests and `check`)."""
     repo = _repo(root)
     return not _run(repo, "status", "--porcelain").strip()
+
+
+def head_sha(root: Path) -> str | None:
+    """The commit HEAD points at, or None in a repository without commits."""
+    repo = _repo(root)
+    try:
+        return str(repo.head.commit.hexsha)
+    except ValueError:
+        return None
+
+
+def commits_since(root: Path, before: str | None) -> list[tuple[str, str]]:
+    """(sha, subject) of the commits after `before` up to HEAD, oldest first."""
+    repo = _repo(root)
+    if head_sha(root) in (None, before):
+        return []
+    spec = f"{before}..HEAD" if before else "HEAD"
+    out = _run(repo, "log", "--reverse", "--format=%H %s", spec)
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]  # type: ignore[misc]
