@@ -14,12 +14,23 @@ from crmkit.store.scaffold import create_workspace
 @crmkit_command(name="init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--sample", is_flag=True, help="Start from the sample workspace (a small Nordic consultancy).")
+@click.option("--editor-setup/--no-editor-setup", default=True, show_default=True,
+              help="Write schemas/ and .vscode/settings.json for completion and validation in editors.")
 @pass_app
-def init(app: App, directory: Path, sample: bool) -> None:
+def init(app: App, directory: Path, sample: bool, editor_setup: bool) -> None:
     """Create a workspace in DIRECTORY (default: here): crmkit.yaml, the record folders,
-    a .gitignore for .crmkit/, and a git repository if it is not in one already."""
+    a .gitignore for .crmkit/, a git repository if it is not in one already, and
+    editor schemas (schemas/*.schema.json, wired up in .vscode/settings.json) for
+    records, crmkit.yaml, rules and segments."""
     written = create_workspace(directory, sample=sample)
     root = directory.resolve()
+    if editor_setup:
+        from crmkit.exchange.editor_schemas import write_editor_setup
+        from crmkit.store import yamlio
+
+        config = yamlio.load_fast(root / "crmkit.yaml") or {}
+        written += [p for p in write_editor_setup(root, config if isinstance(config, dict) else {})
+                    if p not in written]
     sha = None
     if not app.no_commit:
         sha = gitio.commit_paths(
