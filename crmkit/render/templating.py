@@ -191,7 +191,9 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
             value = value.date()
         return format_date(value, format=fmt, locale=locale)
 
-    env.filters.update(money=money, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
+    from crmkit.render.units import unit_text
+
+    env.filters.update(unit=unit_text, money=money, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
                        percent=lambda v: format_percent(Decimal(str(v)), locale))
     env.crmkit_templates = {}  # compiled template strings, by source
     cache[key] = env

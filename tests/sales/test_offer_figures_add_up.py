@@ -33,3 +33,23 @@ def test_offer_show_json_money_is_rounded_text(run, make_ws) -> None:
     assert r.exit_code == 0, r.stderr
     line = json.loads(r.stdout)["lines"][0]
     assert line["gross"] == "3472" and line["net"] == "3472"   # forints are whole and isinstance(line["gross"], str)
+
+
+def test_units_in_the_offer_language() -> None:
+    from crmkit.render.units import unit_text
+
+    assert unit_text("month", 12, "sv") == "månader" and unit_text("months", 1, "sv") == "månad"
+    assert unit_text("month", 12, "nb") == "måneder" and unit_text("day", "2", "hu") == "nap"
+    assert unit_text("st", 3, "sv") == "st" and unit_text("tim", 80, "sv") == "tim"   # as written
+    assert unit_text("hour", 2, "en") == "hours"
+
+
+def test_rendered_offer_says_12_manader(run, make_ws) -> None:
+    ws = make_ws({"deals/support.yaml": "title: Support\nstage: proposal\noffer:\n  items:\n"
+                                        "    - {description: Support, quantity: 12, unit: month, unit_price: 9500}\n"
+                                        "    - {description: Workshop, quantity: 1, unit: day, unit_price: 12000}\n"})
+    r = run(["--no-commit", "offer", "render", "support"], ws)
+    assert r.exit_code == 0, r.stderr
+    assert "| 12 månader |" in r.stdout and "| 1 dag |" in r.stdout
+    r = run(["--no-commit", "offer", "render", "support", "--lang", "nb", "--format", "html"], ws)
+    assert "12 måneder" in r.stdout
