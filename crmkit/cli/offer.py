@@ -92,5 +92,26 @@ def show_cmd(app: App, deal: str, fmt: str | None) -> None:
     output(app, rows + sums, ["description", "quantity", "unit", "unit_price", "discount", "vat_rate", "net"], fmt)
 
 
+@crmkit_command(name="accept")
+@click.argument("deal", shell_complete=complete_kind("deal"))
+@click.option("--set-value/--keep-value", "set_value", default=None,
+              help="Make the offer's net total (excl. VAT) the deal's value "
+                   "(default: offers.accepted_sets_value in crmkit.yaml, else keep).")
+@pass_app
+def accept_cmd(app: App, deal: str, set_value: bool | None) -> None:
+    """Record that the customer accepted DEAL's offer (offer.accepted on the deal), and
+    optionally make its net total the deal's value. The stage is not moved."""
+    from crmkit.sales.acceptance import accept
+
+    result = accept(app.workspace(), deal, app.command_line, set_value=set_value)
+    if app.json:
+        echo_json(result.to_dict())
+        return
+    click.echo(f"deal/{result.deal}: offer accepted, net {result.net} {result.currency}, "
+               f"total {result.total} {result.currency}"
+               + (f"; value {result.old_value} -> {result.net}" if result.value_set else ""))
+
+
 offer.add_command(show_cmd)
+offer.add_command(accept_cmd)
 offer.add_command(render_cmd)

@@ -53,3 +53,28 @@ def test_rendered_offer_says_12_manader(run, make_ws) -> None:
     assert "| 12 månader |" in r.stdout and "| 1 dag |" in r.stdout
     r = run(["--no-commit", "offer", "render", "support", "--lang", "nb", "--format", "html"], ws)
     assert "12 måneder" in r.stdout
+
+
+def test_an_accepted_offer_can_become_the_deal_value(run, make_ws) -> None:
+    from conftest import git
+    from crmkit.store import yamlio
+
+    ws = make_ws({"deals/support.yaml": "title: Support\nstage: negotiation\nvalue: 120000\noffer:\n  discount: {amount: 12000}\n"
+                                        "  items:\n    - {description: Support, quantity: 12, unit: month, unit_price: 10500}\n"})
+    r = run(["--now", "2026-11-24T10:00", "offer", "accept", "support", "--json"], ws)
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["net"] == "114000.00" and out["total"] == "142500.00" and out["value_set"] is False
+    deal = yamlio.load_fast(ws / "deals/support.yaml")
+    assert deal["value"] == 120000 and deal["offer"]["accepted"]["net"] == "114000.00"
+    assert deal["stage"] == "negotiation"
+    assert run(["offer", "accept", "support"], ws).exit_code == 1          # once
+    assert git(ws, "status", "--porcelain") == ""
+
+    ws2 = make_ws({"crmkit.yaml": __import__("conftest").MINIMAL_CONFIG + "offers:\n  accepted_sets_value: true\n",
+                   "deals/support.yaml": "title: Support\nstage: negotiation\nvalue: 120000\noffer:\n  items:\n"
+                                         "    - {description: Support, quantity: 12, unit: month, unit_price: 9500.5}\n"})
+    r = run(["offer", "accept", "support"], ws2)
+    assert r.exit_code == 0 and "value 120000 -> 114006.00" in r.stdout
+    assert str(yamlio.load_fast(ws2 / "deals/support.yaml")["value"]) == "114006"
+    assert run(["check"], ws2).exit_code == 0
