@@ -61,3 +61,15 @@ def test_init_keeps_existing_editor_settings(run, tmp_path: Path) -> None:
     assert settings["editor.tabSize"] == 2 and "./schemas/contact.schema.json" in settings["yaml.schemas"]
     assert run(["init", str(tmp_path / "bare"), "--no-editor-setup"]).exit_code == 0
     assert not (tmp_path / "bare/schemas").exists()
+
+
+def test_check_reports_an_unknown_key_in_crmkit_yaml(run, make_ws) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    ws = make_ws({"crmkit.yaml": MINIMAL_CONFIG + "curency: SEK\n"})
+    r = run(["check"], ws)
+    assert r.exit_code == 0 and "crmkit.yaml:" in r.stderr and "unknown key 'curency' (did you mean 'currency'?)" \
+        in r.stderr
+    r = run(["check", "--strict"], ws)
+    assert r.exit_code == 1 and "config-key" in r.stdout
+    assert run(["check"], make_ws()).stderr.count("warning") == 0
