@@ -21,7 +21,7 @@ from crmkit.errors import CrmkitError
 
 
 class _Policy(policy.EmailPolicy):
-    """email.policy.SMTP, except that a non-ASCII Subject keeps its spaces when folded.
+    """email.policy.SMTP, except that the Subject keeps its spaces when folded.
 
     Python 3.11's folder can break a long non-ASCII header between two encoded words
     and put the space between them *outside* both; RFC 2047 decoders drop whitespace
@@ -33,11 +33,14 @@ class _Policy(policy.EmailPolicy):
 
     def _subject(self, name: str, value: object) -> str | None:
         text = str(value)
-        if name.lower() != "subject" or text.isascii() or any(c in text for c in "\r\n"):
+        if name.lower() != "subject" or any(c in text for c in "\r\n"):
             return None
         from email.header import Header
 
-        folded = Header(text, "utf-8", header_name=name, maxlinelen=self.max_line_length or 78)
+        # (an ASCII subject too: the policy would fold a long one right after "Subject:",
+        # and readers then show it with a leading space)
+        folded = Header(text, "us-ascii" if text.isascii() else "utf-8", header_name=name,
+                        maxlinelen=self.max_line_length or 78)
         return f"{name}: {folded.encode(linesep=self.linesep)}{self.linesep}"
 
     def fold(self, name: str, value: str) -> str:  # type: ignore[override]

@@ -132,9 +132,24 @@ def test_one_click_unsubscribe_is_offered_only_with_an_https_url(run, sample_ws)
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-NAMES = ["Anna Åkerberg", "Bjørn Ødegård", "Szőke Zsófia", "Karin Lind", "Jo", "Aleksander Nordmann-Hansen",
-         "Zsófia Szőke-Kovács", "Per", "Ingrid Østergaard", "Ödön Ő"]
+NAMES = ["Alexander Montgomery-Fitzwilliam of Northgate Retail Limited",
+         "Anna Åkerberg", "Bjørn Ødegård", "Szőke Zsófia", "Karin Lind", "Jo", "Aleksander Nordmann-Hansen",
+         "Zsófia Szőke-Kovács", "Ingrid Østergaard", "Ödön Ő"]
 SUBJECT = "God jul, {{ contact.name }}! Ærlig talt: å ø ő ű"
+
+
+def test_a_long_ascii_subject_has_no_leading_space(run, sample_ws, smtp) -> None:
+    ws = sample_ws
+    subject = "Escalated to you: Duplicate invoices after the upgrade (tk-20261119-hg3vr) and more"
+    (ws / "templates/mail/long.md.j2").write_text(f'---\nsubject: "{subject}"\n---\nx\n', encoding="utf-8")
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "long subject")
+    assert run(["--now", NOW, "mail", "render", "long", "--to", "rachel-thompson"], ws).exit_code == 0
+    r = run(["--now", NOW, "mail", "send", "--dry-run"], ws)
+    assert r.stdout.rstrip().endswith(f"> : {subject}".replace("> : ", ">: ")), r.stdout
+    assert run(["--now", NOW, "mail", "send"], ws).exit_code == 0
+    assert [str(m["Subject"]) for m in smtp.messages] == [subject]
+    assert git(ws, "log", "-1", "--format=%s").strip().endswith(subject)
 
 
 def test_non_ascii_subjects_arrive_with_their_spaces(run, sample_ws, smtp) -> None:
