@@ -29,8 +29,21 @@ def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
     """Row by row on a dry run (or for rejected rows), then a summary line."""
     if app.json:
         echo_json({"source": plan.source, "kind": plan.kind, "dry_run": dry_run, "summary": plan.summary,
+                   "layout": plan.layout, "unknown_columns": plan.unknown_columns,
+                   "problems": [{"line": line, "message": m} for line, m in plan.notes],
+                   "not_imported": plan.unkept,
                    "companies_created": sorted(plan.companies), "rows": [r.to_dict() for r in plan.rows]})
         return
+    if plan.layout and dry_run:
+        click.echo(f"{plan.source}: layout: {plan.layout} (recognised by its header)")
+    for column in plan.unknown_columns:
+        click.echo(f"{plan.source}: column {column!r} is no known field; kept as custom field "
+                   f"{plan.columns.get(column, column)!r}", err=True)
+    for line, message in plan.notes:
+        click.echo(f"{plan.source}:{line}: {message}", err=True)
+    if plan.unkept:
+        counted = ", ".join(f"{name} ×{n}" for name, n in sorted(plan.unkept.items()))
+        click.echo(f"{plan.source}: not imported: {counted}", err=True)
     for row in plan.rows:
         if dry_run or row.action == "reject":
             target = f"{row.kind}/{row.id}" if row.id else "-"
@@ -51,6 +64,11 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
     if strict and rejected:
         _report(app, plan, True)
         raise CrmkitError(f"--strict: {rejected} bad row{'s' if rejected != 1 else ''}; nothing was written")
+    lost = plan.strict_issues + len(plan.unknown_columns)
+    if strict and lost:
+        _report(app, plan, True)
+        raise CrmkitError(f"--strict: {lost} value{'s' if lost != 1 else ''} or column{'s' if lost != 1 else ''} "
+                          "not imported as a known field (listed above); nothing was written")
     if not dry_run and (plan.count("create") or plan.count("update")):
         ws = app.workspace()
         todo = plan.count("create") + plan.count("update") + plan.count("skip")
@@ -132,11 +150,10 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
     line of its BEGIN:VCARD and the others are still imported (exit code 4).
     """
     from crmkit.io import vcard
-    from crmkit.io.csvfmt import decode
 
     ws = app.workspace()
     try:
-        text = decode(_stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
+        text = vcard.decode_bytes(_stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
     try:

@@ -32,6 +32,17 @@ FIELDS: dict[str, dict[str, Type]] = {
         "opted_out": "bool",
         "emails": ("list", ("object", {"type": "text", "value": "text"})),
         "phones": ("list", ("object", {"type": "text", "value": "text"})),
+        # What address books hold besides (crmkit.io.vcard_contact; README "Importing from a phone").
+        "name_parts": ("object", {"family": "text", "given": "text", "additional": "text",
+                                  "prefix": "text", "suffix": "text"}),
+        "nickname": "text", "department": "text", "role": "text", "uid": "text",
+        "birthday": "any",          # a date, or "--04-12" when the year is not known
+        "addresses": ("list", ADDRESS),
+        "dates": ("list", ("object", {"type": "text", "value": "any"})),
+        "websites": ("list", ("object", {"type": "text", "value": "text"})),
+        "social": ("list", ("object", {"type": "text", "value": "text"})),
+        "related": ("list", ("object", {"type": "text", "value": "text"})),
+        "extra": ("object", {}),    # values of properties and columns no field models, by their name
     },
     "company": {
         "name": "text", "domain": "text", "industry": "text", "country": "text",
