@@ -202,12 +202,14 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
     JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
     with = + - @, a tab or a carriage return) get a leading ' so they stay text.
     """
-    from crmkit.exchange.exporter import export_csv as to_csv, select_records
+    from crmkit.exchange.exporter import company_names, export_csv as to_csv, select_records
 
-    kind, records = select_records(app.workspace(), kind, where, segment)
+    ws = app.workspace()
+    kind, records = select_records(ws, kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     sep = "\t" if delimiter == "tab" else (";" if excel else delimiter)
-    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel), out)
+    names = company_names(ws) if kind in ("contact", "deal", "ticket", "activity") else None
+    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel, companies=names), out)
 
 
 @crmkit_command(name="json")
@@ -230,11 +232,16 @@ def export_json(app: App, kind: str | None, where: str | None, segment: str | No
 def export_vcard(app: App, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export contacts as vCard 3.0, ready for a phone or address book.
 
-    Every field crmkit models goes out: name, company (ORG), title, the primary and
-    the other emails and phones with their types, the address and notes.
+    Every field goes out: name and its parts (N), company and department (ORG),
+    title, emails, phones and addresses with their types, birthday, websites,
+    profiles, tags (CATEGORIES), notes; crmkit's own fields (opted_out, consent,
+    language, owner, created, custom fields) as X-CRMKIT-* properties. A field no
+    vCard can carry is named on stderr.
     """
-    from crmkit.exchange.exporter import export_vcard as to_vcard, select_records
+    from crmkit.exchange.exporter import export_vcard as to_vcard, select_records, vcard_uncarried
 
     ws = app.workspace()
     _, records = select_records(ws, "contact", where, segment)
     _write(app, to_vcard(ws, records), out)
+    for line in vcard_uncarried(records):
+        click.echo(f"export vcard: {line}", err=True)

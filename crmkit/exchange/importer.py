@@ -235,6 +235,10 @@ def convert(kind: str, target: str, text: str) -> Any:
         from crmkit.store.schema import describe
 
         raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None
+    if target in ("country", "address.country") or (target.startswith("addresses") and target.endswith("country")):
+        from crmkit.io.countries import country_code
+
+        return country_code(text)     # "Sverige", "Norway", "USA": one spelling, the ISO code
     return coerce(kind, target, text)
 
 

@@ -74,6 +74,8 @@ def country_code(text: str) -> str:
     A two-letter code is upper-cased; an unknown name is kept as written.
     """
     stripped = text.strip()
+    if _key(stripped) in _ABBREVIATIONS:
+        return _ABBREVIATIONS[_key(stripped)]
     if len(stripped) == 2 and stripped.isalpha() and stripped.isascii():
         return stripped.upper()
     return _names().get(_key(stripped), stripped)
