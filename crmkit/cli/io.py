@@ -89,16 +89,19 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
               help="Map a column to a field (repeatable; FIELD '-' ignores the column).")
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A YAML file of column: field.")
+@click.option("--value", "values", multiple=True, metavar="FIELD:FROM=TO",
+              help="Map a cell value (repeatable): --value 'stage:Closed Won=won'.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
 @click.option("--dry-run", is_flag=True, help="Report row by row what would happen; write nothing.")
-@click.option("--strict", is_flag=True, help="Any bad row aborts the whole import; nothing is written.")
+@click.option("--strict", is_flag=True, help="Any bad row, unknown column or value not imported aborts the "
+                                            "whole import; nothing is written.")
 @click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
               help="A row whose key matches an existing record: set its fields (update), only fill "
                    "what it lacks (merge), or leave it (skip).")
 @click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
 @pass_app
 def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
-               delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
+               values: tuple[str, ...], delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import records from a CSV file (UTF-8 with or without BOM, or Windows-1252; ',' ';' or tab).
 
     Columns map to fields by name (English, Swedish, Norwegian and Hungarian titles
@@ -122,13 +125,24 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
         header, rows = parse_rows(decode(_stdin_bytes(), "<stdin>"), "<stdin>", sep)
     else:
         header, rows = read_rows(file, sep)
-    columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
-    if not columns:
+    from crmkit.exchange.layouts import detect
+    from crmkit.exchange.mapping import apply_mapping, parse_values
+
+    given = load_mapping(list(maps), mapping)
+    rows, given = apply_mapping(rows, given)
+    value_map = parse_values(list(values))
+    layout = detect(kind, header)
+    header = header + [spec for spec in given if spec not in header]
+    if layout is not None:   # the layout reads its own columns; mapped ones and `id` go by the titles
+        header = [h for h in header if h in given or h.strip().lower() == "id"]
+    columns = resolve_columns(kind, header, given)
+    if not columns and layout is None:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
     source = "<stdin>" if str(file) == "-" else str(file)
     mode = "merge" if merge_ else on_match
-    plan = plan_import(ws, kind, rows, columns, source, mode)
-    _run_import(app, plan, dry_run, strict, lambda: plan_import(ws, kind, rows, columns, source, mode))
+    plan = plan_import(ws, kind, rows, columns, source, mode, layout, value_map)
+    _run_import(app, plan, dry_run, strict,
+                lambda: plan_import(ws, kind, rows, columns, source, mode, layout, value_map))
 
 
 @crmkit_command(name="vcard")

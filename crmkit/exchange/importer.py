@@ -22,6 +22,7 @@ from crmkit.store.editing import new_record, set_path
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, new_id, slugify
 from crmkit.store.schema import FIELDS, coerce
+from crmkit.exchange.titles import key as title_key, title_field
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
 ALIASES: dict[str, str] = {
@@ -116,7 +117,8 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
             target = mapping[column]
         else:
             key = fold(column).strip()
-            target = key if key in fields else ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_"))
+            target = key if key in fields else (title_field(kind, column)
+                                                or ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_")))
             if kind == "deal" and target == "name":
                 target = "title"
             if kind == "company" and target == "company":
@@ -275,7 +277,8 @@ ON_MATCH = ("update", "merge", "skip")
 
 
 def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], source: str,
-                on_match: str = "update", layout: Any = None) -> ImportPlan:
+                on_match: str = "update", layout: Any = None,
+                value_map: dict[str, dict[str, str]] | None = None) -> ImportPlan:
     """Decide, row by row, what importing CSV rows would do; nothing is written.
 
     Each row's cells become field values (`convert`; with a known `layout`, its
@@ -292,21 +295,45 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
         try:
             values = dict(row.values)
             if layout is not None:
-                data, values = layout.apply(kind, values)
+                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map)
             for column, target in columns.items():
                 text = values.get(column, "")
                 if text == "":
                     continue
+                if value_map and target in value_map:
+                    text = value_map[target].get(title_key(text), text)
                 set_path(data, target, convert(kind, target, text))
         except CrmkitError as exc:
             items.append(Item(row.line, None, exc.message))
             continue
+        compose_name(kind, data)
         items.append(Item(row.line, data))
     plan = plan_records(ws, kind, items, source, on_match)
     plan.unknown_columns = unknown_columns(kind, columns)
     plan.columns = dict(columns)
-    plan.layout = getattr(layout, "name", None)
+    if layout is not None:
+        plan.layout = layout.name
+        header = list(rows[0].values) if rows else []
+        for column in header:
+            if column and not layout.handles(column) and column not in columns and column != "\0extra":
+                plan.unknown_columns.append(column)
+                plan.columns[column] = f"extra.{column}"
     return plan
+
+
+def compose_name(kind: str, data: dict[str, Any]) -> None:
+    """A contact or lead with name parts but no name gets "given additional family" as its name.
+
+    The parts stay in `name_parts`, so `export vcard` writes N from them.
+    """
+    parts = data.get("name_parts")
+    if kind in ("contact", "lead") and not data.get("name") and isinstance(parts, dict):
+        name = " ".join(str(parts[k]).strip() for k in ("prefix", "given", "additional", "family", "suffix")
+                        if str(parts.get(k) or "").strip())
+        if name:
+            data["name"] = name
+    if kind == "lead" and isinstance(parts, dict):
+        data.pop("name_parts")    # leads keep a name only
 
 
 def unknown_columns(kind: str, columns: dict[str, str]) -> list[str]:
