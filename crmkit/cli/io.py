@@ -134,7 +134,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     layout = detect(kind, header)
     header = header + [spec for spec in given if spec not in header]
     if layout is not None:   # the layout reads its own columns; mapped ones and `id` go by the titles
-        header = [h for h in header if h in given or h.strip().lower() == "id"]
+        header = [h for h in header if h in given or (h.strip().lower() == "id" and not layout.handles(h))]
     columns = resolve_columns(kind, header, given)
     if not columns and layout is None:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")

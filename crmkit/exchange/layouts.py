@@ -19,8 +19,7 @@ from typing import Any
 
 from crmkit.exchange.titles import key
 
-_ADR_KEYS = {"street": "street", "street 2": "street2", "street 3": "street3", "address": "street",
-             "address 2": "street2", "city": "city", "state": "region", "region": "region",
+_ADR_KEYS = {"street": "street", "street 2": "street2", "street 3": "street3", "city": "city", "state": "region", "region": "region",
              "postal code": "zip", "zip": "zip", "zipcode": "zip", "zip code": "zip", "country": "country",
              "country/region": "country", "po box": "pobox", "extended address": "extended",
              "formatted": "formatted", "type": "type", "neighborhood": "extended"}
@@ -37,6 +36,7 @@ class Layout:
     numbered: bool = False                      # Google's "<Thing> N - Part" columns
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> {folded value: value}
     keeps: str = ""                             # for the README: what it keeps
+    adr_keys: dict[str, str] = field(default_factory=dict)   # this program's address column parts
 
     def matches(self, kind: str, header: list[str]) -> bool:
         titles = {key(h) for h in header}
@@ -62,6 +62,9 @@ class Layout:
                 if text and target == "tags":
                     _put(data, "tags", [t.strip().lstrip("*").strip() for t in re.split(r":::|;|,", text)
                                         if t.strip().lstrip("*").strip()])
+                elif text and target == "birthday":
+                    if _birthday(text) is not None:
+                        data["birthday"] = _birthday(text)
                 elif text:
                     value = {**self.values.get(target, {}), **(value_map or {}).get(target, {})}.get(key(text), text)
                     _put(data, target, convert(kind, target, value) if not target.startswith("extra.") else value)
@@ -82,6 +85,10 @@ class Layout:
                     extra[column] = text
         for (thing, _n), parts in sorted(numbered.items(), key=lambda kv: (kv[0][0], int(kv[0][1]))):
             _numbered(data, thing, parts, extra, kind)
+        birth = addresses.pop("birth", None)
+        if birth:   # Thunderbird's Birth Year, Birth Month, Birth Day
+            text = f"{birth.get('year', '')}-{birth.get('month', '').zfill(2)}-{birth.get('day', '').zfill(2)}"
+            data["birthday"] = _birthday(text if birth.get("year") else "--" + text[1:])
         for prefix, parts in addresses.items():
             _add_address(data, self.addresses[prefix], parts)
         if extra:
@@ -96,9 +103,12 @@ class Layout:
                 or (self.numbered and re.fullmatch(r"(.+?) (\d+) - (.+)", k) is not None))
 
     def _address_part(self, k: str) -> tuple[str, str] | None:
+        keys = {**_ADR_KEYS, **self.adr_keys}
         for prefix in self.addresses:
-            if k.startswith(prefix + " ") and k[len(prefix) + 1:] in _ADR_KEYS:
-                return prefix, _ADR_KEYS[k[len(prefix) + 1:]]
+            if k.startswith(prefix + " ") and k[len(prefix) + 1:] in keys:
+                return prefix, keys[k[len(prefix) + 1:]]
+        if k in ("birth year", "birth month", "birth day") and self.adr_keys.get("birth"):
+            return "birth", k.split()[1]
         return None
 
 
@@ -116,6 +126,25 @@ def _put(data: dict[str, Any], path: str, value: Any) -> None:
     set_path(data, path, value)
 
 
+def _birthday(text: str) -> Any:
+    """A birthday as address books write it: ISO, 2/29/1968 (Outlook, month first), --05-17; 0/0/00 is none."""
+    import datetime as dt
+
+    from crmkit.io.vcard_contact import parse_date
+
+    t = text.strip()
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", t)
+    if m:
+        month, day, year = (int(g) for g in m.groups())
+        if not month or not day:
+            return None            # Outlook's 0/0/00: no birthday
+        try:
+            return dt.date(year if year > 99 else 1900 + year, month, day)
+        except ValueError:
+            return t
+    return parse_date(t)
+
+
 def _split_multi(text: str) -> list[str]:
     """Google writes several values in one cell as `a ::: b`."""
     return [t.strip() for t in text.split(":::") if t.strip()]
@@ -123,6 +152,8 @@ def _split_multi(text: str) -> list[str]:
 
 def _type(text: str) -> str:
     t = text.strip().lstrip("*").strip().lower()
+    if "fax" in t.split() or "pager" in t.split():
+        return "fax" if "fax" in t.split() else "pager"   # Google's "Work Fax" is a fax, as a vCard's
     return {"mobile": "cell", "": "other"}.get(t, t)
 
 
@@ -197,6 +228,8 @@ def _promote(data: dict[str, Any]) -> None:
         best = candidates[0] if candidates else 0
         first = items.pop(best)
         data[one] = first["value"] if many != "addresses" else first
+        if many != "addresses" and first.get("type") not in (None, "", "other"):
+            data[f"{one}_type"] = first["type"]
         if not items:
             data.pop(many)
     if isinstance(data.get("address"), dict) and data["address"].get("country") and "country" not in data:
@@ -229,7 +262,7 @@ LAYOUTS: list[Layout] = [
     Layout("Outlook", ("contact",), ("First Name", "Last Name", "E-mail Address", "Business Phone"),
            fields=_k({**_NAME, "Company": "company", "Department": "department", "Job Title": "title",
                       "Birthday": "birthday", "Notes": "notes", "Categories": "tags", "Nickname": "nickname",
-                      "Web Page": "extra.Web Page"}),
+                      }),
            typed=_k({"E-mail Address": ("emails", "other"), "E-mail 2 Address": ("emails", "other"),
                      "E-mail 3 Address": ("emails", "other"), "Business Phone": ("phones", "work"),
                      "Business Phone 2": ("phones", "work"), "Mobile Phone": ("phones", "cell"),
@@ -238,8 +271,9 @@ LAYOUTS: list[Layout] = [
                      "Other Fax": ("phones", "fax"), "Pager": ("phones", "pager"),
                      "Other Phone": ("phones", "other"), "Primary Phone": ("phones", "main"),
                      "Company Main Phone": ("phones", "main"), "Car Phone": ("phones", "car"),
-                     "Assistant's Phone": ("phones", "assistant")}),
+                     "Assistant's Phone": ("phones", "assistant"), "Web Page": ("websites", "work")}),
            addresses={"business": "work", "home": "home", "other": "other"},
+           adr_keys={"address": "formatted", "address po box": "pobox"},
            keeps="name parts, company, department, job title, every e-mail, phone and fax with its type, "
                  "business/home/other addresses, birthday, categories as tags, notes"),
     Layout("Thunderbird", ("contact",), ("First Name", "Last Name", "Display Name", "Primary Email"),
@@ -252,6 +286,7 @@ LAYOUTS: list[Layout] = [
                      "Mobile Number": ("phones", "cell"), "Web Page 1": ("websites", "work"),
                      "Web Page 2": ("websites", "home"), "Screen Name": ("social", "chat")}),
            addresses={"home": "home", "work": "work"},
+           adr_keys={"address": "street", "address 2": "street2", "zipcode": "zip", "birth": "yes"},
            keeps="display name and name parts, nickname, both emails, every phone and fax with its type, "
                  "home and work addresses, job title, department, organization, web pages, screen name, notes"),
     Layout("Apple/iCloud", ("contact",), ("First name", "Last name", "Work email", "Mobile phone"),

@@ -102,7 +102,10 @@ def _address(prop: Prop, labels: dict[str, str]) -> dict[str, str]:
     if address["country"]:
         address["country"] = country_code(address["country"])
     out = {k: v for k, v in address.items() if v}
-    kind = _kind(prop, labels, ("work", "home", "postal", "parcel", "dom", "intl"))
+    # DOM, INTL, POSTAL and PARCEL say how mail is delivered, not where: the address is still work or home.
+    kind = _kind(Prop(prop.name, "", prop.line, prop.group,
+                      {"TYPE": [t for t in prop.types if t not in ("DOM", "INTL", "POSTAL", "PARCEL")]}),
+                 labels, ("work", "home"))
     if out and kind != "other":
         out = {"type": kind, **out}
     return out
@@ -177,7 +180,7 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "BDAY" and "birthday" not in c:
                 c["birthday"] = parse_date(p.text, p)
             elif name in _DATES:
-                add_list("dates", {"type": _label(p, labels) or _DATES[name] or "other",
+                add_list("dates", {"type": _label(p, labels) or _DATES[name] or _kind(p, labels),
                                    "value": parse_date(p.text, p)})
             elif name == "URL":
                 add_list("websites", {"type": _kind(p, labels, ("work", "home")), "value": p.text.strip()})
@@ -209,7 +212,7 @@ def card_to_contact(raw: RawCard) -> Card:
                 key = name[len(CRMKIT_PREFIX):].lower().replace("-", "_")
                 c[key] = _json_value(p.text)
             else:
-                key, value = name, p.text
+                key, value = name, p.text.replace("\r\n", "\n").replace("\r", "\n")
                 if key in extra:
                     extra[key] = (extra[key] if isinstance(extra[key], list) else [extra[key]]) + [value]
                 else:
@@ -219,6 +222,8 @@ def card_to_contact(raw: RawCard) -> Card:
     if emails:
         emails.sort(key=lambda e: not e[0])   # the preferred one first, order kept otherwise (a stable sort)
         c["email"] = emails[0][2]
+        if emails[0][1] != "other":
+            c["email_type"] = emails[0][1]
         rest = [{"type": kind, "value": value} for _, kind, value in emails[1:]]
         if rest:
             c["emails"] = rest
@@ -227,6 +232,8 @@ def card_to_contact(raw: RawCard) -> Card:
         best = min(range(len(phones)), key=lambda i: (phones[i][0], not phones[i][1], i))
         phones.insert(0, phones.pop(best))
         c["phone"] = phones[0][3]
+        if phones[0][2] != "other":
+            c["phone_type"] = phones[0][2]   # cell, work, ...: what a phone shows beside the number
         rest = [{"type": kind, "value": value} for _, _, kind, value in phones[1:]]
         if rest:
             c["phones"] = rest

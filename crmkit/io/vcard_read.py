@@ -201,12 +201,13 @@ def read_cards(text: str) -> list[RawCard]:
     qp_open = False                              # the last logical line is QP and ends in a soft break
     b64_open = False                             # the last logical line is 2.1 base64 data
     for number, line in enumerate(lines, start=1):
-        if line[:1] in (" ", "\t") and logical:
+        if qp_open and logical:
+            # A soft line break: the `=` ends the line and is not part of the value.
             start, prev = logical[-1]
-            logical[-1] = (start, prev + (line.lstrip() if qp_open else line[1:]))
-        elif qp_open and logical:
+            logical[-1] = (start, prev[:-1] + line.lstrip(" \t"))
+        elif line[:1] in (" ", "\t") and logical:
             start, prev = logical[-1]
-            logical[-1] = (start, prev + line)
+            logical[-1] = (start, prev + line[1:])
         elif b64_open and logical and line.strip() and ":" not in line:
             start, prev = logical[-1]
             logical[-1] = (start, prev + line.strip())
