@@ -26,6 +26,10 @@ def apply_mapping(rows: list[Any], given: dict[str, str]) -> tuple[list[Any], di
             raise UsageError(f"--map {spec!r}: no column {missing[0]!r} in the header")
     if not joins:
         return rows, given
+    given = dict(given)
+    for parts in joins.values():
+        for part in parts:
+            given.setdefault(part, "-")      # read into the joined field, not a custom field of its own
     out = []
     for row in rows:
         values = dict(row.values)

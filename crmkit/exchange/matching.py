@@ -72,7 +72,8 @@ def keys_of(kind: str, data: dict[str, Any]) -> list[tuple[str, str]]:
         if keyless_only and stable:
             continue
         parts = [norm(f, data.get(f)) if isinstance(data.get(f), (str, int)) else "" for f in fields]
-        if all(parts):
+        # Between keyless records an empty company is a value too: "Amelie Alpha" with no company.
+        if parts[0] and (all(parts) or keyless_only):
             keys.append((label, "\0".join(parts)))
     return keys
 
