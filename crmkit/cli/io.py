@@ -104,16 +104,24 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
                values: tuple[str, ...], delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import records from a CSV file (UTF-8 with or without BOM, or Windows-1252; ',' ';' or tab).
 
-    Columns map to fields by name (English, Swedish, Norwegian and Hungarian titles
-    are known: E-post, Namn, Postnummer, Telefonszám, ...) or by --map. Rows match
-    existing records by email (contacts, leads), domain or name (companies) or title
-    (deals), or by an `id` column as `export csv` writes it: a match is never a
-    second record; it is updated (or with --merge only filled in, or with
-    --on-match skip left alone), the rest created. A mapping file is YAML:
-    `{E-post: email, Ort: address.city, Intern kod: "-"}` ("-" ignores a column).
-    Importing the same file twice changes nothing. Bad rows are reported with their line; the good ones are still
-    imported and the exit code is 4 (partial). With --strict any bad row aborts the
-    import with nothing written (exit code 1). One commit for the whole import.
+    Exports of Google Contacts, Outlook, Thunderbird, Apple/iCloud, LinkedIn,
+    HubSpot, Salesforce and Pipedrive are recognised by their header (shown by
+    --dry-run): name parts are joined into the name, numbered and typed columns
+    become typed emails, phones and addresses, other columns are kept in `extra`.
+    Otherwise columns map to fields by name (English, Swedish, Norwegian and
+    Hungarian titles are known: E-post, Värde, Antal anställda, Telefonszám, ...)
+    or by --map; an unknown title is reported and kept as a custom field.
+    `--map "First+Last=name"` joins columns, `--value "stage:Closed Won=won"` maps
+    values. Rows match existing records by an `id` column or a stable key (email,
+    UID, name with phone, domain, another CRM's id, a deal's title with its
+    company), never by a bare name: a match is never a second record; it is
+    updated (or with --merge only filled in, or with --on-match skip left alone),
+    the rest created. A mapping file is YAML: `{E-post: email, Ort: address.city,
+    Intern kod: "-"}` ("-" ignores a column). Importing the same file twice
+    changes nothing. Bad rows are reported with their line; the good ones are
+    still imported and the exit code is 4 (partial). With --strict any bad row,
+    unknown column or value not imported aborts the import with nothing written
+    (exit code 1). One commit for the whole import.
     """
     from crmkit.io.csvfmt import read_rows
 
@@ -157,11 +165,14 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import contacts from a vCard file (2.1, 3.0 or 4.0, many cards), as phones and address books export them.
 
-    Names, organisations (matched to companies by name, created when missing),
-    titles, every email and phone with its type (the preferred ones as email and
-    phone, the others in emails and phones), the address and notes are kept. Cards
-    match existing contacts by any of their emails; a bad card is reported with the
-    line of its BEGIN:VCARD and the others are still imported (exit code 4).
+    Every value is kept whole: names and their parts, organisations (matched to
+    companies by name, created when missing) and departments, titles, every
+    email, phone, fax and address with its type, birthdays, websites, profiles,
+    categories as tags, notes; other properties under `extra`. A property that
+    cannot be read is skipped and reported with its line; photos are counted as
+    not imported. Cards match existing contacts by UID, email, or name and phone,
+    never by name alone; a card without any name is reported with the line of
+    its BEGIN:VCARD and the others are still imported (exit code 4).
     """
     from crmkit.io import vcard
 
