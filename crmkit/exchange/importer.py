@@ -287,6 +287,8 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     plan's `unknown_columns`.
     """
     items: list[Item] = []
+    # Hungarian sheets (Vezetéknév, Keresztnév) write the family name first: Kovács Ádám.
+    family_first = any(title_key(c) in _HUNGARIAN_NAME_TITLES for c in columns)
     for row in rows:
         if "\0extra" in row.values:
             items.append(Item(row.line, None, "more cells than the header has columns"))
@@ -306,30 +308,38 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
         except CrmkitError as exc:
             items.append(Item(row.line, None, exc.message))
             continue
-        compose_name(kind, data)
+        compose_name(kind, data, family_first)
         items.append(Item(row.line, data))
     plan = plan_records(ws, kind, items, source, on_match)
-    plan.unknown_columns = unknown_columns(kind, columns)
+    # An unknown column only matters when it holds something (Google writes dozens of empty ones).
+    filled = {column for row in rows for column, text in row.values.items() if text.strip()}
+    plan.unknown_columns = [c for c in unknown_columns(kind, columns) if c in filled]
     plan.columns = dict(columns)
     if layout is not None:
         plan.layout = layout.name
         header = list(rows[0].values) if rows else []
         for column in header:
-            if column and not layout.handles(column) and column not in columns and column != "\0extra":
+            if (column and column in filled and not layout.handles(column) and column not in columns
+                    and column != "\0extra"):
                 plan.unknown_columns.append(column)
                 plan.columns[column] = f"extra.{column}"
     return plan
 
 
-def compose_name(kind: str, data: dict[str, Any]) -> None:
-    """A contact or lead with name parts but no name gets "given additional family" as its name.
+_HUNGARIAN_NAME_TITLES = {"vezeteknev", "csaladnev", "keresztnev", "utonev"}
+
+
+def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) -> None:
+    """A contact or lead with name parts but no name gets "given additional family" as its name
+    ("family given" from a Hungarian sheet).
 
     The parts stay in `name_parts`, so `export vcard` writes N from them.
     """
     parts = data.get("name_parts")
     if kind in ("contact", "lead") and not data.get("name") and isinstance(parts, dict):
-        name = " ".join(str(parts[k]).strip() for k in ("prefix", "given", "additional", "family", "suffix")
-                        if str(parts.get(k) or "").strip())
+        order = (("prefix", "family", "given", "additional", "suffix") if family_first
+                 else ("prefix", "given", "additional", "family", "suffix"))
+        name = " ".join(str(parts[k]).strip() for k in order if str(parts.get(k) or "").strip())
         if name:
             data["name"] = name
     if kind == "lead" and isinstance(parts, dict):

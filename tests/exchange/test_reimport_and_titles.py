@@ -162,3 +162,41 @@ def test_csv_export_names_companies(run, make_ws, tmp_path: Path) -> None:
     run(["import", "csv", str(out), "--kind", "contact"], ws2)
     assert load(ws2, "companies/nike.yaml")["name"] == "Nike"
     assert load(ws2, "contacts/phil.yaml")["company"] == "nike"
+
+
+def test_hubspot_pipedrive_and_icloud_layouts(run, make_ws, tmp_path: Path) -> None:
+    ws = make_ws()
+    hubspot = tmp_path / "hubspot.csv"
+    hubspot.write_text("Record ID,First Name,Last Name,Email,Phone Number,Company Name,Job Title,Lifecycle Stage\n"
+                       "51,Karin,Lind,karin@fjallbackafisk.se,+46 70 111 22 33,Fjällbacka Fisk AB,VD,customer\n",
+                       encoding="utf-8")
+    r = run(["import", "csv", str(hubspot), "--kind", "contact", "--dry-run"], ws)
+    assert "layout: HubSpot" in r.stdout and "column 'Lifecycle Stage' is no known field" in r.stderr
+    run(["import", "csv", str(hubspot), "--kind", "contact"], ws)
+    karin = load(ws, "contacts/karin-lind.yaml")
+    assert (karin["uid"], karin["name"], karin["company"], karin["extra"]) == (
+        "51", "Karin Lind", "fjallbacka-fisk-ab", {"Lifecycle Stage": "customer"})
+    pipedrive = tmp_path / "pipedrive.csv"
+    pipedrive.write_text("Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Stage,Deal - Organization\n"
+                         "7,Lisenser,120000,NOK,proposal,Fjordlys AS\n", encoding="utf-8")
+    run(["import", "csv", str(pipedrive), "--kind", "deal"], ws)
+    deal = load(ws, "deals/lisenser.yaml")
+    assert (deal["external_id"], deal["value"], deal["currency"], deal["company"]) == ("7", 120000, "NOK", "fjordlys-as")
+    icloud = tmp_path / "icloud.csv"
+    icloud.write_text("First name,Last name,Company,Work email,Home email,Mobile phone,Work fax,Work street,Work city\n"
+                      "Øystein,Berg,Fjordlys AS,oystein@fjordlys.no,ob@gmail.com,+47 901 23 456,+47 77 60 00 01,"
+                      "Storgata 1,Tromsø\n", encoding="utf-8")
+    assert run(["import", "csv", str(icloud), "--kind", "contact", "--strict"], ws).exit_code == 0
+    oystein = load(ws, "contacts/oystein-berg.yaml")
+    assert oystein["email"] == "oystein@fjordlys.no" and oystein["emails"] == [{"type": "home", "value": "ob@gmail.com"}]
+    assert oystein["phone"] == "+47 901 23 456" and oystein["phones"] == [{"type": "fax", "value": "+47 77 60 00 01"}]
+    assert oystein["address"] == {"type": "work", "street": "Storgata 1", "city": "Tromsø"}
+
+
+def test_hungarian_name_parts_make_family_first_names(run, make_ws, tmp_path: Path) -> None:
+    ws = make_ws()
+    sheet = tmp_path / "ugyfelek.csv"
+    sheet.write_text("Vezetéknév;Keresztnév;E-mail cím\nKovács;Ádám;adam@dunaipar.hu\n", encoding="utf-8")
+    assert run(["import", "csv", str(sheet), "--kind", "contact", "--strict"], ws).exit_code == 0
+    adam = load(ws, "contacts/kovacs-adam.yaml")
+    assert adam["name"] == "Kovács Ádám" and adam["name_parts"] == {"family": "Kovács", "given": "Ádám"}
