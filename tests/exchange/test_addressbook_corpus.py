@@ -134,6 +134,8 @@ def test_vcard_file_imports_whole_twice_and_round_trips(name: str, run, make_ws,
         for line, prop_name, _ in card.problems:
             assert line in problem_lines, (name, line, prop_name)
     assert lost == []
+    check = run(["check"], ws)
+    assert check.exit_code == 0, check.stdout + check.stderr
 
     # the second import changes nothing: no commit, the same files
     before, files = commits(ws), snapshot(ws)
@@ -168,6 +170,8 @@ def test_csv_export_imports_whole_twice_and_round_trips(name: str, run, make_ws,
             for column, value in row.values.items()
             if value.strip() and value not in nothing and not found(TRANSLATED.get(value.lower(), value))]
     assert lost == []
+    check = run(["check"], ws)
+    assert check.exit_code == 0, check.stdout + check.stderr
 
     before, files = commits(ws), snapshot(ws)
     _, again = _import(run, ws, ["csv", str(path), "--kind", kind])

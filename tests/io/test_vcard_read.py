@@ -94,3 +94,22 @@ def test_crmkit_fields_travel_in_x_properties() -> None:
     assert "X-CRMKIT-OPTED-OUT:true" in text and "CATEGORIES:erp,vip\\, gold" in text
     back = vcard.parse(text)[0]
     assert back.contact == contact
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_LINE = st.one_of(
+    st.sampled_from(["BEGIN:VCARD", "END:VCARD", "VERSION:2.1", "FN:Åsa", "N:;;;;", "TEL;CELL:+46 70",
+                     "NOTE;ENCODING=QUOTED-PRINTABLE:a=", "PHOTO;ENCODING=BASE64;JPEG:/9j/", " folded", "=C3=A5",
+                     "item1.X-ABLabel:_$!<x>!$_", 'ADR;LABEL="a;b":;;x', "BDAY:--1304", "X-CRMKIT-OWNER:{bad"]),
+    st.text(alphabet="ABC:;=,\\\". \tåő\r", max_size=30),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_LINE, max_size=25))
+def test_any_text_with_a_card_parses_without_raising(lines: list[str]) -> None:
+    text = "BEGIN:VCARD\n" + "\n".join(lines) + "\nEND:VCARD\n"
+    for card in vcard.parse(text):
+        assert card.error or card.contact.get("name")
+        assert all(isinstance(line, int) and line >= 1 for line, _, _ in card.problems)
