@@ -13,7 +13,8 @@ from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_by
 from crmkit.cli.completion import complete_segment
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
 from crmkit.exchange.columns import load_mapping, resolve_columns
-from crmkit.exchange.importer import ImportPlan, apply_import, plan_import, plan_vcard_import
+from crmkit.exchange.importer import ImportPlan, apply_import, plan_import
+from crmkit.exchange.vcard_import import plan_cards as plan_vcard_import
 from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
@@ -42,8 +43,21 @@ def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
     """Row by row on a dry run (or for rejected rows), then a summary line."""
     if app.json:
         echo_json({"source": plan.source, "kind": plan.kind, "dry_run": dry_run, "summary": plan.summary,
+                   "layout": plan.layout, "unknown_columns": plan.unknown_columns,
+                   "problems": [{"line": line, "message": m} for line, m in plan.notes],
+                   "not_imported": plan.unkept,
                    "companies_created": sorted(plan.companies), "rows": [r.to_dict() for r in plan.rows]})
         return
+    if plan.layout and dry_run:
+        click.echo(f"{plan.source}: layout: {plan.layout} (recognised by its header)")
+    for column in plan.unknown_columns:
+        click.echo(f"{plan.source}: column {column!r} is no known field; kept as custom field "
+                   f"{plan.columns.get(column, column)!r}", err=True)
+    for line, message in plan.notes:
+        click.echo(f"{plan.source}:{line}: {message}", err=True)
+    if plan.unkept:
+        counted = ", ".join(f"{name} ×{n}" for name, n in sorted(plan.unkept.items()))
+        click.echo(f"{plan.source}: not imported: {counted}", err=True)
     for row in plan.rows:
         if dry_run or row.action == "reject":
             target = f"{row.kind}/{row.id}" if row.id else "-"
@@ -64,6 +78,11 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
     if strict and rejected:
         _report(app, plan, True)
         raise CrmkitError(f"--strict: {rejected} bad row{'s' if rejected != 1 else ''}; nothing was written")
+    lost = plan.strict_issues + len(plan.unknown_columns)
+    if strict and lost:
+        _report(app, plan, True)
+        raise CrmkitError(f"--strict: {lost} value{'s' if lost != 1 else ''} or column{'s' if lost != 1 else ''} "
+                          "not imported as a known field (listed above); nothing was written")
     if not dry_run and (plan.count("create") or plan.count("update")):
         ws = app.workspace()
         todo = plan.count("create") + plan.count("update") + plan.count("skip")
@@ -84,23 +103,33 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
               help="Map a column to a field (repeatable; FIELD '-' ignores the column).")
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A YAML file of column: field.")
+@click.option("--value", "values", multiple=True, metavar="FIELD:FROM=TO",
+              help="Map a cell value (repeatable): --value 'stage:Closed Won=won'.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
 @import_options("row")
 @pass_app
 def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
-               delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
+               values: tuple[str, ...], delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import records from a CSV file (UTF-8 with or without BOM, or Windows-1252; ',' ';' or tab).
 
-    Columns map to fields by name (English, Swedish, Norwegian and Hungarian titles
-    are known: E-post, Namn, Postnummer, Telefonszám, ...) or by --map. Rows match
-    existing records by email (contacts, leads), domain or name (companies) or title
-    (deals), or by an `id` column as `export csv` writes it: a match is never a
-    second record; it is updated (or with --merge only filled in, or with
-    --on-match skip left alone), the rest created. A mapping file is YAML:
-    `{E-post: email, Ort: address.city, Intern kod: "-"}` ("-" ignores a column).
-    Importing the same file twice changes nothing. Bad rows are reported with their line; the good ones are still
-    imported and the exit code is 4 (partial). With --strict any bad row aborts the
-    import with nothing written (exit code 1). One commit for the whole import.
+    Exports of Google Contacts, Outlook, Thunderbird, Apple/iCloud, LinkedIn,
+    HubSpot, Salesforce and Pipedrive are recognised by their header (shown by
+    --dry-run): name parts are joined into the name, numbered and typed columns
+    become typed emails, phones and addresses, other columns are kept in `extra`.
+    Otherwise columns map to fields by name (English, Swedish, Norwegian and
+    Hungarian titles are known: E-post, Värde, Antal anställda, Telefonszám, ...)
+    or by --map; an unknown title is reported and kept as a custom field.
+    `--map "First+Last=name"` joins columns, `--value "stage:Closed Won=won"` maps
+    values. Rows match existing records by an `id` column or a stable key (email,
+    UID, name with phone, domain, another CRM's id, a deal's title with its
+    company), never by a bare name: a match is never a second record; it is
+    updated (or with --merge only filled in, or with --on-match skip left alone),
+    the rest created. A mapping file is YAML: `{E-post: email, Ort: address.city,
+    Intern kod: "-"}` ("-" ignores a column). Importing the same file twice
+    changes nothing. Bad rows are reported with their line; the good ones are
+    still imported and the exit code is 4 (partial). With --strict any bad row,
+    unknown column or value not imported aborts the import with nothing written
+    (exit code 1). One commit for the whole import.
     """
     from crmkit.io.csvfmt import read_rows
 
@@ -112,13 +141,24 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
         header, rows = parse_rows(decode(stdin_bytes(), "<stdin>"), "<stdin>", sep)
     else:
         header, rows = read_rows(file, sep)
-    columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
-    if not columns:
+    from crmkit.exchange.layouts import detect
+    from crmkit.exchange.mapping import apply_mapping, parse_values
+
+    given = load_mapping(list(maps), mapping)
+    rows, given = apply_mapping(rows, given)
+    value_map = parse_values(list(values))
+    layout = detect(kind, header)
+    header = header + [spec for spec in given if spec not in header]
+    if layout is not None:   # the layout reads its own columns; mapped ones and `id` go by the titles
+        header = [h for h in header if h in given or (h.strip().lower() == "id" and not layout.handles(h))]
+    columns = resolve_columns(kind, header, given)
+    if not columns and layout is None:
         raise UsageError("no column maps to a field; use --map COLUMN=FIELD")
     source = "<stdin>" if str(file) == "-" else str(file)
     mode = "merge" if merge_ else on_match
-    plan = plan_import(ws, kind, rows, columns, source, mode)
-    _run_import(app, plan, dry_run, strict, lambda: plan_import(ws, kind, rows, columns, source, mode))
+    plan = plan_import(ws, kind, rows, columns, source, mode, layout, value_map)
+    _run_import(app, plan, dry_run, strict,
+                lambda: plan_import(ws, kind, rows, columns, source, mode, layout, value_map))
 
 
 @crmkit_command(name="vcard")
@@ -128,18 +168,20 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import contacts from a vCard file (2.1, 3.0 or 4.0, many cards), as phones and address books export them.
 
-    Names, organisations (matched to companies by name, created when missing),
-    titles, every email and phone with its type (the preferred ones as email and
-    phone, the others in emails and phones), the address and notes are kept. Cards
-    match existing contacts by any of their emails; a bad card is reported with the
-    line of its BEGIN:VCARD and the others are still imported (exit code 4).
+    Every value is kept whole: names and their parts, organisations (matched to
+    companies by name, created when missing) and departments, titles, every
+    email, phone, fax and address with its type, birthdays, websites, profiles,
+    categories as tags, notes; other properties under `extra`. A property that
+    cannot be read is skipped and reported with its line; photos are counted as
+    not imported. Cards match existing contacts by UID, email, or name and phone,
+    never by name alone; a card without any name is reported with the line of
+    its BEGIN:VCARD and the others are still imported (exit code 4).
     """
     from crmkit.io import vcard
-    from crmkit.io.csvfmt import decode
 
     ws = app.workspace()
     try:
-        text = decode(stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
+        text = vcard.decode_bytes(stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
     try:
@@ -191,14 +233,16 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
     with = or @, a tab or a carriage return, or + or - not followed by a number or
     phone number) get a leading ' so they stay text.
     """
+    from crmkit.exchange.exporter import company_names, select_records
     from crmkit.exchange.exporter import export_csv as to_csv
-    from crmkit.exchange.exporter import select_records
 
-    kind, records = select_records(app.workspace(), kind, where, segment)
+    ws = app.workspace()
+    kind, records = select_records(ws, kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     sep = "\t" if delimiter == "tab" else (";" if excel else delimiter)
     locale = str(app.workspace().config.get("locale", "sv_SE")) if excel else None
-    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel, excel_locale=locale), out)
+    names = company_names(ws) if kind in ("contact", "deal", "ticket", "activity") else None
+    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel, companies=names, excel_locale=locale), out)
 
 
 @crmkit_command(name="json")
@@ -222,12 +266,17 @@ def export_json(app: App, kind: str | None, where: str | None, segment: str | No
 def export_vcard(app: App, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export contacts as vCard 3.0, ready for a phone or address book.
 
-    Every field crmkit models goes out: name, company (ORG), title, the primary and
-    the other emails and phones with their types, the address and notes.
+    Every field goes out: name and its parts (N), company and department (ORG),
+    title, emails, phones and addresses with their types, birthday, websites,
+    profiles, tags (CATEGORIES), notes; crmkit's own fields (opted_out, consent,
+    language, owner, created, custom fields) as X-CRMKIT-* properties. A field no
+    vCard can carry is named on stderr.
     """
     from crmkit.exchange.exporter import export_vcard as to_vcard
-    from crmkit.exchange.exporter import select_records
+    from crmkit.exchange.exporter import select_records, vcard_uncarried
 
     ws = app.workspace()
     _, records = select_records(ws, "contact", where, segment)
     _write(app, to_vcard(ws, records), out)
+    for line in vcard_uncarried(records):
+        click.echo(f"export vcard: {line}", err=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.exchange.titles import title_field
 from crmkit.store import yamlio
 from crmkit.store.records import fold
 from crmkit.store.schema import FIELDS, coerce
@@ -65,7 +66,8 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
             target = mapping[column]
         else:
             key = fold(column).strip()
-            target = key if key in fields else ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_"))
+            target = key if key in fields else (title_field(kind, column)
+                                                or ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_")))
             if kind == "deal" and target == "name":
                 target = "title"
             if kind == "company" and target == "company":
@@ -155,6 +157,8 @@ def convert(kind: str, target: str, text: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError(text)
             return _revive(value)
+        if t == "any":
+            return _revive(text)      # a birthday 1980-04-12 is a date again; "--04-12" stays text
         if t == "bool":
             low = text.casefold()
             if low in _YES:
@@ -173,4 +177,8 @@ def convert(kind: str, target: str, text: str) -> Any:
         from crmkit.store.schema import describe
 
         raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None
+    if target in ("country", "address.country") or (target.startswith("addresses") and target.endswith("country")):
+        from crmkit.io.countries import country_code
+
+        return country_code(text)     # "Sverige", "Norway", "USA": one spelling, the ISO code
     return coerce(kind, target, text)

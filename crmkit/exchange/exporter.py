@@ -123,11 +123,33 @@ def _excel_scalar(kind: str, locale: str) -> Callable[[str, Any], str]:
     return write
 
 
-def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None, *,
+def company_names(ws: Any) -> dict[str, str]:
+    """Company id -> its name, for the names no other company shares (those can stand for the id)."""
+    names: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for rec in ws.records("company"):
+        name = rec.get("name")
+        if isinstance(name, str) and name.strip():
+            names[rec.id] = name
+            seen[name.strip().casefold()] = seen.get(name.strip().casefold(), 0) + 1
+    return {cid: name for cid, name in names.items() if seen[name.strip().casefold()] == 1}
+
+
+def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None,
+              companies: dict[str, str] | None = None, *,
               excel_locale: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
-    """Columns and rows for a CSV export (cells for a spreadsheet on `excel_locale` when given)."""
+    """Columns and rows for a CSV export (cells for a spreadsheet on `excel_locale` when given).
+
+    With `companies` (id -> name), a `company` cell holds the company's name, as a
+    person and another program read it ("Nike", not `nike`); `import csv` finds the
+    company by that name again.
+    """
     scalar = _excel_scalar(kind, excel_locale) if excel_locale else None
     rows = [{"id": r.id, **flatten(r.data, kind=kind, scalar=scalar)} for r in records]
+    if companies:
+        for row in rows:
+            if row.get("company") in companies:
+                row["company"] = companies[row["company"]]
     if fields:
         columns = list(fields)
     else:
@@ -140,13 +162,15 @@ def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None
 
 
 def export_csv(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None, *,
-               delimiter: str = ",", bom: bool = False, excel_locale: str | None = None) -> str:
+               delimiter: str = ",", bom: bool = False, companies: dict[str, str] | None = None,
+               excel_locale: str | None = None) -> str:
     """CSV text (CRLF line ends, as RFC 4180 and Excel expect); cells a spreadsheet would
     run as a formula are defused. With `excel_locale` numbers take that locale's decimal
-    mark and digits that must stay text are written `="0150"` (io/excel.py)."""
+    mark and digits that must stay text are written `="0150"` (io/excel.py); with
+    `companies`, company cells hold names."""
     from crmkit.io.csvfmt import write_csv
 
-    columns, rows = csv_table(kind, records, fields, excel_locale=excel_locale)
+    columns, rows = csv_table(kind, records, fields, companies, excel_locale=excel_locale)
     text = write_csv(rows, columns, delimiter=delimiter)
     return ("\ufeff" + text) if bom else text
 
@@ -169,3 +193,11 @@ def export_vcard(ws: Any, records: Sequence[Record]) -> str:
         name = company.title if company else (rec.get("company") if isinstance(rec.get("company"), str) else None)
         cards.append(to_vcard(rec.data, name, uid=f"crmkit:contact/{rec.id}"))
     return "".join(cards)
+
+
+def vcard_uncarried(records: Sequence[Record]) -> list[str]:
+    """One line per contact field that a vCard cannot carry (reported by `export vcard`)."""
+    from crmkit.io.vcard_write import uncarried
+
+    return [f"contact/{rec.id}: field {name!r} cannot be carried in a vCard; not exported"
+            for rec in records for name in uncarried(rec.data)]

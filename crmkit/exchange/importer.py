@@ -15,16 +15,18 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.exchange.columns import convert
+from crmkit.exchange.titles import key as title_key
 from crmkit.store.editing import new_record, set_path
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
+from crmkit.store.schema import FIELDS
 from crmkit.store.validate import field_problems
 
-#: How existing records are matched, per kind.
+#: The keys whose case and spacing do not count (ASA@x.se is asa@x.se); matching is crmkit.exchange.matching.
 MATCH_KEYS: dict[str, tuple[str, ...]] = {
-    "contact": ("email",),
+    "contact": ("email", "uid"),
     "company": ("domain", "name"),
     "lead": ("email",),
-    "deal": ("title",),
+    "deal": ("external_id",),
 }
 
 
@@ -48,6 +50,12 @@ class ImportPlan:
     kind: str
     rows: list[RowPlan] = field(default_factory=list)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)   # new companies to create, by id
+    layout: str | None = None                  # the known export layout recognised by its header
+    columns: dict[str, str] = field(default_factory=dict)      # column title -> field, as resolved
+    unknown_columns: list[str] = field(default_factory=list)   # kept as custom fields, titles unknown
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, problem): a value skipped or not kept
+    unkept: dict[str, int] = field(default_factory=dict)       # what was not imported, and how often
+    strict_issues: int = 0                     # notes and unkept values that --strict refuses
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -77,72 +85,130 @@ def _company_key(ws: Any) -> Callable[[str], str | None]:
     return find
 
 
-def _norm(key: str, value: str) -> str:
-    """A match key as compared: folded text; a domain without scheme, www. or path."""
-    if key == "domain":
-        from crmkit.people.dedupe import normal_domain
-
-        return normal_domain(value) or ""
-    return fold(value.strip())
-
-
-def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
-    keys = MATCH_KEYS[kind] + (TITLE_FIELD[kind],)
-    index: dict[tuple[str, str], str] = {}
-    for rec in ws.records(kind):
-        for key in keys:
-            value = rec.get(key)
-            if isinstance(value, str) and value.strip():
-                index[(key, _norm(key, value))] = rec.id
-        if kind in ("contact", "lead"):
-            # A contact's other addresses find it too: never a second record for the same person.
-            for extra in rec.get("emails") or []:
-                value = extra.get("value") if isinstance(extra, dict) else None
-                if isinstance(value, str) and value.strip():
-                    index.setdefault(("email", fold(value.strip())), rec.id)
-    return index
 
 
 ON_MATCH = ("update", "merge", "skip")
 
 
 def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], source: str,
-                on_match: str = "update") -> ImportPlan:
-    """Decide, row by row, what an import would do; nothing is written.
+                on_match: str = "update", layout: Any = None,
+                value_map: dict[str, dict[str, str]] | None = None) -> ImportPlan:
+    """Decide, row by row, what importing CSV rows would do; nothing is written.
 
-    A row that matches an existing record (by `id`, then the kind's key: email for
-    contacts and leads, domain then name for companies, title for deals; a record
-    without a key by its name) is never a second record. `on_match` says what
-    happens to it: `update` (default) sets the fields the row has to its values and
-    keeps the others; `merge` only fills fields the record lacks (lists joined), as
-    `contact add --merge` does; `skip` leaves the record as it is.
+    Each row's cells become field values (`convert`; with a known `layout`, its
+    columns are combined first: name parts, numbered emails and phones), then
+    `plan_records` decides. Columns that map to no known field are listed in the
+    plan's `unknown_columns`.
     """
+    items: list[Item] = []
+    # Hungarian sheets (Vezetéknév, Keresztnév) write the family name first: Kovács Ádám.
+    family_first = any(title_key(c) in _HUNGARIAN_NAME_TITLES for c in columns)
+    for row in rows:
+        if "\0extra" in row.values:
+            items.append(Item(row.line, None, "more cells than the header has columns"))
+            continue
+        data: dict[str, Any] = {}
+        try:
+            values = dict(row.values)
+            if layout is not None:
+                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map)
+            for column, target in columns.items():
+                text = values.get(column, "")
+                if text == "":
+                    continue
+                if value_map and target in value_map:
+                    text = value_map[target].get(title_key(text), text)
+                set_path(data, target, convert(kind, target, text))
+        except CrmkitError as exc:
+            items.append(Item(row.line, None, exc.message))
+            continue
+        compose_name(kind, data, family_first)
+        items.append(Item(row.line, data))
+    plan = plan_records(ws, kind, items, source, on_match)
+    # An unknown column only matters when it holds something (Google writes dozens of empty ones).
+    filled = {column for row in rows for column, text in row.values.items() if text.strip()}
+    plan.unknown_columns = [c for c in unknown_columns(kind, columns) if c in filled]
+    plan.columns = dict(columns)
+    if layout is not None:
+        plan.layout = layout.name
+        header = list(rows[0].values) if rows else []
+        for column in header:
+            if (column and column in filled and not layout.handles(column) and column not in columns
+                    and column != "\0extra"):
+                plan.unknown_columns.append(column)
+                plan.columns[column] = f"extra.{column}"
+    return plan
+
+
+_HUNGARIAN_NAME_TITLES = {"vezeteknev", "csaladnev", "keresztnev", "utonev"}
+
+
+def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) -> None:
+    """A contact or lead with name parts but no name gets "given additional family" as its name
+    ("family given" from a Hungarian sheet).
+
+    The parts stay in `name_parts`, so `export vcard` writes N from them.
+    """
+    parts = data.get("name_parts")
+    if kind in ("contact", "lead") and not data.get("name") and isinstance(parts, dict):
+        order = (("prefix", "family", "given", "additional", "suffix") if family_first
+                 else ("prefix", "given", "additional", "family", "suffix"))
+        name = " ".join(str(parts[k]).strip() for k in order if str(parts.get(k) or "").strip())
+        if name:
+            data["name"] = name
+    if kind == "lead" and isinstance(parts, dict):
+        data.pop("name_parts")    # leads keep a name only
+
+
+def unknown_columns(kind: str, columns: dict[str, str]) -> list[str]:
+    """Columns kept as a custom field because no known title or field name matched them.
+
+    A column already spelt as a field name (`customer_no`, as `export csv` writes
+    custom fields) is deliberate, not unknown.
+    """
+    known = set(FIELDS[kind])
+    return [column for column, target in columns.items()
+            if target.split(".")[0] not in known and column != target]
+
+
+@dataclass
+class Item:
+    """One row or card as field values (or why it has none), before matching."""
+
+    line: int
+    data: dict[str, Any] | None
+    error: str = ""
+
+
+def plan_records(ws: Any, kind: str, items: list[Item], source: str, on_match: str = "update") -> ImportPlan:
+    """Decide, item by item, what an import would do; nothing is written.
+
+    An item that matches an existing record (crmkit.exchange.matching: by `id`,
+    then stable keys such as email, never a bare name) is never a second record.
+    `on_match` says what happens to it: `update` (default) sets the fields the row
+    has to its values and keeps the others; `merge` only fills fields the record
+    lacks (lists joined), as `contact add --merge` does; `skip` leaves the record
+    as it is. A record found or made by an earlier row of the same file rejects
+    any later row that finds it too.
+    """
+    from crmkit.exchange.matching import Matcher
+
     if on_match not in ON_MATCH:
         raise UsageError(f"on_match must be one of {', '.join(ON_MATCH)}")
     if kind not in MATCH_KEYS:
         raise UsageError(f"import supports contact, company, lead and deal, not {kind}")
     plan = ImportPlan(source, kind)
-    index = _index(ws, kind)
+    matcher = Matcher(kind, ws.records(kind))
     find_company = _company_key(ws)
     taken = ws.taken_ids(kind)
     company_taken = ws.taken_ids("company")
     records = ws.index(kind)
     now = ws.now()
-    created_at: dict[str, int] = {}
-    for row in rows:
-        if "\0extra" in row.values:
-            plan.rows.append(RowPlan(row.line, "reject", kind, None, "more cells than the header has columns"))
+    for item in items:
+        if item.data is None:
+            plan.rows.append(RowPlan(item.line, "reject", kind, None, item.error))
             continue
-        data: dict[str, Any] = {}
-        try:
-            for column, target in columns.items():
-                text = row.values.get(column, "")
-                if text == "":
-                    continue
-                set_path(data, target, convert(kind, target, text))
-        except CrmkitError as exc:
-            plan.rows.append(RowPlan(row.line, "reject", kind, None, exc.message))
-            continue
+        data = item.data
         if kind in ("contact", "deal", "lead") and isinstance(data.get("company"), str):
             if kind == "lead":
                 data["company_name"] = data.pop("company")
@@ -165,55 +231,38 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             try:
                 wanted_id = check_id(str(wanted_id).strip().lower())
             except CrmkitError as exc:
-                plan.rows.append(RowPlan(row.line, "reject", kind, None, f"id: {exc.message}", data))
+                plan.rows.append(RowPlan(item.line, "reject", kind, None, f"id: {exc.message}", data))
                 continue
         problems = field_problems(kind, data)
         if problems:
-            plan.rows.append(RowPlan(row.line, "reject", kind, None, problems[0][2], data))
+            plan.rows.append(RowPlan(item.line, "reject", kind, None, problems[0][2], data))
             continue
-        match = wanted_id if wanted_id in records else None
-        for key in MATCH_KEYS[kind]:
-            value = data.get(key)
-            if match is None and isinstance(value, str) and (key, _norm(key, value)) in index:
-                match = index[(key, _norm(key, value))]
-                break
-        # what the messages say it was matched by: the id column wins when it named the record
-        how = "id" if match is not None and match == wanted_id else None
-        if match is None and not any(data.get(k) for k in MATCH_KEYS[kind]):
-            # No key in the row (a contact without email): fall back on the name, so a
-            # second import of the same file still finds the record it made the first time.
-            title = TITLE_FIELD[kind]
-            value = data.get(title)
-            if isinstance(value, str):
-                match = index.get((title, fold(value.strip())))
-        if match is None:
+        found = (wanted_id, "id") if wanted_id in records else matcher.find(data)
+        if found is None:
             if not data.get(TITLE_FIELD[kind]):
-                plan.rows.append(RowPlan(row.line, "reject", kind, None, f"no {TITLE_FIELD[kind]}", data))
+                plan.rows.append(RowPlan(item.line, "reject", kind, None, f"no {TITLE_FIELD[kind]}", data))
                 continue
             rid = wanted_id if wanted_id and wanted_id not in taken else new_id(kind, data, taken, now)
             # The same defaults as `add`: a lead's status, a deal's first stage and its history, created.
             full = new_record(ws, kind, None, list(data.items()))
             why = _record_problem(ws, kind, rid, full, set(plan.companies))
             if why:
-                plan.rows.append(RowPlan(row.line, "reject", kind, None, why, data))
+                plan.rows.append(RowPlan(item.line, "reject", kind, None, why, data))
                 continue
             taken.add(rid)
-            created_at[rid] = row.line
-            for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
-                value = data.get(key)
-                if isinstance(value, str) and value.strip():
-                    index[(key, _norm(key, value))] = rid
-            plan.rows.append(RowPlan(row.line, "create", kind, rid, "new", full))
+            matcher.add(rid, full)
+            matcher.claim(rid, item.line, "key")
+            plan.rows.append(RowPlan(item.line, "create", kind, rid, "new", full))
             continue
-        if match in created_at:
-            plan.rows.append(RowPlan(row.line, "reject", kind, match,
-                                     f"same {how or _matched_by(kind, data, index, match)} as line {created_at[match]}"))
+        match, how = found
+        clash = matcher.claim(match, item.line, how)
+        if clash:
+            plan.rows.append(RowPlan(item.line, "reject", kind, match, clash))
             continue
         existing = records.get(match)
         current = existing.data if existing else {}
         if on_match == "skip":
-            plan.rows.append(RowPlan(row.line, "skip", kind, match,
-                                     f"exists (matched by {how or _matched_by(kind, data, index, match)}); not changed"))
+            plan.rows.append(RowPlan(item.line, "skip", kind, match, f"exists (matched by {how}); not changed"))
             continue
         changes = {path: value for path, value in _flatten(data)
                    if get_path(current, path) != value and not _same_key(kind, path, get_path(current, path), value)}
@@ -225,12 +274,13 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 set_path(after, path, value)
             why = _record_problem(ws, kind, match, after, set(plan.companies))
             if why:
-                plan.rows.append(RowPlan(row.line, "reject", kind, match, why, changes))
+                plan.rows.append(RowPlan(item.line, "reject", kind, match, why, changes))
                 continue
         if not changes:
-            plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {how or _matched_by(kind, data, index, match)})"))
+            plan.rows.append(RowPlan(item.line, "skip", kind, match, f"unchanged (matched by {how})"))
         else:
-            plan.rows.append(RowPlan(row.line, "update", kind, match, "changed: " + ", ".join(sorted(changes)), changes))
+            plan.rows.append(RowPlan(item.line, "update", kind, match,
+                                     f"changed: {', '.join(sorted(changes))} (matched by {how})", changes))
     # Only companies that an accepted row refers to are created: a rejected row leaves nothing behind.
     used = {r.data.get("company") for r in plan.rows if r.action in ("create", "update")}
     plan.companies = {cid: data for cid, data in plan.companies.items() if cid in used}
@@ -267,69 +317,11 @@ def _fill_only(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
 
 
 def _same_key(kind: str, path: str, old: Any, new: Any) -> bool:
+    from crmkit.exchange.matching import norm
+
     """A match key that differs only in case or spacing (ASA@x.se vs asa@x.se) is not a change."""
     return (path in MATCH_KEYS[kind] and isinstance(old, str) and isinstance(new, str)
-            and _norm(path, old) == _norm(path, new))
-
-
-def plan_vcard_import(ws: Any, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
-    """The plan for importing parsed vCards (crmkit.io.vcard.Card) as contacts.
-
-    Cards go through the same planning as CSV rows (matching by email, companies by
-    name, idempotence); the lists of further emails and phones, which no CSV cell
-    holds, are then set on the plan directly.
-    """
-    from crmkit.io.csvfmt import Row
-
-    rows: list[Any] = []
-    bad: list[RowPlan] = []
-    for card in cards:
-        if card.error:
-            bad.append(RowPlan(card.line, "reject", "contact", None, card.error))
-            continue
-        values = {k: v for k, v in card.contact.items() if not isinstance(v, (dict, list))}
-        for key, value in (card.contact.get("address") or {}).items():
-            values[f"address.{key}"] = value
-        if card.company:
-            values["company"] = card.company
-        rows.append(Row(card.line, values))
-    columns = {key: key for row in rows for key in row.values}
-    plan = plan_import(ws, "contact", rows, columns, source, on_match)
-    by_line = {card.line: card for card in cards}
-    existing = ws.index("contact")
-    for row in plan.rows:
-        card = by_line.get(row.line)
-        if card is None or row.action == "reject":
-            continue
-        for many in ("emails", "phones"):
-            if many not in card.contact:
-                continue
-            current = existing.get(row.id) if row.id else None
-            wanted = card.contact[many]
-            if row.action != "create" and current is not None and on_match == "merge":
-                have = list(current.get(many) or [])
-                wanted = have + [e for e in wanted if e not in have]
-            if row.action == "create":
-                row.data[many] = wanted
-            elif on_match == "skip":
-                continue
-            elif current is None or current.get(many) != wanted:
-                row.data[many] = wanted
-                if row.action == "skip":
-                    row.action, row.reason = "update", f"changed: {many}"
-                elif many not in row.reason:
-                    row.reason += f", {many}"
-    plan.rows.extend(bad)
-    plan.rows.sort(key=lambda r: r.line)
-    return plan
-
-
-def _matched_by(kind: str, data: dict[str, Any], index: dict[tuple[str, str], str], rid: str) -> str:
-    for key in MATCH_KEYS[kind] + (TITLE_FIELD[kind],):
-        value = data.get(key)
-        if isinstance(value, str) and index.get((key, _norm(key, value))) == rid:
-            return key
-    return "id"
+            and norm(path, old) == norm(path, new))
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

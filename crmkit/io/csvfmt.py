@@ -97,6 +97,8 @@ def parse_rows(text: str, path: str = "<csv>", delimiter: str | None = None) -> 
     if sep:
         delimiter = delimiter or sep.group(1)
         text, offset = rest, 1
+    text, skipped = skip_preamble(text)
+    offset += skipped
     delim = delimiter or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
@@ -130,6 +132,21 @@ def parse_rows(text: str, path: str = "<csv>", delimiter: str | None = None) -> 
             rows.append(Row(start + offset, values))
         start = reader.line_num + 1
     return header, rows
+
+
+_PREAMBLE = re.compile(r"^\s*Notes:\s*$")
+
+
+def skip_preamble(text: str) -> tuple[str, int]:
+    """Text after LinkedIn's `Notes:` preamble (a line, a quoted note, a blank line), and the lines skipped."""
+    first, _, _ = text.partition("\n")
+    if not _PREAMBLE.match(first.rstrip("\r")):
+        return text, 0
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        if not line.strip():
+            return "\n".join(lines[i + 1:]), i + 1
+    return text, 0
 
 
 def unescape_cell(text: str) -> str:

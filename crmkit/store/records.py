@@ -65,7 +65,13 @@ def fold(text: str) -> str:
 
 def slugify(text: str, max_len: int = 60) -> str:
     """A typable id from a name: 'Szőke Zsófia' -> 'szoke-zsofia'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    folded = fold(text)
+    if not folded.isascii():
+        # Other scripts (최유림, 黄世勇, Иван) are transliterated, so an id is never just `record`.
+        from anyascii import anyascii
+
+        folded = anyascii(folded).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
     return slug[:max_len].rstrip("-") or "record"
 
 

@@ -24,6 +24,7 @@ COMMON: dict[str, Type] = {
     "created": "when",
     "notes": "text",
     "merged_into": "text",
+    "extra": ("object", {}),    # imported values no field models, under their column or property name
 }
 
 FIELDS: dict[str, dict[str, Type]] = {
@@ -36,6 +37,17 @@ FIELDS: dict[str, dict[str, Type]] = {
         "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
         "emails": ("list", ("object", {"type": "text", "value": "text"})),
         "phones": ("list", ("object", {"type": "text", "value": "text"})),
+        # What address books hold besides (crmkit.io.vcard_contact; README "Importing from a phone").
+        "name_parts": ("object", {"family": "text", "given": "text", "additional": "text",
+                                  "prefix": "text", "suffix": "text"}),
+        "nickname": "text", "department": "text", "role": "text", "uid": "text",
+        "email_type": "text", "phone_type": "text",   # the primary email's and phone's type
+        "birthday": "any",          # a date, or "--04-12" when the year is not known
+        "addresses": ("list", ADDRESS),
+        "dates": ("list", ("object", {"type": "text", "value": "any"})),
+        "websites": ("list", ("object", {"type": "text", "value": "text"})),
+        "social": ("list", ("object", {"type": "text", "value": "text"})),
+        "related": ("list", ("object", {"type": "text", "value": "text"})),
     },
     "company": {
         "name": "text", "domain": "text", "industry": "text", "country": "text",

@@ -1,0 +1,43 @@
+"""Planning a vCard import: cards as contacts, with every skipped property reported.
+
+Cards go through the same planning as CSV rows (crmkit.exchange.importer.plan_records:
+matching by stable keys, companies by name, idempotence). What a card held that no
+field keeps is in the plan: a property that could not be read, as a note with its
+line; binary data and file bookkeeping, counted by property name.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from crmkit.exchange.importer import ImportPlan, Item, plan_records
+from crmkit.io.vcard_contact import UNKEPT
+
+#: Not imported, and not contact data either: counted, but `--strict` does not refuse them.
+BOOKKEEPING = UNKEPT - {"PHOTO", "LOGO", "SOUND", "KEY"}
+
+
+def plan_cards(ws: Any, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
+    items: list[Item] = []
+    for card in cards:
+        if card.error:
+            items.append(Item(card.line, None, card.error))
+            continue
+        data = copy.deepcopy(card.contact)
+        if card.company:
+            data["company"] = card.company
+        if card.record_id:
+            data["id"] = card.record_id
+        items.append(Item(card.line, data))
+    plan = plan_records(ws, "contact", items, source, on_match)
+    for card in cards:
+        for line, prop, message in card.problems:
+            plan.notes.append((line, f"{prop}: {message}"))
+            plan.strict_issues += 1
+        for _line, prop in card.unkept:
+            plan.unkept[prop] = plan.unkept.get(prop, 0) + 1
+            if prop not in BOOKKEEPING:
+                plan.strict_issues += 1
+    plan.notes.sort()
+    return plan

@@ -1,0 +1,148 @@
+"""The parts of a written vCard that vobject's card object does not model well.
+
+`to_vcard` (crmkit.io.vcard) builds the card with vobject; this module gives it
+the N parts as stored (never rebuilt by splitting the name at a space, unless the
+contact has no parts), each address with its own type, and the lines for every
+other field: BDAY, NICKNAME, URL, IMPP-style profiles, related names,
+CATEGORIES (tags), `extra:` properties as they were read, and crmkit's own fields
+(opted_out, consent, language, owner, created, custom fields) as
+`X-CRMKIT-<FIELD>:<JSON>`, which crmkit reads back and other programs ignore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+#: Fields that `to_vcard` writes as standard properties (the rest go into X-CRMKIT-*).
+NATIVE = {"name", "name_parts", "email", "emails", "phone", "phones", "company", "department", "title",
+          "role", "address", "addresses", "notes", "nickname", "birthday", "dates", "websites", "social",
+          "related", "tags", "extra"}
+_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
+_PROP = re.compile(r"^[A-Z0-9-]+$")
+#: A param telling crmkit's reader that N was made from the name, not stored parts.
+DERIVED_N = "X-CRMKIT-DERIVED"
+
+
+def name_parts(contact: dict[str, Any]) -> tuple[dict[str, str], bool]:
+    """N's parts (family, given, additional, prefix, suffix) and whether they were made up from `name`."""
+    stored = contact.get("name_parts")
+    if isinstance(stored, dict) and stored:
+        return {k: str(v) for k, v in stored.items()}, False
+    name = str(contact.get("name", "")).strip()
+    address = contact.get("address") if isinstance(contact.get("address"), dict) else {}
+    hungarian = contact.get("language") == "hu" or "HU" in (contact.get("country"), address.get("country"))
+    if hungarian and " " in name:   # Hungarian names are written family name first: Kovács Ádám
+        family, given = name.split(" ", 1)
+    else:
+        parts = name.rsplit(" ", 1)
+        given, family = (parts[0], parts[1]) if len(parts) == 2 else (name, "")
+    return {"family": family, "given": given}, True
+
+
+def address_type(address: dict[str, Any], primary: bool) -> list[str]:
+    kind = str(address.get("type") or "")
+    types = [kind.upper()] if kind and kind != "other" else []
+    return types + (["pref"] if primary else [])
+
+
+def escape(text: str) -> str:
+    return (text.replace("\\", "\\\\").replace("\r\n", "\n").replace("\n", "\\n")
+            .replace(",", "\\,").replace(";", "\\;"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def fold(line: str) -> str:
+    """A content line folded at 75 octets (RFC 6350 §3.2), never inside a UTF-8 character."""
+    out, cur, size = [], [], 0
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > 75:
+            out.append("".join(cur))
+            cur, size = [" "], 1
+        cur.append(ch)
+        size += n
+    out.append("".join(cur))
+    return "\r\n".join(out) + "\r\n"
+
+
+def _typed(name: str, items: Any, default: str = "") -> list[str]:
+    lines = []
+    for item in items or []:
+        if not isinstance(item, dict) or not item.get("value"):
+            continue
+        kind = str(item.get("type") or default)
+        param = f";TYPE={kind.upper()}" if kind and kind != "other" and re.fullmatch(r"[\w-]+", kind) else ""
+        value = item["value"]
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        lines.append(f"{name}{param}:{escape(text)}")
+    return lines
+
+
+def extra_lines(contact: dict[str, Any]) -> list[str]:
+    """Content lines (unfolded) for the fields vobject's card was not given."""
+    lines: list[str] = []
+    if contact.get("nickname"):
+        lines.append(f"NICKNAME:{escape(str(contact['nickname']))}")
+    if contact.get("role"):
+        lines.append(f"ROLE:{escape(str(contact['role']))}")
+    birthday = contact.get("birthday")
+    if birthday:
+        lines.append(f"BDAY:{birthday.isoformat() if isinstance(birthday, dt.date) else birthday}")
+    for item in contact.get("dates") or []:
+        if isinstance(item, dict) and item.get("value"):
+            value = item["value"]
+            text = value.isoformat() if isinstance(value, dt.date) else str(value)
+            lines.append(f"X-ABDATE;TYPE={str(item.get('type') or 'other').upper()}:{text}")
+    lines += _typed("URL", contact.get("websites"))
+    lines += _typed("X-SOCIALPROFILE", contact.get("social"))
+    lines += _typed("X-ABRELATEDNAMES", contact.get("related"))
+    tags = [str(t) for t in contact.get("tags") or [] if str(t).strip()]
+    if tags:
+        lines.append("CATEGORIES:" + ",".join(escape(t) for t in tags))
+    extra = contact.get("extra")
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            if not _PROP.match(str(key)):
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                lines.append(f"{key}:{escape(str(v))}")
+    for key, value in contact.items():
+        if key in NATIVE or not _FIELD.match(key) or value is None:
+            continue
+        if key == "country" and isinstance(contact.get("address"), dict) and contact["address"].get("country") == value:
+            continue   # the address carries it
+        text = json.dumps(_jsonable(value), ensure_ascii=False)
+        lines.append(f"X-CRMKIT-{key.upper().replace('_', '-')}:{text}")
+    return lines
+
+
+def uncarried(contact: dict[str, Any]) -> list[str]:
+    """Fields a vCard cannot carry (names no X- property can spell, extra keys that are not property names)."""
+    lost = [k for k in contact if k not in NATIVE and not _FIELD.match(k)]
+    extra = contact.get("extra")
+    if isinstance(extra, dict):
+        lost += [f"extra.{k}" for k in extra if not _PROP.match(str(k))]
+    return lost
+
+
+def add_lines(serialized: str, lines: list[str]) -> str:
+    """The serialized card with `lines` folded in before END:VCARD."""
+    if not lines:
+        return serialized
+    head, sep, tail = serialized.rpartition("END:VCARD")
+    return head + "".join(fold(line) for line in lines) + sep + tail
