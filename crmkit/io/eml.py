@@ -9,6 +9,7 @@ non-ASCII names and subjects (RFC 2047) instead of letting them through raw.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from email import policy
 from email.headerregistry import Address
@@ -67,8 +68,10 @@ def build(*, sender: Address, to: Address, subject: str, text: str, html: str | 
 
 
 def read(path: Path) -> EmailMessage:
+    from crmkit.store import paths
+
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(paths.open_nofollow(path), "rb") as fh:  # an outbox link is refused
             return BytesParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None
@@ -78,8 +81,10 @@ def read_headers(path: Path) -> EmailMessage:
     """Only the headers of a message file (fast, for listing the outbox)."""
     from email.parser import BytesHeaderParser
 
+    from crmkit.store import paths
+
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(paths.open_nofollow(path), "rb") as fh:
             return BytesHeaderParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None

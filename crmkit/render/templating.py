@@ -16,6 +16,7 @@ Because undefined values are strict, a template tests optional fields with
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,14 +160,13 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
     key = (html, locale, recording)
     if key in cache:
         return cache[key]
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
+    from crmkit.render.sandbox import limited_environment_class, safe_loader_class
     from crmkit.values import format_money, format_number, format_percent
 
     strict, record = _undefined_classes()
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path(ws)]),
+    # The sandbox with time, loop and size budgets; a loader that follows no links.
+    env = limited_environment_class()(
+        loader=safe_loader_class()([str(p) for p in search_path(ws)]),
         undefined=record if recording else strict,
         autoescape=html,
         keep_trailing_newline=True,
@@ -212,10 +212,12 @@ def _explain(exc: Exception, name: str) -> TemplateError:
 def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
     """Render once more, leniently, to list every missing variable (not just the first)."""
     recording_cls = template.environment.undefined
+    from crmkit.render.sandbox import LimitExceeded, render_limited
+
     recording_cls.found = found = []
     try:
-        template.render(**context)
-    except Exception:  # noqa: BLE001 - we only want the names seen before it stopped
+        render_limited(template, context)
+    except (Exception, LimitExceeded):  # noqa: BLE001 - we only want the names seen before it stopped
         pass
     return list(found)
 
@@ -223,11 +225,15 @@ def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
 def _render(ws: Any, source: str | None, name: str, context: dict[str, Any], html: bool, locale: str) -> str:
     import jinja2
 
+    from crmkit.render.sandbox import LimitExceeded, render_limited
+
     env = environment(ws, html=html, locale=locale)
     ctx = {key: named(value, key) for key, value in context.items()}
     try:
         template = _compile(env, source, name)
-        return template.render(**ctx)
+        return render_limited(template, ctx)
+    except LimitExceeded as exc:
+        raise TemplateError(f"template {name} was stopped: it {exc}") from None
     except jinja2.UndefinedError as exc:
         lenient = environment(ws, html=html, locale=locale, recording=True)
         try:
@@ -274,9 +280,13 @@ def find_template(ws: Any, *names: str) -> Path:
     """The first of `names` found, searching the workspace's templates/ before the defaults."""
     for name in names:
         check_name(name)
+    from crmkit.store import paths
+
     for folder in search_path(ws):
         for name in names:
             path = folder / name
+            if os.path.lexists(path):
+                paths.guard(path)  # a linked template or folder is refused, not followed
             if path.is_file():
                 return path
     raise TemplateError(f"no template {names[-1]!r} in templates/ or crmkit's defaults")

@@ -81,7 +81,7 @@ REQUIRED: dict[str, list[str]] = {
     "deal": ["title"], "ticket": ["subject"], "activity": ["type"],
 }
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 
 
 def describe(t: Type) -> str:

@@ -15,6 +15,7 @@ from crmkit.store.schema import FIELDS, REQUIRED, type_problem
 #: Checks contributed by other capabilities: "module:function(ws) -> list[Problem]".
 #: A module that is not installed is skipped, so each capability can grow on its own.
 EXTRA_CHECKS: list[str] = [
+    "crmkit.store.paths:symlinks",
     "crmkit.sales.rules:check_rules",
     "crmkit.marketing.segments:check_segments",
     "crmkit.support.sla:check_config",
@@ -127,7 +128,8 @@ def check_workspace(ws: Any, progress: Callable[[int], None] | None = None) -> l
         if progress:
             progress(len(recs))
     # Unreadable files were collected as warnings while reading; in check they are problems.
-    problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings)
+    # Links are reported once each by the paths check below, not again as unreadable files.
+    problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings if w.code != "symlink")
     ws.warnings.clear()
     for target in EXTRA_CHECKS:
         module, _, func = target.partition(":")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.store import gitio
+from crmkit.store import paths
 from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
@@ -78,6 +79,7 @@ class Workspace:
 
     def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
         self.root = root.resolve()
+        paths.register_root(self.root)
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
@@ -250,11 +252,25 @@ class Workspace:
 
     def _entries(self, kind: str) -> list[os.DirEntry[str]]:
         """The record files of a kind (hidden files and editors' leftovers skipped)."""
+        folder = self.root / FOLDERS[kind]
         try:
-            return [e for e in os.scandir(self.root / FOLDERS[kind])
-                    if e.name.endswith(".yaml") and not e.name.startswith(".")]
+            paths.guard(folder)
+            entries = [e for e in os.scandir(folder)
+                       if e.name.endswith(".yaml") and not e.name.startswith(".")]
         except FileNotFoundError:
             return []
+        except paths.UnsafePath as exc:
+            self._warn_unsafe(exc)
+            return []
+        links = [e for e in entries if e.is_symlink()]  # never followed: they may point outside
+        for e in links:
+            self._warn_unsafe(paths.UnsafePath("is a symbolic link; not read", path=self.rel(Path(e.path))))
+        return [e for e in entries if not e.is_symlink()] if links else entries
+
+    def _warn_unsafe(self, exc: CrmkitError) -> None:
+        problem = Problem(exc.path or "", None, "symlink", exc.message)
+        if problem not in self.warnings:
+            self.warnings.append(problem)
 
     def _read_kind(self, kind: str) -> list[Record]:
         entries = self._entries(kind)
@@ -388,8 +404,11 @@ class Workspace:
     def lock(self, timeout: float | None = None) -> Iterator[None]:
         """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
         if timeout is None:
-            timeout = float(os.environ.get("CRMKIT_LOCK_TIMEOUT", "10"))
+            from crmkit.store.settings import lock_timeout
+
+            timeout = lock_timeout()
         lock_dir = self.root / ".crmkit"
+        paths.guard(lock_dir / "lock")
         lock_dir.mkdir(exist_ok=True)
         gitignore = lock_dir / ".gitignore"
         if not gitignore.exists():
@@ -441,6 +460,7 @@ class Transaction:
         # _originals doubles as the set of touched paths: a list lookup here made a
         # 10,000-record import or routing run quadratic.
         if path not in self._originals:
+            paths.guard(path)  # never read, write or remove through a link
             self._originals[path] = path.read_bytes() if path.exists() else None
             self.touched.append(path)
 

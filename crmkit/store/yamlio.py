@@ -167,14 +167,18 @@ def loads_fast(text: str, path: str | None = None) -> Any:
 
 def read_text(path: Path) -> str:
     """Read a YAML file as UTF-8 text, refusing oversized and undecodable files."""
+    from crmkit.store import paths
+
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        # No link is followed below a workspace root (store/paths.py), and an oversized
+        # file is never read whole: at most one byte past the limit.
+        data = paths.read_bytes(path, MAX_FILE_BYTES)
+        if len(data) > MAX_FILE_BYTES:
+            size = os.stat(path).st_size
             raise YamlFileError(
                 f"file is {size} bytes, larger than the {MAX_FILE_BYTES} a record may be",
                 path=str(path),
             )
-        data = path.read_bytes()
     except OSError as exc:
         raise YamlFileError(f"cannot read: {exc.strerror}", path=str(path)) from None
     try:
@@ -280,7 +284,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename; the folder is fsynced too."""
+    """Temp file in the same folder, fsync, rename; the folder is fsynced too.
+
+    Below a workspace root no component may be a symbolic link (store/paths.py).
+    """
+    from crmkit.store import paths
+
+    paths.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
