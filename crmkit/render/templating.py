@@ -233,7 +233,7 @@ def _render(ws: Any, source: str | None, name: str, context: dict[str, Any], htm
         template = _compile(env, source, name)
         return render_limited(template, ctx)
     except LimitExceeded as exc:
-        raise TemplateError(f"template {name} was stopped: it {exc}") from None
+        raise TemplateError(f"template {name} was stopped: {exc}") from None
     except jinja2.UndefinedError as exc:
         lenient = environment(ws, html=html, locale=locale, recording=True)
         try:

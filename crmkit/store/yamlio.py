@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmkit.errors import CrmkitError
 
@@ -30,6 +30,7 @@ from crmkit.errors import CrmkitError
 MAX_FILE_BYTES = 1_000_000
 
 _ANCHOR_HINT = re.compile(r"[&*]")
+_TOO_DEEP = "invalid YAML: nested too deeply (a record is a few levels of mappings and lists)"
 
 
 class YamlFileError(CrmkitError):
@@ -89,10 +90,47 @@ def roundtrip_yaml() -> Any:
     y.indent(mapping=2, sequence=4, offset=2)
     y.allow_unicode = True
     y.representer.add_representer(_dt.datetime, _represent_datetime)
+    y.representer.add_representer(str, _represent_str)
     # The same object used twice (created and at both "now") must be written out twice,
     # never as an anchor and alias: records refuse those.
     y.representer.ignore_aliases = lambda data: True
     return y
+
+
+#: Words YAML 1.1 reads as booleans, in any case (some 1.1 readers ignore case).
+_YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})
+_RESOLVER_11: Any = None
+
+
+def yaml11_special(value: str) -> bool:
+    """Whether a YAML 1.1 reader would take this plain text for something else than text:
+    `NO` (false), `on`, `1:20` (sexagesimal 80), `1_000`, `0x1f`, `012`, `=`, `<<`..."""
+    global _RESOLVER_11
+    if value.lower() in _YAML11_BOOLS:
+        return True
+    if not value or len(value) > 40 or value[0] not in "0123456789+-.:=<~_NnTtFfYyOo":
+        return False  # the quick answer for almost every value
+    if _RESOLVER_11 is None:
+        from ruamel.yaml.resolver import VersionedResolver
+
+        _RESOLVER_11 = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
+    from ruamel.yaml.nodes import ScalarNode
+
+    text_tag = "tag:yaml.org,2002:str"
+    v11, v12 = _RESOLVER_11
+    # Text YAML 1.2 would misread too ("01234") is quoted by ruamel itself, its own way.
+    return bool(v11.resolve(ScalarNode, value, (True, False)) != text_tag
+                and v12.resolve(ScalarNode, value, (True, False)) == text_tag)
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    # Records are YAML 1.2, where `country: NO` is Norway; other tools reading the same
+    # files may be YAML 1.1 (PyYAML, many CI linters), where it is false. Such text is
+    # written quoted so that every reader agrees. Text that was quoted keeps its quotes
+    # (preserve_quotes); this only decides for plain text.
+    if yaml11_special(value):
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return type(representer).represent_str(representer, value)
 
 
 def _represent_datetime(representer: Any, value: _dt.datetime) -> Any:
@@ -140,10 +178,56 @@ def _check_no_anchors(text: str, path: str | None) -> None:
         raise _error_from(exc, path) from None
 
 
+#: Nesting a record may have. Deeper documents are refused before parsing: the C
+#: parser overflows its stack (a crash, not an error) on 100,000 nested "[", and every
+#: walk over the values (cache, JSON, templates) recurses.
+MAX_DEPTH = 64
+_DEEP_INDENT = re.compile(r"^[ \t-]{%d,}" % (2 * MAX_DEPTH), re.M)
+
+
+def _check_depth(text: str, path: str | None) -> None:
+    """Refuse flow collections nested deeper than MAX_DEPTH and block nesting indented
+    more than 2 * MAX_DEPTH columns; cheap unless the text has many brackets."""
+    line = None
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth, quote, escaped = 0, "", False
+        for i, c in enumerate(text):
+            if quote:
+                if escaped:
+                    escaped = False
+                elif c == "\\" and quote == '"':
+                    escaped = True
+                elif c == quote:
+                    quote = ""
+                elif c == "\n" and (quote == "#" or not depth):
+                    quote = ""  # a comment ends here; at the top level, so does a scalar for this count
+            elif c in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:"):
+                quote = c
+            elif c in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = text.count("\n", 0, i) + 1
+                    break
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+                quote = "#"  # a comment runs to the end of the line
+            elif c == "\n" and i + 1 < len(text) and text[i + 1] not in " \t]},\n":
+                depth = 0  # a new top-level key: brackets in plain text above were no collection
+    if line is None:
+        m = _DEEP_INDENT.search(text)
+        if m is not None:
+            line = text.count("\n", 0, m.start()) + 1
+    if line is not None:
+        raise YamlFileError(f"nested more than {MAX_DEPTH} levels deep; a record is a few levels "
+                            "of mappings and lists", path=path, line=line)
+
+
 def loads_fast(text: str, path: str | None = None) -> Any:
     """Parse YAML text on the fast path (C parser when available, YAML 1.2 semantics)."""
     from ruamel.yaml.error import YAMLError
 
+    _check_depth(text, path)
     _check_no_anchors(text, path)
     fast = _fast_loader()
     try:
@@ -163,10 +247,16 @@ def loads_fast(text: str, path: str | None = None) -> Any:
         raise _error_from(exc, path) from None
     except ValueError as exc:  # e.g. an impossible date such as 2026-02-30
         raise YamlFileError(f"invalid value: {exc}", path=path) from None
+    except RecursionError:
+        raise YamlFileError(_TOO_DEEP, path=path) from None
 
 
-def read_text(path: Path) -> str:
-    """Read a YAML file as UTF-8 text, refusing oversized and undecodable files."""
+def read_text(path: Path, keep_style: bool = False) -> str:
+    """Read a YAML file as UTF-8 text, refusing oversized and undecodable files.
+
+    The byte order mark is dropped unless `keep_style` (then `split_style` takes it,
+    with the line ends, so that a rewrite can put both back).
+    """
     from crmkit.store import paths
 
     try:
@@ -186,7 +276,35 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise YamlFileError("not UTF-8 text", path=str(path), line=line) from None
-    return text.lstrip("\ufeff")
+    return text if keep_style else text.lstrip("\ufeff")
+
+
+class Style(NamedTuple):
+    """How a file spells what YAML does not care about: a byte order mark, CRLF line ends."""
+
+    bom: bool = False
+    crlf: bool = False
+
+
+def split_style(raw: str) -> tuple[str, Style]:
+    """Text with LF line ends and no BOM, and the style to put back on rewrite.
+
+    A file written on Windows keeps its CRLF and its BOM when `set` changes one line:
+    otherwise every line would change and the diff would hide the edit.
+    """
+    bom = raw.startswith("\ufeff")
+    text = raw[1:] if bom else raw
+    crlf = "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    return text, Style(bom, crlf)
+
+
+def apply_style(text: str, style: Style) -> str:
+    """The inverse of `split_style`."""
+    if style.crlf:
+        text = text.replace("\n", "\r\n")
+    return ("\ufeff" + text) if style.bom else text
 
 
 def load_fast(path: Path) -> Any:
@@ -198,6 +316,7 @@ def loads_roundtrip(text: str, path: str | None = None) -> Any:
     """Parse YAML text keeping comments, order and quoting."""
     from ruamel.yaml.error import YAMLError
 
+    _check_depth(text, path)
     _check_no_anchors(text, path)
     try:
         return roundtrip_yaml().load(text)
@@ -205,6 +324,8 @@ def loads_roundtrip(text: str, path: str | None = None) -> Any:
         raise _error_from(exc, path) from None
     except ValueError as exc:
         raise YamlFileError(f"invalid value: {exc}", path=path) from None
+    except RecursionError:
+        raise YamlFileError(_TOO_DEEP, path=path) from None
 
 
 def load_roundtrip(path: Path) -> Any:
