@@ -223,7 +223,7 @@ def convert(kind: str, target: str, text: str) -> Any:
                 except ValueError:
                     continue
             raise ValueError(text)
-    except (ValueError, ArithmeticError, json.JSONDecodeError):
+    except (ValueError, ArithmeticError, json.JSONDecodeError, RecursionError):  # [[[... nested too deep
         from crmkit.store.schema import describe
 
         raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None

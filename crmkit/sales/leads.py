@@ -237,10 +237,14 @@ def _deal_title(data: dict[str, Any], company: Record | None) -> str:
 
 def form_data(text: str) -> dict[str, Any]:
     """A JSON form submission as lead fields; refused with a clear message when unusable."""
+    from crmkit.store.validate import reserved_fields
+
     if not text.strip():
         raise CrmkitError("no JSON form on stdin; nothing was written")
     try:
         raw = json.loads(text)
+    except RecursionError:  # [[[[... 100,000 deep: hostile input, not our bug
+        raise CrmkitError("the form is nested too deeply to be a form; nothing was written") from None
     except json.JSONDecodeError as exc:
         raise CrmkitError(f"the form is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
                           "nothing was written") from None
@@ -251,7 +255,7 @@ def form_data(text: str) -> dict[str, Any]:
         if value is None or value == "":
             continue
         name = form_key(key)
-        if not name or "/" in name or name in ("id", "routing", "converted"):
+        if not name or "/" in name or name in ("id", "routing", "converted") or name in reserved_fields("lead"):
             raise CrmkitError(f"the form field {key!r} cannot be set; nothing was written")
         data[name] = _form_value(name, value)
     if "name" not in data and ("first_name" in data or "last_name" in data):

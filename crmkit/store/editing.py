@@ -9,6 +9,7 @@ from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store.records import TITLE_FIELD
 from crmkit.store.schema import coerce
+from crmkit.store.validate import reserved_fields
 
 PROTECTED = {"id"}
 
@@ -28,6 +29,10 @@ def parse_assignments(kind: str, pairs: list[str]) -> list[tuple[str, Any]]:
             raise UsageError(f"{pair!r}: expected KEY=VALUE")
         if key in PROTECTED:
             raise UsageError("the id is the file name; it cannot be set")
+        top = key.split(".")[0]
+        if top in reserved_fields(kind):
+            raise UsageError(f"{top} is kept by crmkit and cannot be set"
+                             + (" (crmkit merge writes it)" if top.startswith("merged_") else " (it is computed)"))
         out.append((key, coerce(kind, key, text)))
     return out
 

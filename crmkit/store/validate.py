@@ -25,6 +25,10 @@ EXTRA_CHECKS: list[str] = [
 ]
 
 
+#: Problem codes that `check` lists without failing: crmkit works on, but something
+#: is probably not what was meant (a misspelt key in crmkit.yaml is silently unused).
+WARNING_CODES: frozenset[str] = frozenset({"config-key"})
+
 #: Fields crmkit keeps itself; no command line, form, import or edit may write them.
 #: `merged_into`/`merged_at` make a tombstone (only `merge` writes one: a record set
 #: merged_into by hand would vanish from every listing). The computed fields are
@@ -158,6 +162,9 @@ def config_problems(ws: Any) -> list[Problem]:
     users = ws.config.get("users")
     if users is not None and not isinstance(users, dict):
         problems.append(Problem(path, lines.get("users"), "config", "users must be a mapping of user id to details"))
+    from crmkit.store.configschema import config_key_problems
+
+    problems.extend(config_key_problems(ws.config, path, lines))
     stages = (ws.config.get("pipeline") or {}).get("stages")
     if stages is not None:
         if not isinstance(stages, list) or not all(isinstance(s, dict) and s.get("name") for s in stages):

@@ -137,6 +137,12 @@ class Workspace:
             data = {}
         if not isinstance(data, dict):
             raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
+        from crmkit.store.configschema import shape_error
+
+        error = shape_error(data, CONFIG_FILE)
+        if error is not None:  # e.g. pipeline: {stages: 5}: one line now, not a TypeError later
+            error.line = yamlio.key_lines(self.config_path).get(error.message.split(" ")[0])
+            raise error
         if key is not None:
             self._write_cache(cache, (key, data))
         return data

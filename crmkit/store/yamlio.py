@@ -333,8 +333,32 @@ def load_roundtrip(path: Path) -> Any:
     return loads_roundtrip(read_text(path), str(path))
 
 
+def depth(value: Any) -> int:
+    """How deeply mappings and lists nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, (list, tuple)):
+            children = list(node)
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def dumps(data: Any) -> str:
-    """Serialise with the fixed round-trip settings."""
+    """Serialise with the fixed round-trip settings.
+
+    Values nested deeper than a record may be are refused: crmkit would not read the
+    file back (MAX_DEPTH), and the dumper would exhaust the stack first.
+    """
+    if depth(data) > MAX_DEPTH:
+        raise YamlFileError(f"the value is nested more than {MAX_DEPTH} levels deep; nothing was written")
     buf = io.StringIO()
     roundtrip_yaml().dump(data, buf)
     return buf.getvalue()
