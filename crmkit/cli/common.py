@@ -7,11 +7,12 @@ import json
 import shlex
 import sys
 from functools import update_wrapper
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import click
 
-from crmkit.errors import Problem
+from crmkit.errors import CrmkitError, Problem
 from crmkit.render.cells import cell
 from crmkit.render.jsontext import json_default
 
@@ -107,6 +108,12 @@ def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
         app = click.get_current_context().ensure_object(App)
         try:
             return f(app, *args, **kwargs)
+        except CrmkitError as exc:
+            # The error names the file already: one line about it, not a warning and an error.
+            if exc.path and app._ws is not None:
+                same = {exc.path, app._ws.rel(Path(exc.path))}
+                app._ws.warnings[:] = [w for w in app._ws.warnings if w.path not in same]
+            raise
         finally:
             app.flush_warnings()
 

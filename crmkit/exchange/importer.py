@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from crmkit.store import yamlio
-from crmkit.store.validate import field_problems
+from crmkit.store.validate import field_problems, reserved_fields
 from crmkit.store.editing import new_record, set_path
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, new_id, slugify
@@ -119,6 +119,9 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
                 target = "subject"
         if target in ("", "-"):
             continue
+        if target.split(".")[0] in reserved_fields(kind) - {"id"}:
+            raise UsageError(f"column {column!r}: {target.split('.')[0]} is kept by crmkit and cannot be "
+                             "imported; map it to '-' to ignore it")
         out[column] = target
     return out
 

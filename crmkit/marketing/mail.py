@@ -355,8 +355,16 @@ class SendResult:
 
 
 def outbox_files(ws: Any) -> list[Path]:
+    """The messages waiting in outbox/; a link there (or an outbox that is one) is refused
+    before anything is sent: it could mail a file from outside the workspace."""
+    from crmkit.store import paths
+
     folder = ws.root / OUTBOX
-    return sorted(folder.glob("*.eml")) if folder.is_dir() else []
+    paths.guard(folder)
+    files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+    for path in files:
+        paths.guard(path)
+    return files
 
 
 def _logged_message_ids(ws: Any) -> set[str]:

@@ -198,7 +198,7 @@ def _explain(exc: Exception, name: str) -> TemplateError:
     from jinja2.exceptions import SecurityError
 
     if isinstance(exc, SecurityError):
-        return TemplateError(f"template {name} tried something unsafe and was stopped: {exc}")
+        return TemplateError(f"template {name} tried something unsafe and was stopped: {exc}", path=name)
     if isinstance(exc, jinja2.UndefinedError):
         message = exc.message or "missing variable"
         return TemplateError(f"template {name}: {message}")
@@ -233,7 +233,9 @@ def _render(ws: Any, source: str | None, name: str, context: dict[str, Any], htm
         template = _compile(env, source, name)
         return render_limited(template, ctx)
     except LimitExceeded as exc:
-        raise TemplateError(f"template {name} was stopped: {exc}") from None
+        # The template's fault, not a record's: it names the template, so a mail batch
+        # stops with this one line instead of failing every recipient alike.
+        raise TemplateError(f"the template was stopped: {exc}", path=name) from None
     except jinja2.UndefinedError as exc:
         lenient = environment(ws, html=html, locale=locale, recording=True)
         try:

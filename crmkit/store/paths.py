@@ -43,6 +43,9 @@ class UnsafePath(CrmkitError):
 def register_root(root: Path) -> None:
     """Make `root` (resolved, absolute) a workspace whose paths are guarded."""
     text = os.fspath(root)
+    # Each command starts afresh: a folder checked by an earlier command in the same
+    # process (tests, a long-lived caller) may have been replaced by a link since.
+    _CHECKED_DIRS.clear()
     if text not in _ROOTS:
         _ROOTS.append(text)
         _ROOTS.sort(key=len, reverse=True)  # the innermost root wins for nested workspaces

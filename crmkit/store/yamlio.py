@@ -335,10 +335,19 @@ def load_roundtrip(path: Path) -> Any:
 
 def depth(value: Any) -> int:
     """How deeply mappings and lists nest in `value` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
+    return _measure(value)[0]
+
+
+def _measure(value: Any) -> tuple[int, int]:
+    """(nesting depth, characters of text at least) of a value, without recursion."""
+    deepest, chars, stack = 0, 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
+        if isinstance(node, str):
+            chars += len(node)
+            continue
         if isinstance(node, dict):
+            chars += sum(len(k) for k in node if isinstance(k, str))
             children = list(node.values())
         elif isinstance(node, (list, tuple)):
             children = list(node)
@@ -348,7 +357,7 @@ def depth(value: Any) -> int:
         if level > MAX_DEPTH:
             break
         stack.extend((child, level + 1) for child in children)
-    return deepest
+    return deepest, chars
 
 
 def dumps(data: Any) -> str:
@@ -357,8 +366,12 @@ def dumps(data: Any) -> str:
     Values nested deeper than a record may be are refused: crmkit would not read the
     file back (MAX_DEPTH), and the dumper would exhaust the stack first.
     """
-    if depth(data) > MAX_DEPTH:
+    deepest, chars = _measure(data)
+    if deepest > MAX_DEPTH:
         raise YamlFileError(f"the value is nested more than {MAX_DEPTH} levels deep; nothing was written")
+    if chars > MAX_FILE_BYTES:  # known too big before the (slow) emitter writes a megabyte
+        raise YamlFileError(f"the record would be more than the {MAX_FILE_BYTES:,} bytes a record may be; "
+                            "nothing was written")
     buf = io.StringIO()
     roundtrip_yaml().dump(data, buf)
     return buf.getvalue()
@@ -449,11 +462,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             mode = 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # write() errors (disk full) do not say which file
         raise
     try:
         dfd = os.open(path.parent, os.O_RDONLY)
