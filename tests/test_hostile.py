@@ -173,6 +173,8 @@ CASES: list[Case] = [
          setup=lambda e: e.link("outbox/evil.eml", e.secret())),
     Case("symlink-config", ["contact", "list"], 1, says="symbolic link",
          setup=lambda e: e.link("crmkit.yaml", e.secret())),
+    Case("symlink-cache-folder", ["contact", "list"], 1, says="symbolic link",
+         setup=lambda e: ((e.outside / "cache").mkdir(), e.link(".crmkit", e.outside))),
     Case("symlink-check-reports-each", ["check"], 1, says="problems found",
          setup=lambda e: (e.link("contacts/evil.yaml", e.secret()),
                           e.write("activities/act-1.yaml", "type: note\n"),

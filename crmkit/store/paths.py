@@ -58,23 +58,23 @@ def _root_of(path: str) -> str | None:
     return None
 
 
-def guard(path: os.PathLike[str] | str, *, final: bool = True) -> Path:
+def guard(path: Any, *, final: bool = True) -> Any:
     """`path` unchanged, or UnsafePath if it is, or passes through, a link below its workspace.
 
     `final=False` skips the last component (the caller opens it with O_NOFOLLOW).
     A path that names `..` to climb out of its workspace is refused too.
     """
-    text = os.path.abspath(os.fspath(path))
+    raw = os.fspath(path)
+    text = raw if os.path.isabs(raw) and "/." not in raw else os.path.abspath(raw)
     root = _root_of(text)
     if root is None:
-        raw = os.fspath(path)
         joined = raw if os.path.isabs(raw) else os.path.join(os.getcwd(), raw)
-        if ".." in Path(raw).parts and _root_of(joined):
+        if ".." in raw.split(os.sep) and _root_of(joined):
             raise UnsafePath("leads outside the workspace", path=raw)
-        return Path(path)
+        return path
     rel = text[len(root):].lstrip(os.sep)
     if not rel:
-        return Path(path)
+        return path
     parts = rel.split(os.sep)
     current = root
     for i, part in enumerate(parts):
@@ -98,7 +98,7 @@ def guard(path: os.PathLike[str] | str, *, final: bool = True) -> Path:
             )
         if not last and stat.S_ISDIR(st.st_mode):
             _CHECKED_DIRS.add(current)
-    return Path(path)
+    return path
 
 
 def forget_checked() -> None:
@@ -127,9 +127,11 @@ def read_bytes(path: os.PathLike[str] | str, limit: int | None = None) -> bytes:
     """The bytes of a workspace file (no links followed); at most `limit` + 1 bytes are read."""
     fd = open_nofollow(path)
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
             raise UnsafePath("is not a regular file", path=os.fspath(path))
-        return fh.read() if limit is None else fh.read(limit + 1)
+        # read(limit + 1) would allocate the whole limit for every small file: only when big
+        return fh.read(limit + 1) if limit is not None and st.st_size > limit else fh.read()
 
 
 def read_text(path: os.PathLike[str] | str) -> str:

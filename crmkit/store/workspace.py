@@ -80,6 +80,9 @@ class Workspace:
     def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
         self.root = root.resolve()
         paths.register_root(self.root)
+        # .crmkit/ holds pickled caches: a .crmkit committed as a link (to files a pull
+        # request brought) would have crmkit unpickle them. Refused before anything is read.
+        paths.guard(self.root / ".crmkit" / "cache", final=False)
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
