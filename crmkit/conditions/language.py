@@ -347,19 +347,23 @@ def _unquote(text: str) -> str:
 
 
 def _number(value: Any) -> Decimal | None:
+    # NaN and infinity are no numbers to compare (Decimal NaN even raises on <): a record
+    # or a form saying `users: .nan` or "Infinity" matches no comparison.
     if isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
-        return value
+        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        number = Decimal(repr(value))
+        return number if number.is_finite() else None
     if isinstance(value, str):
         try:
-            return Decimal(value.strip().replace(" ", "").replace("\u00a0", ""))
+            number = Decimal(value.strip().replace(" ", "").replace("\u00a0", ""))
         except InvalidOperation:
             return None
+        return number if number.is_finite() else None
     return None
 
 

@@ -242,7 +242,7 @@ def form_data(text: str) -> dict[str, Any]:
     if not text.strip():
         raise CrmkitError("no JSON form on stdin; nothing was written")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:  # [[[[... 100,000 deep: hostile input, not our bug
         raise CrmkitError("the form is nested too deeply to be a form; nothing was written") from None
     except json.JSONDecodeError as exc:
@@ -267,6 +267,17 @@ def form_data(text: str) -> dict[str, Any]:
     if "@" not in data["email"]:
         raise CrmkitError(f"the form's email {data['email']!r} is not an email address; nothing was written")
     return data
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise json.JSONDecodeError(f"{text} is too large a number", text, 0)
+    return value
 
 
 def form_key(key: Any) -> str:

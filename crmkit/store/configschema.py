@@ -42,6 +42,14 @@ SCHEMA: dict[str, Any] = {
     "sla": (MAP, {"at_risk": NUMBER, "policies": LIST}),
 }
 
+#: The items of lists of mappings: dotted list key -> {key: kind}. An item may also be
+#: text where ITEM_TEXT_OK says so (`stages: [lead, won]`).
+ITEMS: dict[str, dict[str, str]] = {
+    "pipeline.stages": {"name": ANY, "probability": NUMBER, "category": TEXT},
+    "sla.policies": {"id": ANY, "calendar": TEXT, "pause_on": "list|text", "targets": MAP},
+}
+ITEM_TEXT_OK = {"pipeline.stages"}
+
 #: Sections that are read with .get() and iterated: the wrong kind would crash a command.
 #: `users` is not among them: crmkit already reads a malformed users as "no users".
 _FATAL = {"teams", "pools", "calendars", "pipeline", "offers", "smtp", "mail", "sla"}
@@ -64,6 +72,8 @@ def _kind_of(value: Any) -> str:
 def _fits(value: Any, kind: str) -> bool:
     if value is None or kind == ANY:
         return True
+    if "|" in kind:  # a union is strict: `pause_on: 5` is neither a list nor text
+        return any(_kind_of(value) == k for k in kind.split("|"))
     if kind == NUMBER and isinstance(value, str):
         try:
             float(value)
@@ -91,6 +101,25 @@ def _walk(config: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 if sub in value and not _fits(value[sub], sub_kind):
                     found.append((f"{key}.{sub}", f"{key}.{sub} must be a {sub_kind}, not {_kind_of(value[sub])}",
                                   key in _FATAL and sub_kind in (MAP, LIST)))
+                elif f"{key}.{sub}" in ITEMS and isinstance(value.get(sub), list):
+                    found.extend(_items(f"{key}.{sub}", value[sub]))
+    return found
+
+
+def _items(dotted: str, items: list[Any]) -> list[tuple[str, str, bool]]:
+    """Items of the wrong kind in a list of mappings (`sla.policies[1].pause_on: 5`)."""
+    found: list[tuple[str, str, bool]] = []
+    for i, item in enumerate(items):
+        where = f"{dotted}[{i + 1}]"
+        if isinstance(item, str) and dotted in ITEM_TEXT_OK:
+            continue
+        if not isinstance(item, dict):
+            found.append((dotted, f"{where} must be a mapping, not {_kind_of(item)}", True))
+            continue
+        for key, kind in ITEMS[dotted].items():
+            if key in item and not _fits(item[key], kind):
+                found.append((dotted, f"{where}.{key} must be a {kind.replace('|', ' or ')}, "
+                                      f"not {_kind_of(item[key])}", True))
     return found
 
 

@@ -27,6 +27,8 @@ def parse_assignments(kind: str, pairs: list[str]) -> list[tuple[str, Any]]:
         key = key.strip()
         if not sep or not key:
             raise UsageError(f"{pair!r}: expected KEY=VALUE")
+        if any(not part.strip() for part in key.split(".")):
+            raise UsageError(f"{pair!r}: a key has no empty parts (a.b, not a..b or .a)")
         if key in PROTECTED:
             raise UsageError("the id is the file name; it cannot be set")
         top = key.split(".")[0]

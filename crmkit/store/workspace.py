@@ -144,7 +144,7 @@ class Workspace:
 
         error = shape_error(data, CONFIG_FILE)
         if error is not None:  # e.g. pipeline: {stages: 5}: one line now, not a TypeError later
-            error.line = yamlio.key_lines(self.config_path).get(error.message.split(" ")[0])
+            error.line = yamlio.key_lines(self.config_path).get(error.message.split(" ")[0].split("[")[0])
             raise error
         if key is not None:
             self._write_cache(cache, (key, data))
