@@ -16,7 +16,6 @@ calendar's hours) is checked by the module that uses them.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from crmkit.errors import CrmkitError, Problem
@@ -133,6 +132,8 @@ def shape_error(config: dict[str, Any], path: str, lines: dict[str, int] | None 
 
 
 def _suggest(word: str, choices: list[str]) -> str:
+    import difflib  # only check suggests; every command loads this module
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
 
