@@ -16,6 +16,7 @@ from crmkit.marketing.segments import check_segments
 from crmkit.sales.offers import check_offers
 from crmkit.sales.rules import check_rules as check_sales_rules
 from crmkit.sales.value import check_value_rules
+from crmkit.store.paths import symlinks
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
 from crmkit.support.escalation import check_rules as check_escalation_rules
@@ -25,6 +26,7 @@ Checker = Callable[[Workspace], list[Problem]]
 
 #: Every domain's checker, in the order their problems were reported before sorting.
 CHECKERS: list[Checker] = [
+    symlinks,
     check_sales_rules,
     check_segments,
     check_sla_config,

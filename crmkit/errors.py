@@ -13,6 +13,8 @@ EXIT_PARTIAL = 4
 #: disk full); nothing was changed
 EXIT_NOT_READY = 5
 EXIT_INTERNAL = 70
+#: The machine refused: disk full, read-only file system, permission denied (sysexits EX_IOERR).
+EXIT_IO = 74
 
 
 class CrmkitError(Exception):
@@ -57,6 +59,20 @@ class PartialFailure(CrmkitError):
     """Some items were done and some failed (for example half a mail batch)."""
 
     exit_code = EXIT_PARTIAL
+
+
+class StorageError(CrmkitError):
+    """The file system refused a read or write (disk full, read-only, no permission)."""
+
+    exit_code = EXIT_IO
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> StorageError:
+        what = exc.strerror or type(exc).__name__
+        hint = {28: "; free some space and run the command again (nothing was half-written)",
+                122: "; free some space and run the command again (nothing was half-written)",
+                30: "; the workspace is on a read-only file system"}.get(exc.errno or 0, "")
+        return cls(f"{what}{hint}", path=exc.filename if isinstance(exc.filename, str) else None)
 
 
 class NotFound(CrmkitError):

@@ -14,6 +14,7 @@ from crmkit.errors import CrmkitError
 from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
+from crmkit.store.validate import WARNING_CODES as STORE_WARNINGS
 
 
 @crmkit_command(name="check")
@@ -57,7 +58,8 @@ def check(app: App, staged: bool, strict: bool) -> None:
 def _report(app: App, ws: Any, found: list[Any], strict: bool) -> None:
     from crmkit.sales.rules import WARNING_CODES
 
-    problems = [p for p in found if strict or p.code not in WARNING_CODES]
+    # warnings (rules without a fallback, unknown keys in crmkit.yaml) fail only with --strict
+    problems = [p for p in found if strict or p.code not in WARNING_CODES | STORE_WARNINGS]
     warnings = [p for p in found if p not in problems]
     echo_problems(app, problems)
     for w in warnings:
@@ -67,7 +69,9 @@ def _report(app: App, ws: Any, found: list[Any], strict: bool) -> None:
         sys.exit(1)
     if not app.json:
         total = sum(len(ws.records(k)) for k in KINDS)
-        click.echo(f"ok: {total} records checked", err=True)
+        warned = len(problems)
+        extra = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+        click.echo(f"ok: {total} records checked{extra}", err=True)
 
 
 @crmkit_command(name="schema")

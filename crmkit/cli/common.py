@@ -9,11 +9,12 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import update_wrapper
+from pathlib import Path
 from typing import Any
 
 import click
 
-from crmkit.errors import Problem, UsageError
+from crmkit.errors import CrmkitError, Problem, UsageError
 from crmkit.render.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md")
@@ -146,6 +147,12 @@ def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
             before = _head(app) if app.verbose else None
             try:
                 return f(app, *args, **kwargs)
+            except CrmkitError as exc:
+                # The error names the file already: one line about it, not a warning and an error.
+                if exc.path and app._ws is not None:
+                    same = {exc.path, app._ws.rel(Path(exc.path))}
+                    app._ws.warnings[:] = [w for w in app._ws.warnings if w.path not in same]
+                raise
             finally:
                 app.flush_warnings()
                 if app.verbose and not app.quiet:

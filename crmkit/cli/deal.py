@@ -37,6 +37,7 @@ def move(app: App, deal_id: str, stage: str, reason: str | None, close_date: str
     from crmkit.sales.pipeline import PipelineConfig
     from crmkit.store import yamlio
     from crmkit.store.editing import actor
+    from crmkit.store.validate import refuse_broken
 
     ws = app.workspace()
     rec = ws.get(deal_id, "deal")
@@ -60,6 +61,7 @@ def move(app: App, deal_id: str, stage: str, reason: str | None, close_date: str
                 nonlocal plan
                 plan = plan_move(rec.id, yamlio.to_plain(doc), stage, cfg, now, by=who, reason=reason, close_date=day)
                 apply_move(doc, plan)  # type: ignore[arg-type]
+                refuse_broken(ws, "deal", rec.id, yamlio.to_plain(doc), rec.path)  # value: abc is not moved on
 
             tx.update("deal", rec.id, change)
             tx.note(f"{plan.from_stage or '(none)'} -> {plan.to_stage}")

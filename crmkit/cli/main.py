@@ -11,7 +11,7 @@ import click
 from crmkit import __version__
 from crmkit.cli.common import App, global_options
 from crmkit.cli.registry import COMMANDS, GROUPS, KIND_COMMANDS, KIND_HELP
-from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError, InternalError
+from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError, InternalError, StorageError
 from crmkit.store.records import KINDS
 from crmkit.targets import resolve
 
@@ -89,8 +89,8 @@ def cli() -> None:
     and activities/; every change is a git commit. Global options may come before
     or after the command. Exit codes: 0 ok, 1 data or user error, 2 usage error,
     3 workspace busy, 4 partial or temporary failure (run it again), 5 repository or
-    disk not ready (nothing changed), 70 internal error, 128+N killed by signal N
-    (rolled back; 130 for Ctrl-C).
+    disk not ready (nothing changed), 70 internal error, 74 disk or file system error,
+    128+N killed by signal N (rolled back; 130 for Ctrl-C).
     """
 
 
@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # The machine, not crmkit: disk full, read-only file system, no permission.
+        if app.debug:
+            raise
+        err = StorageError.from_os_error(exc)
+        click.echo(f"crmkit: error: {err}", err=True)
+        return err.exit_code
     except Exception as exc:  # noqa: BLE001 - the boundary: never a traceback without --debug
         if app.debug:
             raise
@@ -151,4 +158,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except OSError as exc:  # stdout on a full disk (or /dev/full): say so once, not in a traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(exc, BrokenPipeError):
+            click.echo(f"crmkit: error: {StorageError.from_os_error(exc)}", err=True)
+            code = code or StorageError.exit_code
+    sys.exit(code)

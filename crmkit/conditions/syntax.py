@@ -18,6 +18,8 @@ from crmkit.errors import ConditionError
 Resolver = Callable[[str, Any], "Mapping[str, Any] | None"]
 
 KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "exists", "true", "false", "null"}
+#: Parentheses and `not` nest at most this deep; evaluation recurses as deep as parsing.
+MAX_DEPTH = 100
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 
 _TOKEN = re.compile(
@@ -93,7 +95,7 @@ class Compare:
     left: Any
     op: str  # ==, !=, <, <=, >, >=, in, not in, contains, matches
     right: Any
-    regex: re.Pattern[str] | None = None
+    regex: Any = None  # a compiled RE2 pattern (conditions/regex.py)
 
     def render(self) -> str:
         return f"{self.left.render()} {self.op} {self.right.render()}"
@@ -146,6 +148,7 @@ class Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0  # nesting of ( and not: bounded so that no input exhausts the stack
 
     @property
     def tok(self) -> Token:
@@ -192,18 +195,28 @@ class Parser:
             items.append(self.not_())
         return items[0] if len(items) == 1 else BoolOp("and", items)
 
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"the condition is nested more than {MAX_DEPTH} levels deep")
+
     def not_(self) -> Any:
         if self.word("not"):
+            self._deeper()
             self.take()
-            return Not(self.not_())
+            node = Not(self.not_())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Any:
         t = self.tok
         if t.kind == "op" and t.text == "(":
+            self._deeper()
             self.take()
             node = self.or_()
             self.expect_op(")")
+            self.depth -= 1
             return node
         if self.word("exists"):
             self.take()
@@ -241,9 +254,11 @@ class Parser:
                 raise self.fail("matches takes a quoted regular expression")
             self.take()
             source = _unquote(pat.text)
+            from crmkit.conditions.regex import UnsafePattern, compile_safe
+
             try:
-                regex = re.compile(source)
-            except re.error as exc:
+                regex = compile_safe(source)  # RE2: linear time, whoever wrote the pattern
+            except UnsafePattern as exc:
                 raise self.fail(f"invalid regular expression ({exc})", pat) from None
             return Compare(left, "matches", Literal(source), regex)
         if t.kind == "end":

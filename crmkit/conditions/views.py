@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from crmkit.store.records import Record
+from crmkit.store.validate import VALUE_FIELDS
 from crmkit.store.workspace import Workspace
 from crmkit.targets import resolve
 
@@ -26,9 +27,7 @@ COMPUTED: dict[str, dict[str, str]] = {
 
 # Customer value (crmkit.sales.value): the same fields for companies and contacts.
 for _kind in ("company", "contact"):
-    COMPUTED[_kind].update({name: f"crmkit.sales.value:{name}" for name in (
-        "lifetime_value", "won_deals", "first_purchase", "last_purchase", "open_pipeline", "average_deal",
-        "recency_days", "recency", "frequency", "monetary", "rfm", "rfm_score", "tier")})
+    COMPUTED[_kind].update({name: f"crmkit.sales.value:{name}" for name in sorted(VALUE_FIELDS)})
 
 _loaded: dict[str, Callable[[Any, Record], Any]] = {}
 

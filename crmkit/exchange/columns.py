@@ -14,6 +14,7 @@ from crmkit.exchange.titles import title_field
 from crmkit.store import yamlio
 from crmkit.store.records import fold
 from crmkit.store.schema import FIELDS, coerce
+from crmkit.store.validate import reserved_fields
 from crmkit.values import parse_decimal
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
@@ -76,6 +77,9 @@ def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> di
                 target = "subject"
         if target in ("", "-"):
             continue
+        if target.split(".")[0] in reserved_fields(kind) - {"id"}:
+            raise UsageError(f"column {column!r}: {target.split('.')[0]} is kept by crmkit and cannot be "
+                             "imported; map it to '-' to ignore it")
         out[column] = target
     return out
 
@@ -173,7 +177,7 @@ def convert(kind: str, target: str, text: str) -> Any:
                 except ValueError:
                     continue
             raise ValueError(text)
-    except (ValueError, ArithmeticError, json.JSONDecodeError):
+    except (ValueError, ArithmeticError, json.JSONDecodeError, RecursionError):  # [[[... nested too deep
         from crmkit.store.schema import describe
 
         raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None

@@ -16,6 +16,7 @@ UTF-8 headers (RFC 6532) and can only be sent to a server offering SMTPUTF8
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from email import policy
 from email.headerregistry import Address
@@ -178,8 +179,10 @@ def _utf8_headers(msg: EmailMessage) -> EmailMessage:
 
 
 def read(path: Path) -> EmailMessage:
+    from crmkit.store import paths
+
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(paths.open_nofollow(path), "rb") as fh:  # an outbox link is refused
             return _utf8_headers(BytesParser(policy=policy.default).parse(fh))  # type: ignore[arg-type]
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None
@@ -189,8 +192,10 @@ def read_headers(path: Path) -> EmailMessage:
     """Only the headers of a message file (fast, for listing the outbox)."""
     from email.parser import BytesHeaderParser
 
+    from crmkit.store import paths
+
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(paths.open_nofollow(path), "rb") as fh:
             return BytesHeaderParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(path)) from None

@@ -63,7 +63,9 @@ def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
         path = find_template(ws, *[f"mail/{c}" for c in candidates])
     except TemplateError:
         raise TemplateError(f"no email template {name!r} in templates/mail/ (workspace or crmkit's defaults)") from None
-    source = path.read_text(encoding="utf-8")
+    from crmkit.store import paths
+
+    source = paths.read_text(path)  # never through a link (store/paths.py)
     rel = ws.rel(path)
     if not source.startswith("---"):
         raise TemplateError("an email template starts with front matter (---, subject: ..., ---)", path=rel, line=1)
@@ -365,8 +367,16 @@ ACTIVITY_HEADER = "X-Crmkit-Activity"
 
 
 def outbox_files(ws: Any) -> list[Path]:
+    """The messages waiting in outbox/; a link there (or an outbox that is one) is refused
+    before anything is sent: it could mail a file from outside the workspace."""
+    from crmkit.store import paths
+
     folder = ws.root / OUTBOX
-    return sorted(folder.glob("*.eml")) if folder.is_dir() else []
+    paths.guard(folder)
+    files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+    for path in files:
+        paths.guard(path)
+    return files
 
 
 def _logged_message_ids(ws: Any) -> dict[str, str]:
@@ -562,6 +572,7 @@ def check_templates(ws: Any) -> list[Any]:
 
     from crmkit.errors import Problem
     from crmkit.render.templating import environment
+    from crmkit.store import paths
 
     problems: list[Any] = []
     folder = ws.root / "templates"
@@ -575,17 +586,19 @@ def check_templates(ws: Any) -> list[Any]:
         try:
             if name.startswith("mail/"):
                 tpl = load_template(ws, name[len("mail/"):])
-                source = path.read_text(encoding="utf-8")
+                source = paths.read_text(path)
                 parts = [(tpl.subject, 2), (tpl.text, tpl.front_line)]
                 if tpl.html is not None:
                     parts.append((tpl.html, source[: source.find(tpl.html)].count("\n") + 1))
             else:
-                parts = [(path.read_text(encoding="utf-8"), 1)]
+                parts = [(paths.read_text(path), 1)]
             for source, first in parts:
                 try:
                     env.parse(source)
                 except jinja2.TemplateSyntaxError as exc:
                     problems.append(Problem(rel, first + (exc.lineno or 1) - 1, "template", exc.message or "syntax error"))
+        except paths.UnsafePath:
+            continue  # a link: reported once by the paths check
         except TemplateError as exc:
             problems.append(Problem(rel, exc.line, "template", exc.message))
         except (OSError, UnicodeDecodeError) as exc:

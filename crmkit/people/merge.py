@@ -193,6 +193,7 @@ def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[st
         plan = plan_merge(ws, keep_ref, other_ref)
         keep, other = plan.keep, plan.other
         tx.message = f"merge {other.ref} into {keep.ref}"
+        tx.reserved_ok = True  # merge alone writes tombstones (merged_into)
 
         if plan.changes:
             def update_keep(doc: Any) -> None:

@@ -16,6 +16,7 @@ Because undefined values are strict, a template tests optional fields with
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,18 +160,17 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
     key = (html, locale, recording)
     if key in cache:
         return cache[key]
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
     from crmkit.render.humane import human
+    from crmkit.render.sandbox import limited_environment_class, safe_loader_class
     from crmkit.values import format_money, format_number, format_percent
 
     strict, record = _undefined_classes()
     tz = getattr(ws, "tz", None)
-    env = SandboxedEnvironment(
+    # The sandbox with time, loop and size budgets; a loader that follows no links.
+    env = limited_environment_class()(
         # every {{ value }} as a person writes it: no Python reprs of lists or timestamps
         finalize=lambda value: human(value, tz),
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path(ws)]),
+        loader=safe_loader_class()([str(p) for p in search_path(ws)]),
         undefined=record if recording else strict,
         autoescape=html,
         keep_trailing_newline=True,
@@ -204,7 +204,7 @@ def _explain(exc: Exception, name: str) -> TemplateError:
     from jinja2.exceptions import SecurityError
 
     if isinstance(exc, SecurityError):
-        return TemplateError(f"template {name} tried something unsafe and was stopped: {exc}")
+        return TemplateError(f"template {name} tried something unsafe and was stopped: {exc}", path=name)
     if isinstance(exc, jinja2.UndefinedError):
         message = exc.message or "missing variable"
         return TemplateError(f"template {name}: {message}")
@@ -218,10 +218,12 @@ def _explain(exc: Exception, name: str) -> TemplateError:
 def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
     """Render once more, leniently, to list every missing variable (not just the first)."""
     recording_cls = template.environment.undefined
+    from crmkit.render.sandbox import LimitExceeded, render_limited
+
     recording_cls.found = found = []
     try:
-        template.render(**context)
-    except Exception:  # noqa: BLE001 - we only want the names seen before it stopped
+        render_limited(template, context)
+    except (Exception, LimitExceeded):  # noqa: BLE001 - we only want the names seen before it stopped
         pass
     return list(found)
 
@@ -229,11 +231,17 @@ def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
 def _render(ws: Any, source: str | None, name: str, context: dict[str, Any], html: bool, locale: str) -> str:
     import jinja2
 
+    from crmkit.render.sandbox import LimitExceeded, render_limited
+
     env = environment(ws, html=html, locale=locale)
     ctx = {key: named(value, key) for key, value in context.items()}
     try:
         template = _compile(env, source, name)
-        return template.render(**ctx)
+        return render_limited(template, ctx)
+    except LimitExceeded as exc:
+        # The template's fault, not a record's: it names the template, so a mail batch
+        # stops with this one line instead of failing every recipient alike.
+        raise TemplateError(f"the template was stopped: {exc}", path=name) from None
     except jinja2.UndefinedError as exc:
         lenient = environment(ws, html=html, locale=locale, recording=True)
         try:
@@ -280,9 +288,13 @@ def find_template(ws: Any, *names: str) -> Path:
     """The first of `names` found, searching the workspace's templates/ before the defaults."""
     for name in names:
         check_name(name)
+    from crmkit.store import paths
+
     for folder in search_path(ws):
         for name in names:
             path = folder / name
+            if os.path.lexists(path):
+                paths.guard(path)  # a linked template or folder is refused, not followed
             if path.is_file():
                 return path
     raise TemplateError(f"no template {names[-1]!r} in templates/ or crmkit's defaults")

@@ -83,7 +83,9 @@ def bought(ws: Any, rec: Record) -> list[str] | None:
             company = deal.get("company")
             if stage_of(deal.data) in won and isinstance(company, str):
                 products = cache.setdefault(company, [])
-                products.extend(p for p in deal.get("products") or [] if p not in products)
+                listed = deal.get("products")
+                if isinstance(listed, list):  # `products: 5` in a hand-edited deal: check reports it
+                    products.extend(p for p in listed if p not in products)
         ws._bought_by_company = cache
     company = rec.id if rec.kind == "company" else rec.get("company")
     return cache.get(company, []) if isinstance(company, str) else None

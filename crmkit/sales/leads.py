@@ -247,10 +247,14 @@ def _deal_title(data: dict[str, Any], company: Record | None) -> str:
 
 def form_data(text: str) -> dict[str, Any]:
     """A JSON form submission as lead fields; refused with a clear message when unusable."""
+    from crmkit.store.validate import reserved_fields
+
     if not text.strip():
         raise CrmkitError("no JSON form on stdin; nothing was written")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:  # [[[[... 100,000 deep: hostile input, not our bug
+        raise CrmkitError("the form is nested too deeply to be a form; nothing was written") from None
     except json.JSONDecodeError as exc:
         raise CrmkitError(f"the form is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
                           "nothing was written") from None
@@ -261,7 +265,7 @@ def form_data(text: str) -> dict[str, Any]:
         if value is None or value == "":
             continue
         name = form_key(key)
-        if not name or "/" in name or name in ("id", "routing", "converted"):
+        if not name or "/" in name or name in ("id", "routing", "converted") or name in reserved_fields("lead"):
             raise CrmkitError(f"the form field {key!r} cannot be set; nothing was written")
         data[name] = _form_value(name, value)
     if "name" not in data and ("first_name" in data or "last_name" in data):
@@ -273,6 +277,17 @@ def form_data(text: str) -> dict[str, Any]:
     if "@" not in data["email"]:
         raise CrmkitError(f"the form's email {data['email']!r} is not an email address; nothing was written")
     return data
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise json.JSONDecodeError(f"{text} is too large a number", text, 0)
+    return value
 
 
 def form_key(key: Any) -> str:

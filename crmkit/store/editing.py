@@ -10,6 +10,7 @@ from crmkit.errors import CrmkitError, UsageError
 from crmkit.store import yamlio
 from crmkit.store.records import TITLE_FIELD
 from crmkit.store.schema import coerce
+from crmkit.store.validate import reserved_fields
 
 PROTECTED = {"id"}
 
@@ -43,9 +44,15 @@ def parse_changes(kind: str, pairs: list[str]) -> list[tuple[str, str, Any]]:
             op, key = key[-1] + "=", key[:-1].rstrip()
         if not sep or not key:
             raise UsageError(f"{pair!r}: expected KEY=VALUE (or KEY+=ITEM / KEY-=ITEM for lists)")
+        if any(not part.strip() for part in key.split(".")):
+            raise UsageError(f"{pair!r}: a key has no empty parts (a.b, not a..b or .a)")
         check_key(key)
         if key in PROTECTED:
             raise UsageError("the id is the file name; it cannot be set")
+        top = key.split(".")[0]
+        if top in reserved_fields(kind):
+            raise UsageError(f"{top} is kept by crmkit and cannot be set"
+                             + (" (crmkit merge writes it)" if top.startswith("merged_") else " (it is computed)"))
         value = coerce(kind, key, text)
         if op != "=" and not isinstance(value, list):
             value = [item.strip() for item in str(text).split(",") if item.strip()]

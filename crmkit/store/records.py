@@ -46,7 +46,8 @@ TITLE_FIELD: dict[str, str] = {
 #: High-volume kinds get date-plus-random ids; people, companies and deals get slugs.
 ID_PREFIX: dict[str, str] = {"lead": "ld", "ticket": "tk", "activity": "act"}
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+# \Z, not $: "$" also matches before a trailing newline, and "acme\n" is no id.
+ID_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,99}\Z")
 _RANDOM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: ids are typed by people
 
 # Letters that NFKD does not decompose into ASCII.

@@ -120,12 +120,12 @@ def _date_text(text: str) -> bool:
         dt.date.fromisoformat(text)
     except ValueError:
         return False
-    return bool(_DATE_RE.match(text))
+    return bool(_DATE_RE.fullmatch(text))
 
 
 def _timestamp_text(text: str) -> bool:
     """Whether text is a timestamp with a zone that exists (no month 13, no 25 o'clock)."""
-    m = _TIMESTAMP_RE.match(text)
+    m = _TIMESTAMP_RE.fullmatch(text)
     if not m:
         return False
     year, month, day, hour, minute, second, _fraction, zone = m.groups()
@@ -198,7 +198,7 @@ def type_problem(value: Any, t: Type) -> str | None:
             return f"expected an amount, found {value!r}"
         if isinstance(value, (int, float)):
             return None
-        if not _AMOUNT_RE.match(str(value)):
+        if not _AMOUNT_RE.fullmatch(str(value)):
             return f"expected an amount, found {value!r}"
         return None if parse_decimal(value) is not None else f"expected an amount, found {value!r}"
     if t == "bool":
@@ -218,7 +218,7 @@ def type_problem(value: Any, t: Type) -> str | None:
             return None
         if isinstance(value, str) and (_timestamp_text(value) or (t == "when" and _date_text(value))):
             return None     # the same text quoted: what an editor's schema sees either way
-        if isinstance(value, str) and _NAIVE_RE.match(value):
+        if isinstance(value, str) and _NAIVE_RE.fullmatch(value):
             return "timestamp without a time zone; add +01:00 or Z"
         return f"expected a {describe(t)}, found {value!r}"
     return None
@@ -303,7 +303,7 @@ def coerce(kind: str, field: str, text: str) -> Any:
         if t == "date":
             return dt.date.fromisoformat(text)
         if t in ("when", "timestamp"):
-            return dt.date.fromisoformat(text) if _DATE_RE.match(text) else dt.datetime.fromisoformat(text)
+            return dt.date.fromisoformat(text) if _DATE_RE.fullmatch(text) else dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{field}={text!r}: expected {describe(t)}") from None
     return text

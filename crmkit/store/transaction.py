@@ -154,7 +154,10 @@ class Journal:
     def _line(self, data: dict[str, Any]) -> None:
         assert self.fd is not None
         # one write() per line: a kill leaves at most a torn last line, which loading skips
-        os.write(self.fd, (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
+        try:
+            os.write(self.fd, (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
+        except OSError as exc:  # a full disk: the error names the journal, the file it could not grow
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def sync(self) -> None:
         if self.fd is not None:
@@ -335,6 +338,9 @@ class Transaction:
         with self._mutex:
             if path in self._originals:
                 return
+            from crmkit.store import paths
+
+            paths.guard(path)  # never read, write or remove through a link
             try:
                 original: bytes | None = path.read_bytes()
             except FileNotFoundError:
@@ -389,8 +395,10 @@ class Transaction:
         path = ws.path_for(kind, record_id)
         if path.exists():
             raise CrmkitError(f"{kind}/{record_id} already exists", path=ws.rel(path))
+        text = yamlio.dumps(data)
+        self._refuse_bad_write(kind, record_id, None, data, text, path)
         self._remember(path)
-        yamlio.atomic_write_text(path, yamlio.dumps(data))
+        yamlio.atomic_write_text(path, text)
         ws.invalidate(kind)
         return Record(kind, record_id, yamlio.to_plain(data), path)
 
@@ -403,20 +411,40 @@ class Transaction:
         path = ws.path_for(kind, record_id)
         if not path.exists():
             raise NotFound(f"no {kind} with id {record_id!r}")
-        before = yamlio.read_text(path)
+        raw = yamlio.read_text(path, keep_style=True)
+        before, style = yamlio.split_style(raw)
         doc = yamlio.loads_roundtrip(before, ws.rel(path))
         if doc is None:
             from ruamel.yaml.comments import CommentedMap
 
             doc = CommentedMap()
+        old = yamlio.to_plain(doc)
         fn(doc)
-        after = yamlio.dumps(doc)
-        if after == before:
+        after = yamlio.apply_style(yamlio.dumps(doc), style)  # CRLF and BOM kept as the file had them
+        if after == raw:
             return False
+        self._refuse_bad_write(kind, record_id, old if isinstance(old, dict) else None,
+                               yamlio.to_plain(doc), after, path)
         self._remember(path)
         yamlio.atomic_write_text(path, after)
         ws.invalidate(kind)
         return True
+
+    #: Set by `merge`, the one command that writes tombstones (merged_into).
+    reserved_ok = False
+
+    def _refuse_bad_write(self, kind: str, record_id: str, before: dict[str, Any] | None, after: Any,
+                          text: str, path: Path) -> None:
+        """The one validation every write passes (store/validate.py write_problems)."""
+        from crmkit.store.validate import write_problems
+
+        if not isinstance(after, dict):
+            raise CrmkitError("a record must be a YAML mapping; nothing was written", path=self.ws.rel(path))
+        found = write_problems(self.ws, kind, record_id, before, after, len(text.encode("utf-8")),
+                               reserved_ok=self.reserved_ok)
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise CrmkitError(f"{found[0]}{more}; nothing was written", path=self.ws.rel(path))
 
     def delete(self, kind: str, record_id: str) -> None:
         path = self.ws.path_for(kind, record_id)

@@ -12,9 +12,62 @@ from crmkit.store import yamlio
 from crmkit.store.records import FOLDERS, ID_RE, KINDS, REF_FIELDS, Record
 from crmkit.store.schema import FIELDS, REQUIRED, type_problem
 
+#: Problem codes that `check` lists without failing: crmkit works on, but something
+#: is probably not what was meant (a misspelt key in crmkit.yaml is silently unused).
+WARNING_CODES: frozenset[str] = frozenset({"config-key"})
+
+#: Fields crmkit keeps itself; no command line, form, import or edit may write them.
+#: `merged_into`/`merged_at` make a tombstone (only `merge` writes one: a record set
+#: merged_into by hand would vanish from every listing). The computed fields are
+#: derived on read (conditions/views.py COMPUTED; a test keeps the two alike).
+RESERVED: frozenset[str] = frozenset({"merged_into", "merged_at"})
+#: A customer's value figures (crmkit.sales.value), computed for companies and contacts.
+VALUE_FIELDS = frozenset({"lifetime_value", "won_deals", "first_purchase", "last_purchase", "open_pipeline",
+                           "average_deal", "recency_days", "recency", "frequency", "monetary", "rfm",
+                           "rfm_score", "tier"})
+COMPUTED_FIELDS: dict[str, frozenset[str]] = {
+    "lead": frozenset({"score", "band"}),
+    "ticket": frozenset({"sla", "rating"}),
+    "company": frozenset({"bought"}) | VALUE_FIELDS,
+    "contact": frozenset({"bought", "sentiment"}) | VALUE_FIELDS,
+}
+
+#: Fields holding one email address; `emails` holds a list of {type, value}.
+EMAIL_FIELDS = ("email",)
+MAX_EMAIL = 254
+
+
+def reserved_fields(kind: str) -> frozenset[str]:
+    """The fields of `kind` that only crmkit writes."""
+    return RESERVED | COMPUTED_FIELDS.get(kind, frozenset()) | {"id"}
+
+
+def email_problem(value: Any) -> str | None:
+    """Why `value` is not one plain email address, or None.
+
+    The rule (documented in the README): what `email.utils.parseaddr` reads back as
+    exactly the same address, one `@` with text on both sides, a dot-free-edged domain,
+    at most 254 characters, and none of CR, LF, whitespace, `,` `;` `<` `>` `"` `(` `)`
+    `[` `]` `\\`: those would add recipients or headers when the address is mailed.
+    """
+    if not isinstance(value, str):
+        return None  # the type check speaks of it
+    from email.utils import parseaddr
+
+    bad = sorted({c for c in value if c in ',;<>"()[]\\' or c.isspace() or ord(c) < 32})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"{value!r} is not a plain email address (it holds {shown})"
+    local, at, domain = value.rpartition("@")
+    if (not at or not local or not domain or "@" in local or len(value) > MAX_EMAIL
+            or domain.startswith(".") or domain.endswith(".") or ".." in domain
+            or parseaddr(value) != ("", value)):
+        return f"{value!r} is not a plain email address (name@example.com)"
+    return None
+
 
 def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(field, code, message) for a record's own content: required fields and types."""
+    """(field, code, message) for a record's own content: required fields, types, emails."""
     found: list[tuple[str, str, str]] = []
     for name in REQUIRED[kind]:
         if data.get(name) in (None, ""):
@@ -27,7 +80,69 @@ def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]
         why = type_problem(value, t)
         if why:
             found.append((name, "type", f"{name}: {why}"))
+        elif name in EMAIL_FIELDS:
+            why = email_problem(value)
+            if why:
+                found.append((name, "email", f"{name}: {why}"))
+        elif name == "emails" and isinstance(value, list):
+            for i, item in enumerate(value):
+                why = email_problem(item.get("value")) if isinstance(item, dict) else None
+                if why:
+                    found.append((name, "email", f"{name}: item {i + 1}: {why}"))
+                    break
     return found
+
+
+def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | None,
+                   after: dict[str, Any], size: int, *, reserved_ok: bool = False) -> list[str]:
+    """What makes a write unacceptable whichever command does it (the transaction asks).
+
+    Checked on every create and update, cheaply (no other record is read): the size
+    the file would have (the limit `show` enforces on read: what crmkit writes, it can
+    read), reserved fields, and the fields this write changes: required fields, email
+    syntax, references (the target's file exists) and owner. Fields left as they were
+    are not judged here: a cron job that routes a lead is not stopped by an old,
+    unrelated mistake in it; `check` reports those.
+    """
+    from crmkit.store.yamlio import MAX_FILE_BYTES
+
+    out: list[str] = []
+    if size > MAX_FILE_BYTES:
+        out.append(f"the record would be {size:,} bytes, more than the {MAX_FILE_BYTES:,} a record may be")
+    before = before or {}
+    changed = {k for k in set(before) | set(after) if before.get(k, _ABSENT) != after.get(k, _ABSENT)}
+    if not reserved_ok:
+        for name in sorted(changed & reserved_fields(kind)):
+            out.append(f"{name} is kept by crmkit and cannot be written")
+    if "merged_into" in after and reserved_ok:
+        return out  # a tombstone: nothing else to judge
+    for name, code, message in field_problems(kind, after):
+        # Types are judged by each command (add/set/edit refuse, a web form keeps an odd
+        # value with a warning: a lost lead is worse); what no command may write is here.
+        if name in changed and code != "type" and (code != "required" or not before or name in before):
+            out.append(message)
+    for name in sorted(changed):
+        ref_kind = REF_FIELDS.get(name)
+        if ref_kind is None or FIELDS[kind].get(name) is None:
+            continue
+        new, old = after.get(name), before.get(name)
+        targets = new if isinstance(new, list) else [new]
+        olds = old if isinstance(old, list) else [old]
+        for target in targets:
+            if isinstance(target, str) and target not in olds:
+                ok = bool(ID_RE.match(target)) and (ws.root / FOLDERS[ref_kind] / f"{target}.yaml").is_file()
+                if not ok:
+                    out.append(f"{name}: no {ref_kind} with id {target!r}")
+    if "owner" in changed and isinstance(after.get("owner"), str):
+        users = ws.config.get("users")
+        if users is not None and not isinstance(users, dict):
+            out.append("crmkit.yaml: users is not a mapping of user id to details, so no owner can be checked")
+        elif users and after["owner"] not in users:
+            out.append(f"owner {after['owner']!r} is not a user in crmkit.yaml")
+    return out
+
+
+_ABSENT = object()
 
 
 def config_problems(ws: Any) -> list[Problem]:
@@ -38,16 +153,9 @@ def config_problems(ws: Any) -> list[Problem]:
     users = ws.config.get("users")
     if users is not None and not isinstance(users, dict):
         problems.append(Problem(path, lines.get("users"), "config", "users must be a mapping of user id to details"))
-    from crmkit.store.config_keys import CONFIG_KEYS
+    from crmkit.store.configschema import config_key_problems
 
-    for key in ws.config:
-        if key not in CONFIG_KEYS:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), list(CONFIG_KEYS), n=1)
-            problems.append(Problem(path, lines.get(str(key)), "config-key",
-                                    f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                                    + f"; crmkit.yaml has {', '.join(CONFIG_KEYS)}"))
+    problems.extend(config_key_problems(ws.config, path, lines))
     stages = (ws.config.get("pipeline") or {}).get("stages")
     if stages is not None:
         if not isinstance(stages, list) or not all(isinstance(s, dict) and s.get("name") for s in stages):
@@ -130,17 +238,43 @@ def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> lis
         if progress:
             progress(len(recs))
     # Unreadable files were collected as warnings while reading; in check they are problems.
-    problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings)
+    # Links are reported once each by the paths check below, not again as unreadable files.
+    problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings if w.code != "symlink")
     ws.warnings.clear()
     problems.sort(key=lambda p: (p.path, p.line or 0, p.code))
     return problems
 
 
 def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
-    """Refuse to write a record that `check` would complain about (add, set, edit)."""
+    """Refuse to write a record that `check` would complain about (add, set, edit),
+    or that writes a field only crmkit keeps, or that `show` could not read back."""
     rec = Record(kind, record_id, data, path)
+    current = ws.index(kind).get(record_id)
+    old = current.data if current is not None else {}
+    for name in sorted(reserved_fields(kind)):
+        if data.get(name, _ABSENT) != old.get(name, _ABSENT):
+            raise CrmkitError(f"{name} is kept by crmkit and cannot be written; nothing was written",
+                              path=ws.rel(path))
+    size = len(yamlio.dumps(data).encode("utf-8"))
+    if size > yamlio.MAX_FILE_BYTES:
+        raise CrmkitError(f"the record would be {size:,} bytes, more than the {yamlio.MAX_FILE_BYTES:,} "
+                          "a record may be; nothing was written", path=ws.rel(path))
+    users = ws.config.get("users")
+    if users is not None and not isinstance(users, dict) and data.get("owner") != old.get("owner"):
+        raise CrmkitError("crmkit.yaml: users is not a mapping of user id to details, so no owner can be "
+                          "set; fix crmkit.yaml first; nothing was written", path=ws.rel(path))
     found = record_problems(ws, rec)
     if found:
         field, _code, message = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise CrmkitError(f"{message}{more}; nothing was written", path=ws.rel(path))
+
+
+def refuse_broken(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
+    """Refuse to write a record whose own fields are wrong (types, required, emails),
+    for commands that change a record on the way (`deal move` of a deal with value: abc)."""
+    found = field_problems(kind, data)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise CrmkitError(f"{found[0][2]}{more}; fix it first (crmkit set or edit); nothing was written",
+                          path=ws.rel(path))

@@ -16,7 +16,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
-from crmkit.store import cache, yamlio
+from crmkit.store import cache, paths, yamlio
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
 from crmkit.store.transaction import JOURNAL, Transaction, recover
 
@@ -79,6 +79,10 @@ class Workspace:
     def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True,
                  include_edits: bool = False) -> None:
         self.root = root.resolve()
+        paths.register_root(self.root)
+        # .crmkit/ holds pickled caches: a .crmkit committed as a link (to files a pull
+        # request brought) would have crmkit unpickle them. Refused before anything is read.
+        paths.guard(self.root / ".crmkit" / "cache", final=False)
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
@@ -139,6 +143,12 @@ class Workspace:
             data = {}
         if not isinstance(data, dict):
             raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
+        from crmkit.store.configschema import shape_error
+
+        error = shape_error(data, CONFIG_FILE)
+        if error is not None:  # e.g. pipeline: {stages: 5}: one line now, not a TypeError later
+            error.line = yamlio.key_lines(self.config_path).get(error.message.split(" ")[0].split("[")[0])
+            raise error
         if key is not None:
             cache.save(self.root, path, (key,), data)
         return data
@@ -246,11 +256,25 @@ class Workspace:
 
     def _entries(self, kind: str) -> list[os.DirEntry[str]]:
         """The record files of a kind (hidden files and editors' leftovers skipped)."""
+        folder = self.root / FOLDERS[kind]
         try:
-            return [e for e in os.scandir(self.root / FOLDERS[kind])
-                    if e.name.endswith(".yaml") and not e.name.startswith(".")]
+            paths.guard(folder)
+            entries = [e for e in os.scandir(folder)
+                       if e.name.endswith(".yaml") and not e.name.startswith(".")]
         except FileNotFoundError:
             return []
+        except paths.UnsafePath as exc:
+            self._warn_unsafe(exc)
+            return []
+        links = [e for e in entries if e.is_symlink()]  # never followed: they may point outside
+        for e in links:
+            self._warn_unsafe(paths.UnsafePath("is a symbolic link; not read", path=self.rel(Path(e.path))))
+        return [e for e in entries if not e.is_symlink()] if links else entries
+
+    def _warn_unsafe(self, exc: CrmkitError) -> None:
+        problem = Problem(exc.path or "", None, "symlink", exc.message)
+        if problem not in self.warnings:
+            self.warnings.append(problem)
 
     def _read_kind(self, kind: str) -> list[Record]:
         entries = self._entries(kind)
@@ -373,8 +397,11 @@ class Workspace:
     def lock(self, timeout: float | None = None) -> Iterator[None]:
         """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
         if timeout is None:
-            timeout = float(os.environ.get("CRMKIT_LOCK_TIMEOUT", "10"))
+            from crmkit.store.settings import lock_timeout
+
+            timeout = lock_timeout()
         lock_dir = self.root / ".crmkit"
+        paths.guard(lock_dir / "lock")
         lock_dir.mkdir(exist_ok=True)
         gitignore = lock_dir / ".gitignore"
         if not gitignore.exists():

@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmkit.errors import CrmkitError
 from crmkit.store.faults import fault
@@ -31,6 +31,7 @@ from crmkit.store.faults import fault
 MAX_FILE_BYTES = 1_000_000
 
 _ANCHOR_HINT = re.compile(r"[&*]")
+_TOO_DEEP = "invalid YAML: nested too deeply (a record is a few levels of mappings and lists)"
 
 
 class YamlFileError(CrmkitError):
@@ -90,10 +91,47 @@ def roundtrip_yaml() -> Any:
     y.indent(mapping=2, sequence=4, offset=2)
     y.allow_unicode = True
     y.representer.add_representer(_dt.datetime, _represent_datetime)
+    y.representer.add_representer(str, _represent_str)
     # The same object used twice (created and at both "now") must be written out twice,
     # never as an anchor and alias: records refuse those.
     y.representer.ignore_aliases = lambda data: True
     return y
+
+
+#: Words YAML 1.1 reads as booleans, in any case (some 1.1 readers ignore case).
+_YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})
+_RESOLVER_11: Any = None
+
+
+def yaml11_special(value: str) -> bool:
+    """Whether a YAML 1.1 reader would take this plain text for something else than text:
+    `NO` (false), `on`, `1:20` (sexagesimal 80), `1_000`, `0x1f`, `012`, `=`, `<<`..."""
+    global _RESOLVER_11
+    if value.lower() in _YAML11_BOOLS:
+        return True
+    if not value or len(value) > 40 or value[0] not in "0123456789+-.:=<~_NnTtFfYyOo":
+        return False  # the quick answer for almost every value
+    if _RESOLVER_11 is None:
+        from ruamel.yaml.resolver import VersionedResolver
+
+        _RESOLVER_11 = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
+    from ruamel.yaml.nodes import ScalarNode
+
+    text_tag = "tag:yaml.org,2002:str"
+    v11, v12 = _RESOLVER_11
+    # Text YAML 1.2 would misread too ("01234") is quoted by ruamel itself, its own way.
+    return bool(v11.resolve(ScalarNode, value, (True, False)) != text_tag
+                and v12.resolve(ScalarNode, value, (True, False)) == text_tag)
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    # Records are YAML 1.2, where `country: NO` is Norway; other tools reading the same
+    # files may be YAML 1.1 (PyYAML, many CI linters), where it is false. Such text is
+    # written quoted so that every reader agrees. Text that was quoted keeps its quotes
+    # (preserve_quotes); this only decides for plain text.
+    if yaml11_special(value):
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return type(representer).represent_str(representer, value)
 
 
 def _represent_datetime(representer: Any, value: _dt.datetime) -> Any:
@@ -141,10 +179,56 @@ def _check_no_anchors(text: str, path: str | None) -> None:
         raise _error_from(exc, path) from None
 
 
+#: Nesting a record may have. Deeper documents are refused before parsing: the C
+#: parser overflows its stack (a crash, not an error) on 100,000 nested "[", and every
+#: walk over the values (cache, JSON, templates) recurses.
+MAX_DEPTH = 64
+_DEEP_INDENT = re.compile(r"^[ \t-]{%d,}" % (2 * MAX_DEPTH), re.M)
+
+
+def _check_depth(text: str, path: str | None) -> None:
+    """Refuse flow collections nested deeper than MAX_DEPTH and block nesting indented
+    more than 2 * MAX_DEPTH columns; cheap unless the text has many brackets."""
+    line = None
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth, quote, escaped = 0, "", False
+        for i, c in enumerate(text):
+            if quote:
+                if escaped:
+                    escaped = False
+                elif c == "\\" and quote == '"':
+                    escaped = True
+                elif c == quote:
+                    quote = ""
+                elif c == "\n" and (quote == "#" or not depth):
+                    quote = ""  # a comment ends here; at the top level, so does a scalar for this count
+            elif c in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:"):
+                quote = c
+            elif c in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = text.count("\n", 0, i) + 1
+                    break
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+                quote = "#"  # a comment runs to the end of the line
+            elif c == "\n" and i + 1 < len(text) and text[i + 1] not in " \t]},\n":
+                depth = 0  # a new top-level key: brackets in plain text above were no collection
+    if line is None:
+        m = _DEEP_INDENT.search(text)
+        if m is not None:
+            line = text.count("\n", 0, m.start()) + 1
+    if line is not None:
+        raise YamlFileError(f"nested more than {MAX_DEPTH} levels deep; a record is a few levels "
+                            "of mappings and lists", path=path, line=line)
+
+
 def loads_fast(text: str, path: str | None = None) -> Any:
     """Parse YAML text on the fast path (C parser when available, YAML 1.2 semantics)."""
     from ruamel.yaml.error import YAMLError
 
+    _check_depth(text, path)
     _check_no_anchors(text, path)
     fast = _fast_loader()
     try:
@@ -164,18 +248,28 @@ def loads_fast(text: str, path: str | None = None) -> Any:
         raise _error_from(exc, path) from None
     except ValueError as exc:  # e.g. an impossible date such as 2026-02-30
         raise YamlFileError(f"invalid value: {exc}", path=path) from None
+    except RecursionError:
+        raise YamlFileError(_TOO_DEEP, path=path) from None
 
 
-def read_text(path: Path) -> str:
-    """Read a YAML file as UTF-8 text, refusing oversized and undecodable files."""
+def read_text(path: Path, keep_style: bool = False) -> str:
+    """Read a YAML file as UTF-8 text, refusing oversized and undecodable files.
+
+    The byte order mark is dropped unless `keep_style` (then `split_style` takes it,
+    with the line ends, so that a rewrite can put both back).
+    """
+    from crmkit.store import paths
+
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        # No link is followed below a workspace root (store/paths.py), and an oversized
+        # file is never read whole: at most one byte past the limit.
+        data = paths.read_bytes(path, MAX_FILE_BYTES)
+        if len(data) > MAX_FILE_BYTES:
+            size = os.stat(path).st_size
             raise YamlFileError(
                 f"file is {size} bytes, larger than the {MAX_FILE_BYTES} a record may be",
                 path=str(path),
             )
-        data = path.read_bytes()
     except OSError as exc:
         raise YamlFileError(f"cannot read: {exc.strerror}", path=str(path)) from None
     try:
@@ -183,7 +277,35 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise YamlFileError("not UTF-8 text", path=str(path), line=line) from None
-    return text.lstrip("\ufeff")
+    return text if keep_style else text.lstrip("\ufeff")
+
+
+class Style(NamedTuple):
+    """How a file spells what YAML does not care about: a byte order mark, CRLF line ends."""
+
+    bom: bool = False
+    crlf: bool = False
+
+
+def split_style(raw: str) -> tuple[str, Style]:
+    """Text with LF line ends and no BOM, and the style to put back on rewrite.
+
+    A file written on Windows keeps its CRLF and its BOM when `set` changes one line:
+    otherwise every line would change and the diff would hide the edit.
+    """
+    bom = raw.startswith("\ufeff")
+    text = raw[1:] if bom else raw
+    crlf = "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    return text, Style(bom, crlf)
+
+
+def apply_style(text: str, style: Style) -> str:
+    """The inverse of `split_style`."""
+    if style.crlf:
+        text = text.replace("\n", "\r\n")
+    return ("\ufeff" + text) if style.bom else text
 
 
 def load_fast(path: Path) -> Any:
@@ -195,6 +317,7 @@ def loads_roundtrip(text: str, path: str | None = None) -> Any:
     """Parse YAML text keeping comments, order and quoting."""
     from ruamel.yaml.error import YAMLError
 
+    _check_depth(text, path)
     _check_no_anchors(text, path)
     try:
         return roundtrip_yaml().load(text)
@@ -202,6 +325,8 @@ def loads_roundtrip(text: str, path: str | None = None) -> Any:
         raise _error_from(exc, path) from None
     except ValueError as exc:
         raise YamlFileError(f"invalid value: {exc}", path=path) from None
+    except RecursionError:
+        raise YamlFileError(_TOO_DEEP, path=path) from None
 
 
 def load_roundtrip(path: Path) -> Any:
@@ -209,8 +334,45 @@ def load_roundtrip(path: Path) -> Any:
     return loads_roundtrip(read_text(path), str(path))
 
 
+def depth(value: Any) -> int:
+    """How deeply mappings and lists nest in `value` (a scalar is 0), without recursion."""
+    return _measure(value)[0]
+
+
+def _measure(value: Any) -> tuple[int, int]:
+    """(nesting depth, characters of text at least) of a value, without recursion."""
+    deepest, chars, stack = 0, 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str):
+            chars += len(node)
+            continue
+        if isinstance(node, dict):
+            chars += sum(len(k) for k in node if isinstance(k, str))
+            children = list(node.values())
+        elif isinstance(node, (list, tuple)):
+            children = list(node)
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest, chars
+
+
 def dumps(data: Any) -> str:
-    """Serialise with the fixed round-trip settings."""
+    """Serialise with the fixed round-trip settings.
+
+    Values nested deeper than a record may be are refused: crmkit would not read the
+    file back (MAX_DEPTH), and the dumper would exhaust the stack first.
+    """
+    deepest, chars = _measure(data)
+    if deepest > MAX_DEPTH:
+        raise YamlFileError(f"the value is nested more than {MAX_DEPTH} levels deep; nothing was written")
+    if chars > MAX_FILE_BYTES:  # known too big before the (slow) emitter writes a megabyte
+        raise YamlFileError(f"the record would be more than the {MAX_FILE_BYTES:,} bytes a record may be; "
+                            "nothing was written")
     buf = io.StringIO()
     roundtrip_yaml().dump(data, buf)
     return buf.getvalue()
@@ -290,7 +452,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename; the folder is fsynced too."""
+    """Temp file in the same folder, fsync, rename; the folder is fsynced too.
+
+    Below a workspace root no component may be a symbolic link (store/paths.py).
+    """
+    from crmkit.store import paths
+
+    paths.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -305,11 +473,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.chmod(tmp, mode)
         fault("atomic-write")  # the fault-injection suite kills here: a temp file is left behind
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # write() errors (disk full) do not say which file
         raise
     try:
         dfd = os.open(path.parent, os.O_RDONLY)

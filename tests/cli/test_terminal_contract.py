@@ -83,7 +83,7 @@ def test_color_forces_colour_into_a_pipe(run, ws) -> None:
 
 def test_quiet_leaves_only_the_error(run, ws) -> None:
     r = run(["check"], ws)
-    assert r.exit_code == 1 and "1 problem found" in r.stderr
+    assert r.exit_code == 1 and "2 problems found" in r.stderr  # the email and the reference
     r = run(["-q", "check"], ws)
     assert r.exit_code == 1 and r.stderr == "" and "missing-ref" in r.stdout   # data still on stdout
     r = run(["show", "nobody", "-q"], ws)

@@ -71,7 +71,7 @@ def test_round_trip_keeps_comments_order_quotes_and_unknown_fields() -> None:
         "# a customer we met at the fair\n"
         "name: 'Bjørn Ødegård'\n"
         "zip: \"01234\"\n"
-        "country: NO   # Norway\n"
+        "country: SE   # Sweden\n"
         "favourite_colour: teal\n"
         "tags:\n"
         "  - vip\n"
@@ -81,6 +81,13 @@ def test_round_trip_keeps_comments_order_quotes_and_unknown_fields() -> None:
     doc["title"] = "CTO"
     out = yamlio.dumps(doc)
     assert out == text + "title: CTO\n"
+
+
+def test_text_a_yaml_1_1_reader_would_misread_is_quoted_on_rewrite() -> None:
+    # YAML 1.2 reads `NO` as Norway, YAML 1.1 tools as false: written quoted, both agree.
+    doc = yamlio.loads_roundtrip("country: NO   # Norway\nname: Anna\n")
+    doc["title"] = "on"
+    assert yamlio.dumps(doc) == 'country: "NO" # Norway\nname: Anna\ntitle: "on"\n'
 
 
 def test_new_text_that_looks_like_a_number_is_quoted() -> None:
