@@ -100,8 +100,13 @@ def send_cmd(app: App, dry_run: bool) -> None:
     Each sent message leaves the outbox and is logged as an email activity on its
     recipient. If sending fails half way, what was sent stays sent and logged, the
     rest stays in the outbox, the exit code is 4, and the next run sends only the rest.
+    With team.router_branch in crmkit.yaml it sends only on that branch.
     """
     ws = app.workspace()
+    if not dry_run:
+        from crmkit.store.team import require_router
+
+        require_router(ws, "mail send")
     if dry_run:
         from crmkit.io import eml
 

@@ -50,19 +50,25 @@ def parse_address(text: str) -> Address:
 
 
 def build(*, sender: Address, to: Address, subject: str, text: str, html: str | None, when: dt.datetime,
-          headers: dict[str, str] | None = None) -> EmailMessage:
-    """A message with a text body and, when given, an HTML alternative (multipart/alternative)."""
+          headers: dict[str, str] | None = None, message_id: str | None = None) -> EmailMessage:
+    """A message with a text body and, when given, an HTML alternative (multipart/alternative).
+
+    With `message_id` (the local part, made from what the message is about) the message
+    is the same bytes wherever it is built: Message-ID and MIME boundary come from it,
+    so two clones writing the same notification write one file."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = _one_line(subject.strip(), "the subject")
     msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(domain=sender.domain)
+    msg["Message-ID"] = f"<{message_id}@{sender.domain}>" if message_id else make_msgid(domain=sender.domain)
     for key, value in (headers or {}).items():
         msg[key] = _one_line(value, key)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+        if message_id:
+            msg.set_boundary(f"=={message_id}==")
     return msg
 
 

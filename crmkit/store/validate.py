@@ -21,6 +21,9 @@ EXTRA_CHECKS: list[str] = [
     "crmkit.support.escalation:check_rules",
     "crmkit.sales.offers:check_offers",
     "crmkit.marketing.mail:check_templates",
+    "crmkit.store.damage:check_damage",
+    "crmkit.support.damage:repeated_events",
+    "crmkit.people.damage:duplicate_people",
 ]
 
 

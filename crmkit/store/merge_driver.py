@@ -1,0 +1,468 @@
+"""Three-way merge of one record file, field by field (git's `merge=crmkit` driver).
+
+Git hands the driver three versions of a file that both sides changed: the common
+ancestor (O), ours (A, also where the result goes) and theirs (B). A line merge
+of YAML conflicts whenever both sides append to the same list (ticket events,
+stage history) or touch neighbouring lines; `merge=union` writes invalid YAML.
+This merge works on the round-trip documents instead, starting from ours so that
+its comments, key order and quoting stay as they were:
+
+* a field changed on one side only takes that side's value;
+* a field both sides changed to the same value is that value;
+* append-only histories (lists of mappings that carry an `at`: ticket `events`,
+  `stage_history`, SLA `breaches`...) are the union of both sides, ordered by
+  time and deduplicated by content; an event written by crmkit itself (`by:
+  crmkit`, from `tick` or `route`) that both sides wrote and that differs only in
+  its `at` is kept once, with the earlier time;
+* lists of plain values (tags, contacts, products) get both sides' additions and
+  removals;
+* a few fields follow documented policies (POLICIES below): timestamps of the
+  last change take the later value, `created` and `done` the earlier one, a
+  ticket's status, owner and priority follow the newest event that set them, a
+  deal's stage follows its merged stage history, and a `routing` block written
+  by both sides keeps the earlier decision (a different decision by the other
+  side is kept under `routing_conflicts`, which `crmkit check` reports);
+* anything else both sides changed differently is a real conflict: the file is
+  written with ordinary conflict markers around just those lines and the merge
+  fails, as git's own merge would.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmkit.errors import CrmkitError
+from crmkit.store import yamlio
+
+#: The name of the driver in .gitattributes and .git/config.
+DRIVER = "crmkit"
+
+#: Lists that are histories: only ever appended to, so both sides' entries are kept.
+HISTORY_KEYS = frozenset({"events", "stage_history", "breaches", "sla_breaches", "history", "log"})
+
+#: Timestamps of "the last time something happened": the later one is the truth.
+LATER_KEYS = frozenset({"updated_at", "updated", "last_contacted", "last_activity", "modified"})
+#: Timestamps of "the first time": the earlier one is the truth.
+EARLIER_KEYS = frozenset({"created", "done", "closed", "converted_at", "qualified_at"})
+
+#: Ticket fields set by an event, and the event type that sets them (its `to` is the value).
+EVENT_FIELDS = {"status": "status", "owner": "assigned", "priority": "priority"}
+
+#: Who automated writes are made by (support.tick.ACTOR); kept here so the store needs no domain import.
+AUTOMATED_BY = "crmkit"
+
+POLICIES: dict[str, str] = {
+    "history lists": "union of both sides, ordered by `at`, duplicates dropped",
+    "automated events": "the same event written by crmkit on both sides is kept once, with the earlier `at`",
+    "plain lists": "both sides' additions and removals",
+    "updated_at": "the later time",
+    "created, done, closed": "the earlier time",
+    "ticket status, owner, priority": "the value set by the newest event in the merged history",
+    "deal stage": "the stage of the newest entry in the merged stage history",
+    "routing": "the earlier of two decisions; the other kept under routing_conflicts (reported by check)",
+}
+
+
+@dataclass
+class MergeResult:
+    """The merged text, and the fields that conflicted (empty when the merge is clean)."""
+
+    text: str
+    conflicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+class _Conflict(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    return yamlio.to_plain(value)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(_plain(value), sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(_canon(a) == _canon(b))
+
+
+_MISSING = object()
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        v = _plain(value)
+        return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    return None
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.conflicts: list[str] = []
+        self.notes: list[str] = []
+        #: (path, theirs value) of every conflict, to write theirs' side of the markers.
+        self.theirs_side: list[tuple[list[Any], Any]] = []
+
+    # -- values ---------------------------------------------------------------------
+
+    def value(self, path: list[Any], base: Any, ours: Any, theirs: Any) -> Any:
+        """The merged value at `path` (ours when it conflicts; the conflict is noted)."""
+        if _same(ours, theirs):
+            return ours
+        if base is not _MISSING and _same(base, ours):
+            return theirs
+        if base is not _MISSING and _same(base, theirs):
+            return ours
+        key = path[-1] if path else None
+        if isinstance(ours, dict) and isinstance(theirs, dict):
+            if key == "routing" and len(path) == 1:
+                return ours  # decided in mapping(), with the record's owner
+            return self.mapping(path, base if isinstance(base, dict) else {}, ours, theirs)
+        if isinstance(ours, list) and isinstance(theirs, list):
+            merged = self.list_(path, base if isinstance(base, list) else [], ours, theirs)
+            if merged is not _MISSING:
+                return merged
+        if isinstance(key, str):
+            o, t = _time(ours), _time(theirs)
+            if o is not None and t is not None:
+                if key in LATER_KEYS:
+                    return ours if o >= t else theirs
+                if key in EARLIER_KEYS:
+                    return ours if o <= t else theirs
+        return self.conflict(path, ours, theirs)
+
+    def conflict(self, path: list[Any], ours: Any, theirs: Any) -> Any:
+        self.conflicts.append(".".join(str(p) for p in path) or "(the whole file)")
+        self.theirs_side.append((list(path), theirs))
+        return ours
+
+    def mapping(self, path: list[Any], base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any]) -> Any:
+        out = ours  # merged in place: ours' comments and order stay
+        keys = list(ours) + [k for k in theirs if k not in ours]
+        deferred = [k for k in keys if not path and (k in EVENT_FIELDS or k in ("stage", "routing"))]
+        for key in keys:
+            if key in deferred:
+                continue
+            self._key(path, out, key, base.get(key, _MISSING), ours.get(key, _MISSING),
+                      theirs.get(key, _MISSING), theirs)
+        if deferred:
+            self._policies(path, out, base, ours, theirs, deferred)
+        return out
+
+    def _key(self, path: list[Any], out: Any, key: Any, b: Any, o: Any, t: Any, theirs: dict[Any, Any]) -> None:
+        here = path + [key]
+        if o is _MISSING and t is _MISSING:
+            return
+        if o is _MISSING:  # theirs added it, or ours removed it
+            if b is _MISSING:
+                _insert_like(out, theirs, key, t)
+            elif not _same(b, t):
+                self.conflict(here, None, t)  # removed here, changed there
+            return
+        if t is _MISSING:
+            if b is _MISSING:
+                return  # ours added it
+            if _same(b, o):
+                del out[key]  # theirs removed it, ours left it alone
+            else:
+                self.conflict(here, o, _MISSING)
+            return
+        merged = self.value(here, b, o, t)
+        if merged is not o:
+            out[key] = merged
+
+    def _policies(self, path: list[Any], out: Any, base: dict[Any, Any], ours: dict[Any, Any],
+                  theirs: dict[Any, Any], keys: list[Any]) -> None:
+        """Fields whose value follows from a merged history rather than from either side."""
+        events = out.get("events") if isinstance(out.get("events"), list) else []
+        history = out.get("stage_history") if isinstance(out.get("stage_history"), list) else []
+        if "routing" in keys:
+            self._routing(out, base, ours, theirs)
+        for key in keys:
+            if key == "routing":
+                continue
+            b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
+            both_changed = (o is not _MISSING and t is not _MISSING and not _same(o, t)
+                            and not (b is not _MISSING and (_same(b, o) or _same(b, t))))
+            if both_changed:
+                decided = _MISSING
+                if key in EVENT_FIELDS:
+                    decided = _newest_to(events, EVENT_FIELDS[key])
+                elif key == "stage" and history:
+                    last = history[-1]
+                    decided = last.get("stage", _MISSING) if isinstance(last, dict) else _MISSING
+                if key == "owner" and decided is _MISSING:
+                    routing = out.get("routing")
+                    if isinstance(routing, dict) and (_same(routing.get("owner"), o) or _same(routing.get("owner"), t)):
+                        decided = routing.get("owner")
+                if decided is not _MISSING and (_same(decided, o) or _same(decided, t)):
+                    out[key] = o if _same(decided, o) else t
+                    self.notes.append(f"{key}: {_plain(out[key])} (follows the merged history)")
+                    continue
+            self._key(path, out, key, b, o, t, theirs)
+
+    def _routing(self, out: Any, base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any]) -> None:
+        b, o, t = base.get("routing", _MISSING), ours.get("routing", _MISSING), theirs.get("routing", _MISSING)
+        if not (isinstance(o, dict) and isinstance(t, dict)) or _same(o, t) or \
+                (b is not _MISSING and (_same(b, o) or _same(b, t))):
+            self._key([], out, "routing", b, o, t, theirs)
+            return
+        # Both sides routed the record since they parted.
+        first, second = (o, t) if (_time(o.get("at")) or _far()) <= (_time(t.get("at")) or _far()) else (t, o)
+        out["routing"] = first if first is o else copy.deepcopy(first)
+        decision = ("rule", "owner", "status", "pool")
+        if any(not _same(first.get(k), second.get(k)) for k in decision):
+            conflicts = out.get("routing_conflicts")
+            if not isinstance(conflicts, list):
+                out["routing_conflicts"] = conflicts = []
+            entry = copy.deepcopy(second)
+            if not any(_same(entry, c) for c in conflicts):
+                conflicts.append(entry)
+            self.notes.append(f"routing: routed on both sides ({_plain(first.get('owner'))} and "
+                              f"{_plain(second.get('owner'))}); kept the earlier, the other under routing_conflicts")
+        else:
+            self.notes.append("routing: the same decision on both sides; kept the earlier time")
+
+    # -- lists --------------------------------------------------------------------------
+
+    def list_(self, path: list[Any], base: list[Any], ours: list[Any], theirs: list[Any]) -> Any:
+        key = path[-1] if path else None
+        is_history = key in HISTORY_KEYS or (
+            all(isinstance(x, dict) and "at" in x for x in [*ours, *theirs]) and (ours or theirs))
+        if is_history and all(isinstance(x, dict) for x in [*ours, *theirs]):
+            return _union_history(base, ours, theirs)
+        if all(not isinstance(x, (dict, list)) for x in [*base, *ours, *theirs]):
+            return _merge_plain_list(base, ours, theirs)
+        return _MISSING
+
+
+def _far() -> dt.datetime:
+    return dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
+def _newest_to(events: list[Any], kind: str) -> Any:
+    best: tuple[dt.datetime, int] | None = None
+    value: Any = _MISSING
+    for i, e in enumerate(events):
+        if isinstance(e, dict) and e.get("type") == kind and "to" in e:
+            at = _time(e.get("at")) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+            if best is None or (at, i) >= best:
+                best, value = (at, i), e["to"]
+    return value
+
+
+def _automated_key(item: Any) -> str | None:
+    """The identity of an event written by crmkit itself: everything but its time."""
+    if isinstance(item, dict) and item.get("by") == AUTOMATED_BY:
+        return _canon({k: v for k, v in item.items() if k != "at"})
+    return None
+
+
+def _union_history(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]:
+    base_keys = {_canon(x) for x in base}
+    ours_keys = {_canon(x) for x in ours}
+    theirs_keys = {_canon(x) for x in theirs}
+    # An entry of the ancestor that one side removed stays removed (a person tidied the history).
+    out = ours
+    keep = [x for x in out if not (_canon(x) in base_keys and _canon(x) not in theirs_keys)]
+    ours_auto = {_automated_key(x): x for x in keep if _canon(x) not in base_keys and _automated_key(x)}
+    added = False
+    for item in theirs:
+        c = _canon(item)
+        if c in ours_keys or c in base_keys:
+            continue
+        twin = ours_auto.get(_automated_key(item)) if _automated_key(item) else None
+        if twin is not None:
+            # The same automated write on both sides: keep it once, at the earlier time.
+            if (_time(item.get("at")) or _far()) < (_time(twin.get("at")) or _far()):
+                twin["at"] = item["at"]
+            continue
+        keep.append(item)
+        added = True
+    if added or len(keep) != len(out):
+        try:
+            order = sorted(range(len(keep)), key=lambda i: (_time(keep[i].get("at")) or _far(), i))
+        except TypeError:
+            order = list(range(len(keep)))
+        keep = [keep[i] for i in order]
+        seen: set[str] = set()
+        unique = []
+        for item in keep:
+            c = _canon(item)
+            if c not in seen:
+                seen.add(c)
+                unique.append(item)
+        out[:] = unique
+    return out
+
+
+def _merge_plain_list(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]:
+    removed = {_canon(x) for x in base if _canon(x) not in {_canon(y) for y in theirs}}
+    have = {_canon(x) for x in ours}
+    out = ours
+    out[:] = [x for x in ours if _canon(x) not in removed]
+    for item in theirs:
+        c = _canon(item)
+        if c not in have and c not in {_canon(x) for x in base}:
+            out.append(item)
+            have.add(c)
+    return out
+
+
+def _insert_like(out: Any, theirs: dict[Any, Any], key: Any, value: Any) -> None:
+    """Add theirs' new key where theirs has it: after the key that precedes it there."""
+    keys = list(theirs)
+    pos = len(out)
+    idx = keys.index(key)
+    for prev in reversed(keys[:idx]):
+        if prev in out:
+            pos = list(out).index(prev) + 1
+            break
+    else:
+        if idx == 0:
+            pos = 0
+    if hasattr(out, "insert"):
+        out.insert(pos, key, value)
+    else:
+        out[key] = value
+
+
+def _set_path(doc: Any, path: list[Any], value: Any) -> None:
+    node = doc
+    for p in path[:-1]:
+        node = node[p]
+    if value is _MISSING:
+        node.pop(path[-1], None)
+    elif path:
+        node[path[-1]] = value
+
+
+def _markers(ours_text: str, theirs_text: str, labels: tuple[str, str], size: int) -> str:
+    """Ordinary conflict markers around the lines where the two resolutions differ."""
+    a, b = ours_text.splitlines(keepends=True), theirs_text.splitlines(keepends=True)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.extend(a[i1:i2])
+            continue
+        out.append("<" * size + f" {labels[0]}\n")
+        out.extend(_nl(a[i1:i2]))
+        out.append("=" * size + "\n")
+        out.extend(_nl(b[j1:j2]))
+        out.append(">" * size + f" {labels[1]}\n")
+    return "".join(out)
+
+
+def _nl(lines: list[str]) -> list[str]:
+    return [ln if ln.endswith("\n") else ln + "\n" for ln in lines]
+
+
+def merge_texts(base: str, ours: str, theirs: str, path: str = "", *,
+                labels: tuple[str, str] = ("ours", "theirs"), marker_size: int = 7) -> MergeResult:
+    """Merge three versions of one record file; see the module docstring for the rules."""
+    if ours == theirs:
+        return MergeResult(ours)
+    if base == ours:
+        return MergeResult(theirs)
+    if base == theirs:
+        return MergeResult(ours)
+    try:
+        b = yamlio.loads_roundtrip(base, path) if base.strip() else None
+        o = yamlio.loads_roundtrip(ours, path)
+        t = yamlio.loads_roundtrip(theirs, path)
+    except CrmkitError as exc:
+        # Not a record we can read (conflict markers from an earlier merge, broken YAML):
+        # the whole file conflicts, as a line merge would show it.
+        return MergeResult(_markers(ours, theirs, labels, marker_size), [f"(the whole file: {exc.message})"])
+    if b is None:
+        b = {}
+    if not (isinstance(b, dict) and isinstance(o, dict) and isinstance(t, dict)):
+        return MergeResult(_markers(ours, theirs, labels, marker_size), ["(the whole file: not a mapping)"])
+    merger = _Merger()
+    merged = merger.mapping([], b, o, t)
+    if _same(merged, yamlio.loads_roundtrip(ours, path)):
+        text = ours  # nothing of theirs to add: ours' bytes as they are
+    elif _same(merged, t):
+        text = theirs
+    else:
+        text = yamlio.dumps(merged)
+    if merger.conflicts:
+        other = copy.deepcopy(merged)
+        for where, value in merger.theirs_side:
+            if where:
+                _set_path(other, where, value)
+        text = _markers(text if text is not ours else yamlio.dumps(merged), yamlio.dumps(other), labels, marker_size)
+    return MergeResult(text, merger.conflicts, merger.notes)
+
+
+# -- outbox messages ------------------------------------------------------------------------
+
+
+def _header(text: str, name: str) -> str | None:
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    prefix = name.lower() + ":"
+    for line in head.split("\n"):
+        if line.lower().startswith(prefix):
+            return line[len(prefix):].strip()
+    return None
+
+
+def merge_message(base: str, ours: str, theirs: str, *, labels: tuple[str, str] = ("ours", "theirs"),
+                  marker_size: int = 7) -> MergeResult:
+    """Two versions of one outbox message: the same notification (same Message-ID) written on
+    both sides is one message, and the earlier one is kept; anything else conflicts."""
+    if ours == theirs or base == theirs:
+        return MergeResult(ours)
+    if base == ours:
+        return MergeResult(theirs)
+    mid_o, mid_t = _header(ours, "Message-ID"), _header(theirs, "Message-ID")
+    if mid_o and mid_o == mid_t:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            d_o = parsedate_to_datetime(_header(ours, "Date") or "")
+            d_t = parsedate_to_datetime(_header(theirs, "Date") or "")
+            keep_theirs = d_t < d_o
+        except (TypeError, ValueError):
+            keep_theirs = False
+        return MergeResult(theirs if keep_theirs else ours, notes=[f"the same message {mid_o} on both sides"])
+    return MergeResult(_markers(ours, theirs, labels, marker_size), ["(two different messages)"])
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    # surrogateescape: bytes that are not UTF-8 come out exactly as they went in
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def merge_file(base_path: str, ours_path: str, theirs_path: str, name: str = "",
+               marker_size: int = 7) -> MergeResult:
+    """git's driver: merge the three files and leave the result in `ours_path` (written atomically)."""
+    from pathlib import Path
+
+    base, ours, theirs = _read(base_path), _read(ours_path), _read(theirs_path)
+    labels = ("ours", f"theirs ({name})" if name else "theirs")
+    if name.endswith(".eml"):
+        result = merge_message(base, ours, theirs, labels=labels, marker_size=marker_size)
+    else:
+        result = merge_texts(base, ours, theirs, name, labels=labels, marker_size=marker_size)
+    if result.text != ours:
+        yamlio.atomic_write_bytes(Path(ours_path), result.text.encode("utf-8", errors="surrogateescape"))
+    return result
