@@ -58,7 +58,9 @@ def add_record(app: App, kind: str, title: str | None, assignments: list[str], r
                         "(use --merge to add these fields to it)"
                     )
                 return _merge_into(app, tx, existing, data)
-        rid = record_id or new_id(kind, data, ws.taken_ids(kind), ws.now())
+        from crmkit.store.team import new_record_id
+
+        rid = record_id or new_record_id(ws, kind, data)
         validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
         tx.message = f"add {kind}/{rid}"
         rec = tx.create(kind, data, rid)

@@ -29,7 +29,6 @@ its comments, key order and quoting stay as they were:
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import difflib
 import json
@@ -110,11 +109,12 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 class _Merger:
-    def __init__(self) -> None:
+    def __init__(self, prefer_theirs: bool = False) -> None:
         self.conflicts: list[str] = []
         self.notes: list[str] = []
-        #: (path, theirs value) of every conflict, to write theirs' side of the markers.
-        self.theirs_side: list[tuple[list[Any], Any]] = []
+        #: which side a conflicting field takes: a conflicted merge is made twice, once
+        #: each way, and the two texts differ exactly on the lines of the markers.
+        self.prefer_theirs = prefer_theirs
 
     # -- values ---------------------------------------------------------------------
 
@@ -146,8 +146,7 @@ class _Merger:
 
     def conflict(self, path: list[Any], ours: Any, theirs: Any) -> Any:
         self.conflicts.append(".".join(str(p) for p in path) or "(the whole file)")
-        self.theirs_side.append((list(path), theirs))
-        return ours
+        return theirs if self.prefer_theirs else ours
 
     def mapping(self, path: list[Any], base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any]) -> Any:
         out = ours  # merged in place: ours' comments and order stay
@@ -169,19 +168,22 @@ class _Merger:
         if o is _MISSING:  # theirs added it, or ours removed it
             if b is _MISSING:
                 _insert_like(out, theirs, key, t)
-            elif not _same(b, t):
-                self.conflict(here, None, t)  # removed here, changed there
+            elif not _same(b, t):  # removed here, changed there
+                if self.conflict(here, _MISSING, t) is not _MISSING:
+                    _insert_like(out, theirs, key, t)
             return
         if t is _MISSING:
             if b is _MISSING:
                 return  # ours added it
             if _same(b, o):
                 del out[key]  # theirs removed it, ours left it alone
-            else:
-                self.conflict(here, o, _MISSING)
+            elif self.conflict(here, o, _MISSING) is _MISSING:
+                del out[key]
             return
         merged = self.value(here, b, o, t)
-        if merged is not o:
+        if merged is _MISSING:
+            del out[key]
+        elif merged is not o:
             out[key] = merged
 
     def _policies(self, path: list[Any], out: Any, base: dict[Any, Any], ours: dict[Any, Any],
@@ -222,13 +224,13 @@ class _Merger:
             return
         # Both sides routed the record since they parted.
         first, second = (o, t) if (_time(o.get("at")) or _far()) <= (_time(t.get("at")) or _far()) else (t, o)
-        out["routing"] = first if first is o else copy.deepcopy(first)
+        out["routing"] = first
         decision = ("rule", "owner", "status", "pool")
         if any(not _same(first.get(k), second.get(k)) for k in decision):
             conflicts = out.get("routing_conflicts")
             if not isinstance(conflicts, list):
                 out["routing_conflicts"] = conflicts = []
-            entry = copy.deepcopy(second)
+            entry = second  # a node of the other side's document: no copy (copies lose time zones)
             if not any(_same(entry, c) for c in conflicts):
                 conflicts.append(entry)
             self.notes.append(f"routing: routed on both sides ({_plain(first.get('owner'))} and "
@@ -340,16 +342,6 @@ def _insert_like(out: Any, theirs: dict[Any, Any], key: Any, value: Any) -> None
         out[key] = value
 
 
-def _set_path(doc: Any, path: list[Any], value: Any) -> None:
-    node = doc
-    for p in path[:-1]:
-        node = node[p]
-    if value is _MISSING:
-        node.pop(path[-1], None)
-    elif path:
-        node[path[-1]] = value
-
-
 def _markers(ours_text: str, theirs_text: str, labels: tuple[str, str], size: int) -> str:
     """Ordinary conflict markers around the lines where the two resolutions differ."""
     a, b = ours_text.splitlines(keepends=True), theirs_text.splitlines(keepends=True)
@@ -400,11 +392,10 @@ def merge_texts(base: str, ours: str, theirs: str, path: str = "", *,
     else:
         text = yamlio.dumps(merged)
     if merger.conflicts:
-        other = copy.deepcopy(merged)
-        for where, value in merger.theirs_side:
-            if where:
-                _set_path(other, where, value)
-        text = _markers(text if text is not ours else yamlio.dumps(merged), yamlio.dumps(other), labels, marker_size)
+        other = _Merger(prefer_theirs=True)
+        theirs_doc = other.mapping([], yamlio.loads_roundtrip(base, path) or {} if base.strip() else {},
+                                   yamlio.loads_roundtrip(ours, path), yamlio.loads_roundtrip(theirs, path))
+        text = _markers(yamlio.dumps(merged), yamlio.dumps(theirs_doc), labels, marker_size)
     return MergeResult(text, merger.conflicts, merger.notes)
 
 

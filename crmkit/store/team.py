@@ -4,6 +4,8 @@ driver, and the "one router" setting.
     # crmkit.yaml
     team:
       router_branch: main    # route, tick and notifications run only on this branch
+      stable_ids: true       # contact and company ids carry 4 characters from the email
+                             # or domain: the same person added on two clones is one file
 
 .gitattributes travels with the repository; the driver itself lives in .git/config,
 which a clone does not carry, so every crmkit command registers it when it is missing.
@@ -133,3 +135,28 @@ def require_router(ws: Any, what: str, only_if_branch: str | None = None) -> Non
 
 class RouterElsewhere(CrmkitError):
     """Routing or tick asked for on a branch that is not the router's."""
+
+
+# -- ids that two clones agree on ---------------------------------------------------------------
+
+#: The field whose value makes a record the same one on two clones, by kind.
+IDENTITY_FIELDS = {"contact": ("email", "phone"), "company": ("domain", "website")}
+
+
+def stable_ids(ws: Any) -> bool:
+    team = ws.config.get("team")
+    return isinstance(team, dict) and team.get("stable_ids") is True
+
+
+def new_record_id(ws: Any, kind: str, data: dict[str, Any]) -> str:
+    """The id for a new record; in a team workspace a person's id follows from who it is."""
+    from crmkit.store.records import new_id
+
+    identity = None
+    if stable_ids(ws):
+        for key in IDENTITY_FIELDS.get(kind, ()):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                identity = value.strip().lower()
+                break
+    return new_id(kind, data, ws.taken_ids(kind), ws.now(), identity=identity)
