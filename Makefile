@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
 
-.PHONY: install test-deps browser test demo bench clean
+.PHONY: install test-deps browser test test-faults demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ browser:
 
 test: test-deps
 	$(BIN)/python -m pytest
+
+# The long seeded runs (thirty simulated team days, fault injection): -m overrides setup.cfg's "not faults".
+test-faults: test-deps
+	$(BIN)/python -m pytest -m faults
 
 demo: install
 	@echo "== A copy of the sample workspace in $(DEMO_DIR)"

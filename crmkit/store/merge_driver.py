@@ -13,7 +13,7 @@ its comments, key order and quoting stay as they were:
   `stage_history`, SLA `breaches`...) are the union of both sides, ordered by
   time and deduplicated by content; an event written by crmkit itself (`by:
   crmkit`, from `tick` or `route`) that both sides wrote and that differs only in
-  its `at` is kept once, with the earlier time;
+  its time and circumstances (`from`, `changes`) is kept once: the earlier;
 * lists of plain values (tags, contacts, products) get both sides' additions and
   removals;
 * a few fields follow documented policies (POLICIES below): timestamps of the
@@ -57,7 +57,7 @@ AUTOMATED_BY = "crmkit"
 
 POLICIES: dict[str, str] = {
     "history lists": "union of both sides, ordered by `at`, duplicates dropped",
-    "automated events": "the same event written by crmkit on both sides is kept once, with the earlier `at`",
+    "automated events": "the same event written by crmkit on both sides (same type, rule, target, to) is kept once: the earlier",
     "plain lists": "both sides' additions and removals",
     "updated_at": "the later time",
     "created, done, closed": "the earlier time",
@@ -266,10 +266,16 @@ def _newest_to(events: list[Any], kind: str) -> Any:
     return value
 
 
+#: What an automated event says about the moment it was written rather than what happened:
+#: two clones that fired the same rule on one ticket saw it in different states (one had
+#: routed it already), so the `from` and the list of changes differ; it is still one firing.
+_CIRCUMSTANCE = frozenset({"at", "from", "changes"})
+
+
 def _automated_key(item: Any) -> str | None:
-    """The identity of an event written by crmkit itself: everything but its time."""
+    """The identity of an event written by crmkit itself: what happened, not when or from what."""
     if isinstance(item, dict) and item.get("by") == AUTOMATED_BY:
-        return _canon({k: v for k, v in item.items() if k != "at"})
+        return _canon({k: v for k, v in item.items() if k not in _CIRCUMSTANCE})
     return None
 
 
@@ -288,9 +294,11 @@ def _union_history(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[
             continue
         twin = ours_auto.get(_automated_key(item)) if _automated_key(item) else None
         if twin is not None:
-            # The same automated write on both sides: keep it once, at the earlier time.
+            # The same automated write on both sides: keep it once, the earlier of the two.
             if (_time(item.get("at")) or _far()) < (_time(twin.get("at")) or _far()):
-                twin["at"] = item["at"]
+                keep[next(i for i, x in enumerate(keep) if x is twin)] = item
+                ours_auto[_automated_key(item)] = item
+                added = True
             continue
         keep.append(item)
         added = True
