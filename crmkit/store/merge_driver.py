@@ -29,9 +29,11 @@ its comments, key order and quoting stay as they were:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +94,14 @@ def _canon(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=True, default=str, ensure_ascii=False)
 
 
+_PLAIN = (dict, list, str, int, float, bool, type(None), dt.datetime, dt.date)
+
+
 def _same(a: Any, b: Any) -> bool:
+    # Plain values (the fast parser's) compare as they are; round-trip ones are ordered
+    # mappings whose == would weigh key order, so they compare by their canonical text.
+    if type(a) in _PLAIN and type(b) in _PLAIN and type(a) is type(b):
+        return bool(a == b)
     return bool(_canon(a) == _canon(b))
 
 
@@ -109,7 +118,9 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 class _Merger:
-    def __init__(self, prefer_theirs: bool = False) -> None:
+    def __init__(self, prefer_theirs: bool = False, ours_before: Any = None) -> None:
+        #: ours as it was before the merge changed it in place (plain values)
+        self.ours_before = ours_before if ours_before is not None else {}
         self.conflicts: list[str] = []
         self.notes: list[str] = []
         #: which side a conflicting field takes: a conflicted merge is made twice, once
@@ -199,6 +210,13 @@ class _Merger:
             b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
             both_changed = (o is not _MISSING and t is not _MISSING and not _same(o, t)
                             and not (b is not _MISSING and (_same(b, o) or _same(b, t))))
+            if key == "stage" and history and _joined(base, self.ours_before, theirs, "stage_history"):
+                # moves on both sides: the stage is where the merged history ends, even when
+                # one side moved away and back (its stage field then looks unchanged)
+                last = history[-1]
+                if isinstance(last, dict) and last.get("stage") is not None:
+                    out[key] = last["stage"]
+                    continue
             if both_changed:
                 decided = _MISSING
                 if key in EVENT_FIELDS:
@@ -249,6 +267,12 @@ class _Merger:
         if all(not isinstance(x, (dict, list)) for x in [*base, *ours, *theirs]):
             return _merge_plain_list(base, ours, theirs)
         return _MISSING
+
+
+def _joined(base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any], key: str) -> bool:
+    """Whether both sides changed the list `key` (so the merged one holds entries of both)."""
+    b, o, t = base.get(key), ours.get(key), theirs.get(key)
+    return not _same(b, o) and not _same(b, t)
 
 
 def _far() -> dt.datetime:
@@ -370,9 +394,72 @@ def _nl(lines: list[str]) -> list[str]:
     return [ln if ln.endswith("\n") else ln + "\n" for ln in lines]
 
 
+def _changes(base: list[str], other: list[str], side: int) -> list[tuple[int, int, int, list[str]]]:
+    ops = difflib.SequenceMatcher(a=base, b=other, autojunk=False).get_opcodes()
+    return [(i1, i2, side, other[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
+
+
+def _line_candidates(base: str, ours: str, theirs: str) -> list[str]:
+    """Texts made of both sides' own changed lines applied to the ancestor, where they do not
+    overlap: comments and formatting then stay exactly as each side wrote them. Two
+    insertions at one place (both appended events) give two candidates, one per order;
+    the caller keeps a candidate only if it parses to the merged record."""
+    b = base.splitlines(keepends=True)
+    if b and not b[-1].endswith("\n"):
+        return []
+    hunks = sorted(_changes(b, ours.splitlines(keepends=True), 0) + _changes(b, theirs.splitlines(keepends=True), 1),
+                   key=lambda h: (h[0], h[1], h[2]))
+    for first, second in zip(hunks, hunks[1:]):
+        if first[1] > second[0] or (first[0] < first[1] and first[0] == second[0] and second[0] < second[1]):
+            return []  # both sides changed the same lines: a line merge cannot say
+    out: list[str] = []
+    # Histories are kept in time order: try first the order in which the earlier entries come first.
+    first_order = [False, True] if _first_at(hunks, 0) <= _first_at(hunks, 1) else [True, False]
+    for theirs_first in first_order:
+        order = sorted(hunks, key=lambda h: (h[0], h[1], h[2] if not theirs_first else -h[2]))
+        lines: list[str] = []
+        at = 0
+        for i1, i2, _side, new in order:
+            lines.extend(b[at:i1])
+            lines.extend(new)
+            at = max(at, i2)
+        lines.extend(b[at:])
+        text = "".join(lines)
+        if text not in out:
+            out.append(text)
+    return out
+
+
+_AT = re.compile(r"^\s*(?:- )?at: *['\"]?([0-9T:+.\- ]+?)['\"]?\s*$", re.MULTILINE)
+
+
+def _first_at(hunks: list[tuple[int, int, int, list[str]]], side: int) -> dt.datetime:
+    """The earliest `at:` among one side's new lines (a guess at the order; parsing decides)."""
+    found = [_time(_iso(m)) for h in hunks if h[2] == side for m in _AT.findall("".join(h[3]))]
+    times = [f for f in found if f is not None]
+    return min(times) if times else _far()
+
+
+def _iso(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _load_plain(text: str, path: str) -> Any:
+    data = yamlio.loads_fast(text, path) if text.strip() else None
+    return {} if data is None else data
+
+
 def merge_texts(base: str, ours: str, theirs: str, path: str = "", *,
                 labels: tuple[str, str] = ("ours", "theirs"), marker_size: int = 7) -> MergeResult:
-    """Merge three versions of one record file; see the module docstring for the rules."""
+    """Merge three versions of one record file; see the module docstring for the rules.
+
+    The merge is decided on the plain values (the fast parser); the text is then, in
+    order of preference, one side's text as it is, both sides' changed lines applied to
+    the ancestor (checked to parse to the merged record), or ours loaded round trip with
+    the merge applied in place and written out."""
     if ours == theirs:
         return MergeResult(ours)
     if base == ours:
@@ -380,30 +467,44 @@ def merge_texts(base: str, ours: str, theirs: str, path: str = "", *,
     if base == theirs:
         return MergeResult(ours)
     try:
-        b = yamlio.loads_roundtrip(base, path) if base.strip() else None
-        o = yamlio.loads_roundtrip(ours, path)
-        t = yamlio.loads_roundtrip(theirs, path)
+        b, o, t = _load_plain(base, path), _load_plain(ours, path), _load_plain(theirs, path)
     except CrmkitError as exc:
         # Not a record we can read (conflict markers from an earlier merge, broken YAML):
         # the whole file conflicts, as a line merge would show it.
         return MergeResult(_markers(ours, theirs, labels, marker_size), [f"(the whole file: {exc.message})"])
-    if b is None:
-        b = {}
     if not (isinstance(b, dict) and isinstance(o, dict) and isinstance(t, dict)):
         return MergeResult(_markers(ours, theirs, labels, marker_size), ["(the whole file: not a mapping)"])
-    merger = _Merger()
+    merger = _Merger(ours_before=copy.deepcopy(o))  # plain values: a copy keeps their zones
     merged = merger.mapping([], b, o, t)
-    if _same(merged, yamlio.loads_roundtrip(ours, path)):
-        text = ours  # nothing of theirs to add: ours' bytes as they are
-    elif _same(merged, t):
-        text = theirs
-    else:
-        text = yamlio.dumps(merged)
+    if not merger.conflicts:
+        if merged == merger.ours_before:
+            return MergeResult(ours, notes=merger.notes)  # nothing of theirs to add: ours' bytes as they are
+        if merged == t:
+            return MergeResult(theirs, notes=merger.notes)
+        for candidate in _line_candidates(base, ours, theirs):
+            try:
+                if _load_plain(candidate, path) == merged:
+                    return MergeResult(candidate, notes=merger.notes)
+            except CrmkitError:
+                continue
+    return _merge_roundtrip(base, ours, theirs, path, labels, marker_size)
+
+
+def _merge_roundtrip(base: str, ours: str, theirs: str, path: str, labels: tuple[str, str],
+                     marker_size: int) -> MergeResult:
+    """The merge on round-trip documents: ours' comments, order and quoting kept."""
+    def docs() -> tuple[Any, Any, Any]:
+        loaded = [yamlio.loads_roundtrip(x, path) if x.strip() else None for x in (base, ours, theirs)]
+        return tuple({} if d is None else d for d in loaded)  # type: ignore[return-value]
+
+    before = _load_plain(ours, path)
+    merger = _Merger(ours_before=before)
+    merged = merger.mapping([], *docs())
+    text = yamlio.dumps(merged)
     if merger.conflicts:
-        other = _Merger(prefer_theirs=True)
-        theirs_doc = other.mapping([], yamlio.loads_roundtrip(base, path) or {} if base.strip() else {},
-                                   yamlio.loads_roundtrip(ours, path), yamlio.loads_roundtrip(theirs, path))
-        text = _markers(yamlio.dumps(merged), yamlio.dumps(theirs_doc), labels, marker_size)
+        other = _Merger(prefer_theirs=True, ours_before=before)
+        theirs_doc = other.mapping([], *docs())
+        text = _markers(text, yamlio.dumps(theirs_doc), labels, marker_size)
     return MergeResult(text, merger.conflicts, merger.notes)
 
 
