@@ -13,6 +13,12 @@ from crmkit.store import yamlio
 
 
 def duplicate_people(ws: Any) -> list[Problem]:
+    """Exact duplicates, in a shared repository (one with a remote), where they are what
+    two clones adding the same person leave; a solo workspace has `crmkit dedupe` for them."""
+    from crmkit.store import gitio
+
+    if gitio.find_worktree(ws.root) is None or not gitio.has_remote(ws.root):
+        return []
     found: list[Problem] = []
     fields = {"contact": ("email", "phone"), "company": ("domain", "website")}
     for kind, keys in fields.items():
