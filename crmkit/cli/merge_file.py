@@ -19,9 +19,9 @@ from crmkit.cli.common import App, crmkit_command, pass_app
 def merge_file(app: App, base: str, ours: str, theirs: str, name: str, marker_size: str) -> None:
     """Merge three versions of a record file field by field; git runs it as the `crmkit` driver.
 
-    git calls it as `crmkit merge-file --marker-size %L %O %A %B %P` for files that
-    .gitattributes marks `merge=crmkit` (`crmkit init` writes that, and every crmkit
-    command registers the driver in .git/config). The result replaces OURS. Append-only
+    git runs it for files that .gitattributes marks `merge=crmkit` (`crmkit init` writes
+    that, and every crmkit command registers the driver in .git/config, there as the
+    quicker-starting `python -m crmkit.cli.merge_driver_entry` with the same arguments). The result replaces OURS. Append-only
     histories are joined, fields changed on one side are taken; where both sides changed
     a field differently the file gets ordinary conflict markers around those lines.
 

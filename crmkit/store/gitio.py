@@ -169,11 +169,12 @@ MERGE_DRIVER_KEY = "merge.crmkit.driver"
 
 
 def merge_driver_command() -> str:
-    """The driver command line git runs: this very Python, so the installed crmkit merges."""
+    """The driver command line git runs: this very Python, so the installed crmkit merges
+    (through the lean entry point: git starts it once per file)."""
     import shlex
     import sys
 
-    return f"{shlex.quote(sys.executable)} -m crmkit merge-file --marker-size %L %O %A %B %P"
+    return f"{shlex.quote(sys.executable)} -m crmkit.cli.merge_driver_entry --marker-size %L %O %A %B %P"
 
 
 def _git_common_dir(top: Path) -> Path | None:

@@ -71,6 +71,9 @@ def commands(ws: Path, rng: random.Random, who: str, n: int = 64) -> list[list[s
             day.append(["set", rng.choice(contacts), f"title={rng.choice(TITLES)}"])
         elif kind == "status":
             day.append(["ticket", "status", rng.choice(tickets), rng.choice(["open", "pending"])])
+    for cron in (["route"], ["tick"]):  # the cron job runs at least once in every clone's day
+        if cron not in day:
+            day.insert(rng.randrange(len(day)), cron)
     day.insert(rng.randrange(len(day)), ["contact", "add", "Anna Berg", "email=anna.berg@nordvik.no",
                                          "company=nordvik-as"])
     email = "erik.lund@vastkust.se" if who == "a" else "erik.lund@lindholmen.se"

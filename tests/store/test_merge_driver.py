@@ -210,3 +210,21 @@ def test_one_notification_written_on_both_sides_keeps_the_earlier() -> None:
     assert merge_message("", late, early).text == early
     other = early.replace("crmkit.notify.x", "other")
     assert not merge_message("", late, other).clean
+
+
+def test_the_merge_file_command_writes_ours_and_exits_1_on_a_conflict(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import invoke
+
+    from crmkit.cli.merge_driver_entry import main as entry
+
+    base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
+    base.write_text(TICKET)
+    theirs.write_text(TICKET.replace("priority: normal", "priority: high"))
+    for run in (lambda: invoke(["merge-file", str(base), str(ours), str(theirs), "tickets/tk.yaml"]).exit_code,
+                lambda: entry([str(base), str(ours), str(theirs), "tickets/tk.yaml"])):
+        ours.write_text(TICKET + "  - type: replied\n    at: 2026-11-20T10:00:00+01:00\n    by: nora\n")
+        assert run() == 0
+        assert "priority: high" in ours.read_text() and "type: replied" in ours.read_text()
+        ours.write_text(TICKET.replace("priority: normal", "priority: low"))
+        assert run() == 1
+        assert "<<<<<<< ours\npriority: low\n=======\npriority: high\n>>>>>>> theirs (tickets/tk.yaml)\n" in ours.read_text()
