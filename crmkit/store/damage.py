@@ -91,12 +91,14 @@ def duplicate_message_ids(ws: Any) -> list[Problem]:
             seen[mid] = rel
     outbox = ws.root / "outbox"
     if outbox.is_dir():
-        from crmkit.io import eml
+        from email import policy
+        from email.parser import BytesHeaderParser
 
         waiting: dict[str, str] = {}
         for path in sorted(outbox.glob("*.eml")):
             try:
-                mid = str(eml.read_headers(path)["Message-ID"] or "")
+                with open(path, "rb") as fh:
+                    mid = str(BytesHeaderParser(policy=policy.default).parse(fh)["Message-ID"] or "")
             except Exception:  # noqa: BLE001 - an unreadable message is mail's check to report
                 continue
             if not mid:
