@@ -20,8 +20,9 @@ its comments, key order and quoting stay as they were:
   last change take the later value, `created` and `done` the earlier one, a
   ticket's status, owner and priority follow the newest event that set them, a
   deal's stage follows its merged stage history, and a `routing` block written
-  by both sides keeps the earlier decision (a different decision by the other
-  side is kept under `routing_conflicts`, which `crmkit check` reports);
+  by both sides keeps the earlier one (when the other side gave the record to a
+  different owner, its block is kept under `routing_conflicts`, which `crmkit
+  check` reports);
 * anything else both sides changed differently is a real conflict: the file is
   written with ordinary conflict markers around just those lines and the merge
   fails, as git's own merge would.
@@ -210,6 +211,13 @@ class _Merger:
             b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
             both_changed = (o is not _MISSING and t is not _MISSING and not _same(o, t)
                             and not (b is not _MISSING and (_same(b, o) or _same(b, t))))
+            if key in EVENT_FIELDS and _both_added(base, self.ours_before, theirs, EVENT_FIELDS[key]):
+                # changed by events on both sides: the newest event says what it is now, even
+                # when one side changed it and back (its field then looks unchanged)
+                newest = _newest_to(events, EVENT_FIELDS[key])
+                if newest is not _MISSING:
+                    out[key] = newest
+                    continue
             if key == "stage" and history and _joined(base, self.ours_before, theirs, "stage_history"):
                 # moves on both sides: the stage is where the merged history ends, even when
                 # one side moved away and back (its stage field then looks unchanged)
@@ -243,7 +251,9 @@ class _Merger:
         # Both sides routed the record since they parted.
         first, second = (o, t) if (_time(o.get("at")) or _far()) <= (_time(t.get("at")) or _far()) else (t, o)
         out["routing"] = first
-        decision = ("rule", "owner", "status", "pool")
+        # The decision is who got it: the rule and the status routed for are circumstances
+        # (one clone had seen a reply first); the same owner on both sides is one routing.
+        decision = ("owner",)
         if any(not _same(first.get(k), second.get(k)) for k in decision):
             conflicts = out.get("routing_conflicts")
             if not isinstance(conflicts, list):
@@ -267,6 +277,17 @@ class _Merger:
         if all(not isinstance(x, (dict, list)) for x in [*base, *ours, *theirs]):
             return _merge_plain_list(base, ours, theirs)
         return _MISSING
+
+
+def _both_added(base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any], kind: str) -> bool:
+    """Whether both sides added events of type `kind` since they parted."""
+    def of_kind(doc: dict[Any, Any]) -> set[str]:
+        events = doc.get("events")
+        return {_canon(e) for e in events if isinstance(e, dict) and e.get("type") == kind} \
+            if isinstance(events, list) else set()
+
+    had = of_kind(base)
+    return bool(of_kind(ours) - had) and bool(of_kind(theirs) - had)
 
 
 def _joined(base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any], key: str) -> bool:
