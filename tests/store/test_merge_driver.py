@@ -228,3 +228,22 @@ def test_the_merge_file_command_writes_ours_and_exits_1_on_a_conflict(tmp_path) 
         ours.write_text(TICKET.replace("priority: normal", "priority: low"))
         assert run() == 1
         assert "<<<<<<< ours\npriority: low\n=======\npriority: high\n>>>>>>> theirs (tickets/tk.yaml)\n" in ours.read_text()
+
+
+def test_status_changed_and_back_on_one_side_follows_the_newest_event() -> None:
+    def status(frm: str, to: str, at: str) -> str:
+        return f"  - type: status\n    at: {at}\n    by: nora\n    from: {frm}\n    to: {to}\n"
+    ours = TICKET.replace("status: open", "status: pending") + status("open", "pending", "2026-11-20T11:00:00+01:00")
+    theirs = TICKET + status("open", "pending", "2026-11-20T09:10:00+01:00") + status(
+        "pending", "open", "2026-11-20T12:00:00+01:00")
+    result = merge_texts(TICKET, ours, theirs)
+    assert result.clean
+    assert load(result.text)["status"] == "open"
+
+
+def test_routing_to_the_same_owner_for_another_status_is_one_routing() -> None:
+    early = routed("alan", "2026-11-20T10:00:00+01:00").replace("  status: prospect", "  status: new")
+    result = merge_texts(LEAD, routed("alan", "2026-11-20T11:00:00+01:00"), early)
+    assert result.clean
+    data = load(result.text)
+    assert data["routing"]["status"] == "new" and "routing_conflicts" not in data
