@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         # git then leaves the file conflicted with its own markers: nothing is lost
         print(f"crmkit merge-file: {where}: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - git shows our stderr; one line, ours left as it was
+        if args.debug:
+            raise
+        print(f"crmkit merge-file: {where}: internal error: {type(exc).__name__}: {exc}; "
+              "the file is left as a conflict", file=sys.stderr)
+        return 1
     if args.debug:
         for note in result.notes:
             print(f"crmkit merge-file: {where}: {note}", file=sys.stderr)
