@@ -256,6 +256,9 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
     # Tickets -------------------------------------------------------------------
     ticket_ids: list[str] = []
     statuses = ["new", "open", "pending", "solved", "closed"]
+    # breaches, surveys and ratings (for `report satisfaction`) come from their own random
+    # stream, so the rest of the workspace is the same as without them
+    extra = random.Random(seed * 7919 + 15)
     for i in range(counts["tickets"]):
         pid, ci = contacts[rng.randrange(len(contacts))]
         cid = companies[ci][0]
@@ -270,6 +273,14 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
             events.append(f"  - type: replied\n    at: {stamp(day, start + 20)}\n    by: {owner}")
         if status in ("pending", "solved", "closed"):
             events.append(f"  - type: status\n    at: {stamp(day, start + 25)}\n    by: {owner}\n    to: {status}")
+        if status != "new" and extra.random() < 0.1:
+            events.append(f"  - type: breached\n    at: {stamp(day, start + 22)}\n    by: crmkit\n"
+                          f"    target: first_response")
+        if status in ("solved", "closed") and extra.random() < 0.6:
+            events.append(f"  - type: surveyed\n    at: {stamp(day, start + 30)}\n    by: crmkit\n    to: {pid}")
+            if extra.random() < 0.7:
+                events.append(f"  - type: rated\n    at: {stamp(day, start + 90)}\n    by: {pid}\n"
+                              f"    rating: {extra.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 6])[0]}")
         lines = [f"subject: {q('Problem with ' + rng.choice(PRODUCTS) + ' #' + str(i))}", f"contact: {pid}",
                  f"company: {cid}", f"channel: {rng.choice(['email', 'phone', 'web', 'chat'])}",
                  f"priority: {rng.choices(['low', 'normal', 'high', 'urgent'], [3, 6, 2, 1])[0]}",

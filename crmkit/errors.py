@@ -72,6 +72,14 @@ class TemplateError(CrmkitError):
     """A template is missing, broken or lacks a variable."""
 
 
+class InternalError(RuntimeError):
+    """A fault in crmkit itself (say a registry naming a function that does not exist).
+
+    Deliberately not a CrmkitError: the CLI boundary reports it as an internal error
+    (exit 70), because no input of the user's can cause or fix it.
+    """
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding of a validator; validators return lists of these instead of raising."""

@@ -74,24 +74,40 @@ def snapshot_repo(dest: Path) -> str:
     return _git(dest, "rev-parse", "HEAD").strip()
 
 
-def test_pre_commit_hook_runs_crmkit_check(make_ws, isolated_env, monkeypatch) -> None:
+def test_hook_manifest_covers_every_commit() -> None:
+    """Distinct ids and names; no file filter that deletions or templates could slip past."""
+    from crmkit.store import yamlio
+
+    hooks = yamlio.load_fast(REPO / ".pre-commit-hooks.yaml")
+    ids = [h["id"] for h in hooks]
+    assert len(set(ids)) == len(ids) == 2 and len({h["name"] for h in hooks}) == 2
+    for hook in hooks:
+        assert hook["entry"] == "crmkit check --staged"
+        assert hook["always_run"] is True and hook["pass_filenames"] is False
+        assert "files" not in hook and "types" not in hook
+
+
+def _pre_commit_ws(make_ws, monkeypatch, files: dict[str, str]) -> tuple[Path, Path]:
     pre_commit = Path(sys.executable).parent / "pre-commit"
     if not pre_commit.exists():
         pytest.fail("pre-commit is a test dependency; run `make test`")
-    manifest = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    assert "id: crmkit-check" in manifest and "entry: crmkit check" in manifest
-
     rev = snapshot_repo(CACHE / "repo")
     monkeypatch.setenv("PRE_COMMIT_HOME", str(CACHE / "store"))
     monkeypatch.setenv("PIP_CACHE_DIR", PIP_CACHE)
     config = f"repos:\n  - repo: {CACHE / 'repo'}\n    rev: {rev}\n    hooks:\n      - id: crmkit-check\n"
-    ws = make_ws({
-        "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
-        ".pre-commit-config.yaml": config,
-    })
+    return pre_commit, make_ws({**files, ".pre-commit-config.yaml": config})
 
-    ok = subprocess.run([str(pre_commit), "run", "crmkit-check", "--all-files"],
-                        cwd=ws, capture_output=True, text=True, timeout=900)
+
+def _pre_commit(pre_commit: Path, ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(pre_commit), "run", "crmkit-check", *args],
+                          cwd=ws, capture_output=True, text=True, timeout=900)
+
+
+def test_pre_commit_hook_runs_crmkit_check(make_ws, isolated_env, monkeypatch) -> None:
+    pre_commit, ws = _pre_commit_ws(make_ws, monkeypatch, {
+        "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
+    })
+    ok = _pre_commit(pre_commit, ws, "--all-files")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "crmkit check" in ok.stdout and "Passed" in ok.stdout
 
@@ -99,16 +115,46 @@ def test_pre_commit_hook_runs_crmkit_check(make_ws, isolated_env, monkeypatch) -
     (ws / "contacts").mkdir()
     (ws / "contacts/bad.yaml").write_text("name: Bad\ncompany: ghost-co\n", encoding="utf-8")
     subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
-    bad = subprocess.run([str(pre_commit), "run", "crmkit-check"],
-                         cwd=ws, capture_output=True, text=True, timeout=900)
+    bad = _pre_commit(pre_commit, ws)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Failed" in bad.stdout
     assert "contacts/bad.yaml:2: missing-ref: company: no company with id 'ghost-co'" in bad.stdout
 
-    # A commit that touches no record does not run it (files: matches records only).
-    (ws / "contacts/bad.yaml").unlink()
+    # Any commit runs it (there is no file filter to skip it), and only the staged files count.
+    subprocess.run(["git", "rm", "-q", "--cached", "contacts/bad.yaml"], cwd=ws, check=True)
     (ws / "NOTES.txt").write_text("hello\n", encoding="utf-8")
+    subprocess.run(["git", "add", "NOTES.txt"], cwd=ws, check=True)
+    notes = _pre_commit(pre_commit, ws, "--files", "NOTES.txt")
+    assert notes.returncode == 0 and "Passed" in notes.stdout, notes.stdout + notes.stderr
+
+    # A broken template is a file crmkit reads too.
+    (ws / "contacts/bad.yaml").unlink()
+    (ws / "templates").mkdir()
+    (ws / "templates/offer.md.j2").write_text("{% if deal %}\nno end\n", encoding="utf-8")
     subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
-    skipped = subprocess.run([str(pre_commit), "run", "crmkit-check", "--files", "NOTES.txt"],
-                             cwd=ws, capture_output=True, text=True, timeout=900)
-    assert skipped.returncode == 0 and "no files to check" in skipped.stdout.lower(), skipped.stdout
+    tpl = _pre_commit(pre_commit, ws)
+    assert tpl.returncode == 1 and "templates/offer.md.j2:" in tpl.stdout, tpl.stdout + tpl.stderr
+
+
+def test_a_commit_deleting_a_referenced_record_is_stopped(make_ws, isolated_env, monkeypatch) -> None:
+    """The case pre-commit's file list misses: `git rm` of a company, then a real `git commit`."""
+    pre_commit, ws = _pre_commit_ws(make_ws, monkeypatch, {
+        "companies/nordvik-as.yaml": "name: Nordvik AS\ncountry: NO\n",
+        "contacts/ingrid-solberg.yaml": "name: Ingrid Solberg\ncompany: nordvik-as\n",
+    })
+    subprocess.run([str(pre_commit), "install"], cwd=ws, check=True, capture_output=True)
+    env = dict(os.environ, **_FIXED)
+    head = _git(ws, "rev-parse", "HEAD").strip()
+    subprocess.run(["git", "rm", "-q", "companies/nordvik-as.yaml"], cwd=ws, check=True)
+    commit = subprocess.run(["git", "-c", "commit.gpgsign=false", "commit", "-m", "drop Nordvik"],
+                            cwd=ws, capture_output=True, text=True, timeout=900, env=env)
+    assert commit.returncode != 0, commit.stdout + commit.stderr
+    out = commit.stdout + commit.stderr
+    assert "contacts/ingrid-solberg.yaml:2: missing-ref: company: no company with id 'nordvik-as'" in out
+    assert _git(ws, "rev-parse", "HEAD").strip() == head          # nothing landed
+    # removing the contact's reference in the same commit lets it through
+    (ws / "contacts/ingrid-solberg.yaml").write_text("name: Ingrid Solberg\n", encoding="utf-8")
+    subprocess.run(["git", "add", "contacts/ingrid-solberg.yaml"], cwd=ws, check=True)
+    commit = subprocess.run(["git", "-c", "commit.gpgsign=false", "commit", "-m", "drop Nordvik"],
+                            cwd=ws, capture_output=True, text=True, timeout=900, env=env)
+    assert commit.returncode == 0, commit.stdout + commit.stderr

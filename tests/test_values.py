@@ -103,3 +103,49 @@ def test_rounding_is_within_half_an_ore_and_idempotent(amount) -> None:
     rounded = round_money(amount, "SEK")
     assert abs(rounded - amount) <= D("0.005")
     assert round_money(rounded, "SEK") == rounded
+
+
+# -- the one decimal parser ------------------------------------------------------------
+
+from crmkit.values import parse_decimal  # noqa: E402
+
+
+@pytest.mark.parametrize("text,locale,expected", [
+    ("1234.5", "de_DE", "1234.5"),        # the plain form is read as it is in every locale
+    ("1234.5", "sv_SE", "1234.5"),
+    ("12,345", None, "12.345"),           # a lone comma is a decimal comma by default
+    ("12,345", "sv_SE", "12.345"),
+    ("12,345", "en_US", "12345"),         # ... and a grouping comma in English
+    ("1.234,5", "de_DE", "1234.5"),
+    ("12,5", "en_US", "12.5"),            # what the locale cannot read: the spreadsheet rule
+    ("12\u00a0345,50 kr", "sv_SE", "12345.50"),
+])
+def test_parse_decimal_with_and_without_a_locale(text: str, locale: str | None, expected: str) -> None:
+    assert parse_decimal(text, locale) == D(expected)
+
+
+@pytest.mark.parametrize("value", [None, "", " ", True, "-", ",", "1_000", "NaN", "inf", float("nan"), [1], "12 kr 50"])
+def test_parse_decimal_says_none_instead_of_guessing(value: object) -> None:
+    assert parse_decimal(value) is None
+
+
+def test_ambiguous_grouping_is_refused_only_when_asked() -> None:
+    assert parse_decimal("1,234") == D("1.234")
+    assert parse_decimal("1,234", refuse_ambiguous=True) is None
+    assert parse_decimal("1 234,567", refuse_ambiguous=True) is None
+    assert parse_decimal("1,25", refuse_ambiguous=True) == D("1.25")
+    assert parse_decimal("1,234.50", refuse_ambiguous=True) == D("1234.50")
+
+
+def test_every_reader_of_amounts_agrees() -> None:
+    """Reports, conditions, `crmkit check` and sorting read an amount the same way."""
+    from crmkit.conditions.language import parse
+    from crmkit.sales.facts import amount_of
+    from crmkit.sales.pipeline import parse_amount
+    from crmkit.store.schema import type_problem
+
+    for text in ["12 345,50", "12,345.50", "1_000", "12 kr", "many", "0,5"]:
+        number = parse_decimal(text)
+        assert parse_amount(text) == amount_of(text) == number
+        assert (type_problem(text, "amount") is None) == (number is not None)
+        assert parse("value > 0").evaluate({"value": text}, lambda *_: None) is (number is not None and number > 0)

@@ -5,28 +5,47 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, echo_problems, pass_app
-from crmkit.store import yamlio
-from crmkit.store.validate import check_workspace
 from crmkit.errors import CrmkitError
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
 
 
 @crmkit_command(name="check")
+@click.option("--staged", is_flag=True,
+              help="Check the files as staged in git's index (what the next commit holds), not the work tree.")
 @pass_app
-def check(app: App) -> None:
-    """Validate every record (fields and types), every reference, ids and every rule file.
+def check(app: App, staged: bool) -> None:
+    """Validate every record (fields and types), every reference, ids, rule files and templates.
 
     Prints all problems at once as `path:line: code: message` (a JSON list with
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
-    jobs and pre-commit hooks.
+    jobs and pre-commit hooks; the hook runs `crmkit check --staged`, which reads
+    the staged version of every file, so deleting a record that others refer to
+    (`git rm`) is caught too.
     """
+    from crmkit.check import check_workspace  # the domains' checkers; `schema` needs none
+
     ws = app.workspace()
+    if staged:
+        from crmkit.store.staged import staged_copy
+        from crmkit.store.workspace import Workspace
+
+        with staged_copy(ws.root) as root:
+            ws = Workspace(root, now=app.now_text, commit=False)
+            problems = check_workspace(ws)
+            _report(app, ws, problems)
+        return
     problems = check_workspace(ws)
+    _report(app, ws, problems)
+
+
+def _report(app: App, ws: Any, problems: list[Any]) -> None:
     echo_problems(app, problems)
     if problems:
         click.echo(f"crmkit: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)

@@ -6,13 +6,13 @@ import datetime as dt
 import json
 import shlex
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from functools import update_wrapper
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import click
 
-from crmkit.errors import Problem
-from crmkit.render.cells import cell
+from crmkit.errors import Problem, UsageError
 from crmkit.render.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md")
@@ -145,23 +145,13 @@ def echo_json(data: Any) -> None:
 
 
 def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    rows = list(rows)
-    texts = [[cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(t[i]) for t in texts]) for i, c in enumerate(columns)]
-    if sys.stdout.isatty():
-        import shutil
+    """Rows as aligned columns; on a terminal narrowed to fit its width."""
+    import shutil
 
-        room = shutil.get_terminal_size((120, 20)).columns
-        while sum(widths) + 2 * len(widths) > room and max(widths) > 12:
-            widths[widths.index(max(widths))] -= 1
-    def fmt(values: Sequence[str]) -> str:
-        out = []
-        for v, w in zip(values, widths):
-            out.append(v if len(v) <= w else v[: w - 1] + "…")
-        return "  ".join(o.ljust(w) for o, w in zip(out, widths)).rstrip()
-    lines = [fmt([c.upper() for c in columns]), fmt(["-" * w for w in widths])]
-    lines += [fmt(t) for t in texts]
-    return "\n".join(lines)
+    from crmkit.render.table import listing_text
+
+    room = shutil.get_terminal_size((120, 20)).columns if sys.stdout.isatty() else None
+    return listing_text(rows, columns, room)
 
 
 def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -171,12 +161,9 @@ def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def render_md(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+    from crmkit.render.table import listing_md
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(esc(cell(r.get(c))) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return listing_md(rows, columns)
 
 
 def output(app: App, rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None = None) -> None:
@@ -198,3 +185,11 @@ def echo_problems(app: App, problems: list[Problem]) -> None:
     else:
         for p in problems:
             click.echo(str(p))
+
+
+def stdin_bytes() -> bytes:
+    """FILE `-` reads standard input (for pipes: `curl ... | crmkit import csv - --kind lead`)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")

@@ -32,9 +32,10 @@ def move(app: App, deal_id: str, stage: str, reason: str | None, close_date: str
       crmkit deal move nordvik-erp-rollout won --close-date 2026-11-20
       crmkit deal move acme-crm lost --reason "chose a competitor"
     """
+    from crmkit.sales.moves import apply_move, plan_move
+    from crmkit.sales.pipeline import PipelineConfig
     from crmkit.store import yamlio
     from crmkit.store.editing import actor
-    from crmkit.sales.pipeline import PipelineConfig, apply_move, plan_move
 
     ws = app.workspace()
     rec = ws.get(deal_id, "deal")

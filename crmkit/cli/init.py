@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.store import gitio
-from crmkit.store.scaffold import create_workspace
+from crmkit.store.scaffold import commit_new_workspace, create_workspace
 
 
 @crmkit_command(name="init")
@@ -22,10 +21,7 @@ def init(app: App, directory: Path, sample: bool) -> None:
     root = directory.resolve()
     sha = None
     if not app.no_commit:
-        sha = gitio.commit_paths(
-            root, written,
-            gitio.commit_message("init workspace" + (" from the sample" if sample else ""), [], app.command_line),
-        )
+        sha = commit_new_workspace(root, written, sample=sample, command_line=app.command_line)
     if app.json:
         echo_json({"workspace": str(root), "files": len(written), "commit": sha})
     else:

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
+from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_bytes
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
-from crmkit.exchange.importer import (ImportPlan, apply_import, load_mapping, plan_import, plan_vcard_import,
-                                  resolve_columns)
+from crmkit.exchange.columns import load_mapping, resolve_columns
+from crmkit.exchange.importer import ImportPlan, apply_import, plan_import, plan_vcard_import
 from crmkit.store.records import KINDS
 
 IMPORT_KINDS = ("contact", "company", "lead", "deal")
 
 
-def _stdin_bytes() -> bytes:
-    """FILE `-` reads standard input (for pipes: `curl ... | crmkit import csv - --kind lead`)."""
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
-    buffer = getattr(sys.stdin, "buffer", None)
-    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
+def import_options(item: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--dry-run, --strict, --on-match and --merge, the options of every import; `item` is
+    what the file holds one of (a row, a card)."""
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed([
+            click.option("--dry-run", is_flag=True, help=f"Report {item} by {item} what would happen; write nothing."),
+            click.option("--strict", is_flag=True, help=f"Any bad {item} aborts the whole import; nothing is written."),
+            click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update",
+                         show_default=True,
+                         help="A row whose key matches an existing record: set its fields (update), only fill "
+                              "what it lacks (merge), or leave it (skip)."),
+            click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge."),
+        ]):
+            f = opt(f)
+        return f
+
+    return decorate
 
 
 def _report(app: App, plan: ImportPlan, dry_run: bool) -> None:
@@ -72,12 +84,7 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A YAML file of column: field.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
-@click.option("--dry-run", is_flag=True, help="Report row by row what would happen; write nothing.")
-@click.option("--strict", is_flag=True, help="Any bad row aborts the whole import; nothing is written.")
-@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
-              help="A row whose key matches an existing record: set its fields (update), only fill "
-                   "what it lacks (merge), or leave it (skip).")
-@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
+@import_options("row")
 @pass_app
 def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: Path | None,
                delimiter: str | None, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
@@ -101,7 +108,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     if str(file) == "-":
         from crmkit.io.csvfmt import decode, parse_rows
 
-        header, rows = parse_rows(decode(_stdin_bytes(), "<stdin>"), "<stdin>", sep)
+        header, rows = parse_rows(decode(stdin_bytes(), "<stdin>"), "<stdin>", sep)
     else:
         header, rows = read_rows(file, sep)
     columns = resolve_columns(kind, header, load_mapping(list(maps), mapping))
@@ -115,12 +122,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 
 @crmkit_command(name="vcard")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Report card by card what would happen; write nothing.")
-@click.option("--strict", is_flag=True, help="Any bad card aborts the whole import; nothing is written.")
-@click.option("--on-match", type=click.Choice(["update", "merge", "skip"]), default="update", show_default=True,
-              help="A row whose key matches an existing record: set its fields (update), only fill "
-                   "what it lacks (merge), or leave it (skip).")
-@click.option("--merge", "merge_", is_flag=True, help="Same as --on-match merge.")
+@import_options("card")
 @pass_app
 def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: str, merge_: bool) -> None:
     """Import contacts from a vCard file (2.1, 3.0 or 4.0, many cards), as phones and address books export them.
@@ -136,7 +138,7 @@ def import_vcard(app: App, file: Path, dry_run: bool, strict: bool, on_match: st
 
     ws = app.workspace()
     try:
-        text = decode(_stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
+        text = decode(stdin_bytes() if str(file) == "-" else file.read_bytes(), str(file))
     except OSError as exc:
         raise CrmkitError(f"cannot read: {exc.strerror}", path=str(file)) from None
     try:
@@ -175,7 +177,9 @@ def _export_options(f: Any) -> Any:
 @_export_options
 @click.option("--fields", metavar="A,B", help="Columns (default: id, the usual ones, then every field present).")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", help="';' for Nordic Excel.")
-@click.option("--excel", is_flag=True, help="For Excel on a Nordic machine: ';' and a UTF-8 BOM.")
+@click.option("--excel", is_flag=True,
+              help="For Excel or LibreOffice: ';', a UTF-8 BOM, the workspace locale's decimal mark, "
+                   "digits that must stay text (zip 0150) as =\"0150\".")
 @pass_app
 def export_csv(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None,
                fields: str | None, delimiter: str, excel: bool) -> None:
@@ -183,14 +187,17 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 
     Nested fields become dotted columns (address.city), lists are comma-joined or
     JSON (emails, phones). Cells a spreadsheet would run as a formula (starting
-    with = + - @, a tab or a carriage return) get a leading ' so they stay text.
+    with = or @, a tab or a carriage return, or + or - not followed by a number or
+    phone number) get a leading ' so they stay text.
     """
-    from crmkit.exchange.exporter import export_csv as to_csv, select_records
+    from crmkit.exchange.exporter import export_csv as to_csv
+    from crmkit.exchange.exporter import select_records
 
     kind, records = select_records(app.workspace(), kind, where, segment)
     columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     sep = "\t" if delimiter == "tab" else (";" if excel else delimiter)
-    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel), out)
+    locale = str(app.workspace().config.get("locale", "sv_SE")) if excel else None
+    _write(app, to_csv(kind, records, columns, delimiter=sep, bom=excel, excel_locale=locale), out)
 
 
 @crmkit_command(name="json")
@@ -198,7 +205,8 @@ def export_csv(app: App, kind: str | None, where: str | None, segment: str | Non
 @pass_app
 def export_json(app: App, kind: str | None, where: str | None, segment: str | None, out: Path | None) -> None:
     """Export records as a JSON list of {"id": ..., fields...} (the shape of `list --json`)."""
-    from crmkit.exchange.exporter import export_json as to_json, select_records
+    from crmkit.exchange.exporter import export_json as to_json
+    from crmkit.exchange.exporter import select_records
 
     _, records = select_records(app.workspace(), kind, where, segment)
     _write(app, to_json(records), out)
@@ -216,7 +224,8 @@ def export_vcard(app: App, where: str | None, segment: str | None, out: Path | N
     Every field crmkit models goes out: name, company (ORG), title, the primary and
     the other emails and phones with their types, the address and notes.
     """
-    from crmkit.exchange.exporter import export_vcard as to_vcard, select_records
+    from crmkit.exchange.exporter import export_vcard as to_vcard
+    from crmkit.exchange.exporter import select_records
 
     ws = app.workspace()
     _, records = select_records(ws, "contact", where, segment)

@@ -8,8 +8,9 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
 from crmkit.cli.completion import complete_record_id
-from crmkit.cli.records import add_record
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.people.adding import add_record
+from crmkit.store.records import Record
 
 
 @crmkit_command(name="add")
@@ -35,7 +36,7 @@ def add(app: App, name: str | None, fields: tuple[str, ...], record_id: str | No
             fields = (name, *fields)
         rec = _add_form(app, list(fields), record_id)
     else:
-        rec = add_record(app, "lead", name, list(fields), record_id)
+        rec = add_record(app.workspace(), "lead", name, list(fields), record_id, app.command_line)
     ws = app.workspace()
     if app.json:
         echo_json({"kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data})
@@ -43,11 +44,11 @@ def add(app: App, name: str | None, fields: tuple[str, ...], record_id: str | No
         click.echo(rec.ref)
 
 
-def _add_form(app: App, assignments: list[str], record_id: str | None) -> object:
-    from crmkit.store.validate import record_problems
-    from crmkit.store.editing import new_record, parse_assignments
+def _add_form(app: App, assignments: list[str], record_id: str | None) -> Record:
     from crmkit.sales.leads import form_data
+    from crmkit.store.editing import new_record, parse_assignments
     from crmkit.store.records import Record, check_id, new_id
+    from crmkit.store.validate import record_problems
 
     stdin = sys.stdin
     if stdin.isatty():

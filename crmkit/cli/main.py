@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from typing import Any
 
@@ -12,21 +10,18 @@ import click
 from crmkit import __version__
 from crmkit.cli.common import App, global_options
 from crmkit.cli.registry import COMMANDS, GROUPS, KIND_COMMANDS, KIND_HELP
-from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError
+from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError, InternalError
 from crmkit.store.records import KINDS
-
-
-def _available(target: str) -> bool:
-    module = target.split(":")[0]
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+from crmkit.targets import resolve
 
 
 def _load(target: str) -> click.Command:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    # A registry entry that does not resolve is a bug: InternalError (exit 70), never a
+    # command that silently disappears from the listing.
+    command = resolve(target)
+    if not isinstance(command, click.Command):
+        raise InternalError(f"registry target {target!r} is not a click command")
+    return command
 
 
 class LazyGroup(click.Group):
@@ -34,7 +29,7 @@ class LazyGroup(click.Group):
 
     def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lazy = {name: spec for name, spec in (lazy or {}).items() if _available(spec[0])}
+        self.lazy = dict(lazy or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
@@ -64,9 +59,8 @@ def kind_group(kind: str) -> LazyGroup:
         "add": (f"crmkit.cli.records:add_{kind}", f"Add a {kind} (fields as KEY=VALUE)."),
         "list": (f"crmkit.cli.records:list_{kind}", f"List {kind} records, filtered and sorted."),
     }
-    # A capability may replace the generic add (lead add reads JSON forms); until its
-    # module exists the generic one stays.
-    generic.update({n: spec for n, spec in KIND_COMMANDS.get(kind, {}).items() if _available(spec[0])})
+    # A kind may replace the generic add (lead add reads JSON forms).
+    generic.update(KIND_COMMANDS.get(kind, {}))
     return LazyGroup(name=kind, help=KIND_HELP[kind], lazy=generic)
 
 

@@ -21,7 +21,7 @@ def merge_file(app: App, base: str, ours: str, theirs: str, name: str, marker_si
 
     git runs it for files that .gitattributes marks `merge=crmkit` (`crmkit init` writes
     that, and every crmkit command registers the driver in .git/config, there as the
-    quicker-starting `python -m crmkit.cli.merge_driver_entry` with the same arguments). The result replaces OURS. Append-only
+    quicker-starting `python -m crmkit.store.merge_driver` with the same arguments). The result replaces OURS. Append-only
     histories are joined, fields changed on one side are taken; where both sides changed
     a field differently the file gets ordinary conflict markers around those lines.
 

@@ -12,75 +12,25 @@ from typing import Any
 
 import click
 
-from crmkit.cli.completion import complete_record_id
 from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
-from crmkit.store import gitio
+from crmkit.cli.completion import complete_record_id
+from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
+from crmkit.conditions.views import computed_fields, view
+from crmkit.errors import CrmkitError, UsageError
+from crmkit.people.adding import add_record
+from crmkit.render.cells import cell
+from crmkit.reports.related import related, summary
 from crmkit.store import yamlio
-from crmkit.store.validate import validate_data
 from crmkit.store.editing import (
-    new_record,
     parse_assignments,
     plain,
     set_path,
     unset_path,
 )
-from crmkit.errors import CrmkitError, UsageError
-from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
-from crmkit.store.records import KINDS, TITLE_FIELD, Record, check_id, new_id
-from crmkit.reports.related import related
-from crmkit.conditions.views import computed_fields, view
-from crmkit.render.cells import cell
-
+from crmkit.store.records import KINDS, TITLE_FIELD
+from crmkit.store.validate import validate_data
 
 # -- add ----------------------------------------------------------------------------
-
-
-def add_record(app: App, kind: str, title: str | None, assignments: list[str], record_id: str | None,
-               merge: bool = False) -> Record:
-    """Create one record from the command line (shared by the kind-specific `add` commands)."""
-    ws = app.workspace()
-    if title is not None and "=" in title and not title.startswith("="):
-        assignments = [title, *assignments]
-        title = None
-    pairs = parse_assignments(kind, assignments)
-    data = new_record(ws, kind, title, pairs)
-    if record_id is not None:
-        check_id(record_id)
-    with ws.transaction(f"add {kind}", app.command_line) as tx:
-        if kind == "contact" and isinstance(data.get("email"), str):
-            from crmkit.people.dedupe import find_by_email
-
-            existing = find_by_email(ws, data["email"])
-            if existing is not None:
-                if not merge:
-                    raise CrmkitError(
-                        f"a contact with email {data['email']} exists already: {existing.id} "
-                        "(use --merge to add these fields to it)"
-                    )
-                return _merge_into(app, tx, existing, data)
-        from crmkit.store.team import new_record_id
-
-        rid = record_id or new_record_id(ws, kind, data)
-        validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
-        tx.message = f"add {kind}/{rid}"
-        rec = tx.create(kind, data, rid)
-    return rec
-
-
-def _merge_into(app: App, tx: Any, existing: Record, data: dict[str, Any]) -> Record:
-    """`contact add --merge`: fill the existing contact's empty fields, keep what it has."""
-    def fill(doc: Any) -> None:
-        for key, value in data.items():
-            if key == "created":
-                continue
-            if doc.get(key) in (None, "", []):
-                doc[key] = value
-            elif isinstance(doc.get(key), list) and isinstance(value, list):
-                doc[key].extend(v for v in value if v not in doc[key])
-
-    tx.message = f"merge into contact/{existing.id}"
-    tx.update("contact", existing.id, fill)
-    return app.workspace().index("contact")[existing.id]
 
 
 def make_add(kind: str) -> click.Command:
@@ -99,7 +49,7 @@ def make_add(kind: str) -> click.Command:
                   help="If a contact with this email exists, add the fields to it instead of refusing.")
     @pass_app
     def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool) -> None:
-        rec = add_record(app, kind, title_, list(fields), record_id, merge)
+        rec = add_record(app.workspace(), kind, title_, list(fields), record_id, app.command_line, merge)
         if app.json:
             echo_json({"kind": rec.kind, "id": rec.id, "path": app.workspace().rel(rec.path), "record": rec.data})
         else:
@@ -170,14 +120,6 @@ for _kind in KINDS:
 # -- show ---------------------------------------------------------------------------
 
 
-def _summary(rec: Record) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": rec.kind, "id": rec.id, "title": rec.title}
-    for key in ("stage", "status", "value", "currency", "email", "type", "due", "at", "done", "priority"):
-        if key in rec.data:
-            out[key] = rec.data[key]
-    return out
-
-
 @crmkit_command(name="show")
 @click.argument("ref", shell_complete=complete_record_id)
 @pass_app
@@ -192,7 +134,7 @@ def show(app: App, ref: str) -> None:
         echo_json({
             "kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data,
             "computed": computed,
-            "related": {group: [_summary(r) for r in recs] for group, recs in links.items()},
+            "related": {group: [summary(r) for r in recs] for group, recs in links.items()},
         })
         return
     click.secho(f"{rec.ref}  {rec.title}", bold=True)
@@ -206,7 +148,7 @@ def show(app: App, ref: str) -> None:
         click.echo("")
         click.secho(f"{group}:", bold=True)
         for r in recs:
-            bits = [f"{k}={cell(v)}" for k, v in _summary(r).items() if k not in ("kind", "id", "title")]
+            bits = [f"{k}={cell(v)}" for k, v in summary(r).items() if k not in ("kind", "id", "title")]
             click.echo(f"  {r.ref}  {r.title}" + (f"  ({', '.join(bits)})" if bits else ""))
 
 
@@ -332,27 +274,9 @@ def rm(app: App, ref: str, force: bool) -> None:
 @pass_app
 def history(app: App, ref: str, limit: int | None, patch: bool) -> None:
     """Who changed a record, when, why and what: its commits, following renames."""
-    ws = app.workspace()
-    kind, rid = None, ref
-    try:
-        rec = ws.get(ref)
-        path = rec.path
-    except CrmkitError:
-        # A removed record still has a history: look for its file in any kind's folder.
-        from crmkit.store.records import parse_ref
+    from crmkit.store.history import record_history
 
-        kind, rid = parse_ref(ref)
-        candidates = [ws.path_for(k, rid) for k in ([kind] if kind else KINDS)]
-        path = candidates[0]
-        for c in candidates:
-            if gitio.history(ws.root, c, limit=1):
-                path = c
-                break
-    if gitio.find_worktree(ws.root) is None:
-        raise CrmkitError("this workspace is not a git repository, so there is no history")
-    changes = gitio.history(ws.root, path, limit=limit)
-    if not changes:
-        raise CrmkitError(f"no commits touch {ws.rel(path)}")
+    _path, changes = record_history(app.workspace(), ref, limit)
     if app.json:
         echo_json([{
             "commit": c.sha, "author": c.author, "email": c.email, "date": c.date,

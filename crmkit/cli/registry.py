@@ -31,7 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 #: Commands of the record-kind groups beyond the generic `add` and `list`.
 KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
-    "contact": {},
+    "contact": {
+        "sentiment": ("crmkit.cli.satisfaction:sentiment", "Log sentiment changes (upset ... loyal) with reasons."),
+    },
     "company": {},
     "lead": {
         "add": ("crmkit.cli.lead:add", "Add a lead (fields as KEY=VALUE, or a JSON form on stdin)."),
@@ -49,6 +51,8 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
         "status": ("crmkit.cli.ticket:status", "Change a ticket's status."),
         "assign": ("crmkit.cli.ticket:assign", "Assign a ticket to an owner."),
         "escalate": ("crmkit.cli.ticket:escalate", "Move a ticket to second line by hand."),
+        "rate": ("crmkit.cli.satisfaction:rate", "Record the customer's rating (1-5, good/bad) of a ticket."),
+        "survey": ("crmkit.cli.satisfaction:survey", "Email a satisfaction survey for solved tickets."),
     },
     "activity": {
         "done": ("crmkit.cli.activity:done", "Mark a follow-up done."),
@@ -56,11 +60,11 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 KIND_HELP: dict[str, str] = {
-    "contact": "People: add and list contacts.",
+    "contact": "People: add and list contacts; log their sentiment.",
     "company": "Organisations: add and list companies.",
     "lead": "Prospects and leads: add, list, qualify, convert, score.",
     "deal": "Opportunities: add, list, move through the pipeline.",
-    "ticket": "Support cases: add, list, reply, status, assign, escalate.",
+    "ticket": "Support cases: add, list, reply, status, assign, escalate, rate, survey.",
     "activity": "Calls, meetings, emails, notes and follow-ups.",
 }
 
@@ -74,6 +78,8 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "stale": ("crmkit.cli.report:stale", "Open deals without recent activity or follow-up."),
         "agenda": ("crmkit.cli.report:agenda", "Follow-ups overdue, today and coming, per owner."),
         "sla": ("crmkit.cli.report_sla:sla", "Support SLA attainment, breaches, backlog."),
+        "value": ("crmkit.cli.report_value:value", "Customers by lifetime value, tiers, Pareto, tier movement."),
+        "satisfaction": ("crmkit.cli.report_value:satisfaction", "CSAT by month, agent, line, tier; journey."),
     }),
     "import": ("Bring records in from spreadsheets and phones.", {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),

@@ -1,15 +1,14 @@
 """`crmkit report pipeline|forecast|winrate|velocity|stale|agenda` and `crmkit export ics`.
 
 Thin: read records, narrow them with --where, call a pure report function in
-crmkit.reports.sales, render with crmkit.render.report.
+crmkit.reports (one module per report), render with crmkit.render.report.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -54,46 +53,35 @@ def opt_period(default_help: str) -> Callable[[Callable[..., Any]], Callable[...
 
 
 def report_records(app: App, kind: str, where: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """(id, data) of the records of a kind, narrowed by --where in the condition language."""
-    # A report is a short run that allocates hundreds of thousands of small objects and
-    # frees none of them: the cyclic collector would only re-scan them, over and over
-    # (about 60% of the time of a 100,000-deal report). Reference counting still frees.
-    gc.disable()
-    ws = app.workspace()
-    records = ws.records(kind)
-    if where:
-        from crmkit.conditions.listing import compile_where
-        from crmkit.conditions.views import view
+    from crmkit.reports.selection import report_records as select
 
-        cond = compile_where(ws, kind, where, records)
-        records = [r for r in records if cond.evaluate(view(ws, r), ws.resolve)]
-    return [(r.id, r.data) for r in records]
+    return select(app.workspace(), kind, where)
 
 
 def deal_summaries(app: App, where: str | None, cfg: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The deals pipeline and forecast read: cached summaries (crmkit.reports.sales.deal_summary),
-    or with --where whole records (a condition may read any field, or follow a reference)."""
-    if where:
-        return report_records(app, "deal", where)
-    from crmkit.reports.sales import deal_summary, summary_key
+    from crmkit.reports.selection import deal_summaries as summaries
 
-    pairs = app.workspace().derived("deal", "summary", lambda _rid, d: deal_summary(d, cfg), key=summary_key(cfg))
-    return pairs if pairs is not None else report_records(app, "deal", None)
+    return summaries(app.workspace(), where, cfg)
 
 
 def _config(app: App) -> Any:
-    from crmkit.sales.pipeline import PipelineConfig
+    from crmkit.reports.selection import pipeline_config
 
-    ws = app.workspace()
-    return PipelineConfig.from_config(ws.config, ws.tz)
+    return pipeline_config(app.workspace())
 
 
 def _period(app: App, text: str | None) -> Any:
     if text is None:
         return None
-    from crmkit.reports.sales import parse_period
+    from crmkit.reports.periods import parse_period
 
     return parse_period(text, app.now.date())
+
+
+def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    from crmkit.reports.selection import titles
+
+    return titles(app.workspace(), acts)
 
 
 def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None:
@@ -113,15 +101,6 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
 
 
 # --------------------------------------------------------------------------- commands
@@ -150,10 +129,12 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
       crmkit report pipeline --as-of 2026-06-30
       crmkit report pipeline --format html -o pipeline.html   # funnel and forecast charts
     """
-    from crmkit.reports.sales import dashboard, forecast_report, pipeline_report
+    from crmkit.reports.forecast import forecast_report
+    from crmkit.reports.pipeline import dashboard, pipeline_report
+    from crmkit.reports.selection import option_date
 
     cfg = _config(app)
-    day = _date(as_of, "--as-of")
+    day = option_date(as_of, "--as-of")
     # --as-of rebuilds each deal from its whole stage history
     deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where, cfg)
     rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
@@ -182,7 +163,7 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
       crmkit report forecast --months 3
       crmkit report forecast --by owner --format csv > forecast.csv
     """
-    from crmkit.reports.sales import forecast_report
+    from crmkit.reports.forecast import forecast_report
 
     cfg = _config(app)
     rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
@@ -208,7 +189,7 @@ def winrate(app: App, fmt: str | None, where: str | None, by: str | None, period
       crmkit report winrate --by owner
       crmkit report winrate --by source --period 2026
     """
-    from crmkit.reports.sales import winrate_report
+    from crmkit.reports.winrate import winrate_report
 
     rep = winrate_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                          currency=currency)
@@ -228,7 +209,7 @@ def velocity(app: App, fmt: str | None, where: str | None, by: str | None, perio
     """Average time in each stage and conversion from stage to stage (from the stage histories),
     and sales velocity: open deals x win rate x average size / cycle length, per day.
     """
-    from crmkit.reports.sales import velocity_report
+    from crmkit.reports.velocity import velocity_report
 
     rep = velocity_report(report_records(app, "deal", where), _config(app), app.now, period=_period(app, period), by=by,
                           currency=currency)
@@ -253,7 +234,7 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
     Example (cron, Monday 07:00, mail the list to the team):
       crmkit report stale --days 21 --format md
     """
-    from crmkit.reports.sales import stale_report
+    from crmkit.reports.stale import stale_report
 
     ws = app.workspace()
     acts = [(r.id, r.data) for r in ws.records("activity")]
@@ -278,7 +259,7 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     Mark one done with `crmkit activity done ID`; export them to a calendar with
     `crmkit export ics`.
     """
-    from crmkit.reports.sales import agenda_report
+    from crmkit.reports.agenda import agenda_report
 
     acts = report_records(app, "activity", where)
     if owner:
@@ -286,27 +267,6 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
     rep = agenda_report(acts, _config(app), app.now, days=days, by=None if by == "none" else by,
                         titles=_titles(app, acts))
     emit_report(app, rep, fmt, out)
-
-
-def _titles(app: App, acts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
-    """Display names of the records follow-ups are about (only the kinds that occur)."""
-    ws = app.workspace()
-    from crmkit.store.records import TITLE_FIELD
-
-    wanted: dict[str, set[str]] = {}
-    for _i, a in acts:
-        for k in ("deal", "ticket", "lead", "contact", "company"):
-            if a.get(k):
-                wanted.setdefault(k, set()).add(str(a[k]))
-                break
-    out: dict[str, str] = {}
-    for kind, ids in wanted.items():
-        idx = ws.index(kind)
-        for rid in ids:
-            rec = idx.get(rid)
-            if rec is not None:
-                out[f"{kind}/{rid}"] = str(rec.get(TITLE_FIELD[kind]) or rid)
-    return out
 
 
 @crmkit_command(name="ics")
@@ -338,7 +298,6 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         now=app.now,
         tz=ws.tz,
         calendar_name=str(ws.config.get("name") or "crmkit"),
-        uid_domain=_uid_domain(ws),
         component=component,
         include_done=include_done,
         titles=_titles(app, acts),
@@ -351,9 +310,3 @@ def export_ics(app: App, where: str | None, owner: str | None, component: str, i
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(data, nl=False)  # bytes: written as is, CRLF line ends intact
-
-
-def _uid_domain(ws: Any) -> str:
-    from crmkit.store.records import slugify
-
-    return (slugify(str(ws.config.get("name") or "")) or "workspace") + ".crmkit"

@@ -18,7 +18,7 @@ def sla(app: App, fmt: str | None, where: str | None, period: str | None, out: s
     age; median and 90th percentile business hours to first response and resolution;
     the share escalated from first to second line.
     """
-    from crmkit.reports.sales import parse_period
+    from crmkit.reports.periods import parse_period
     from crmkit.reports.sla import sla_report
 
     ws = app.workspace()

@@ -21,10 +21,11 @@ def sync(app: App, remote: str | None, no_push: bool) -> None:
     `git pull`). When `check` finds problems after the merge, they are printed and
     nothing is pushed. Exit codes: 0 synced, 1 refused or problems found.
     """
+    from crmkit.check import check_workspace
     from crmkit.store.sync import sync as run_sync
 
     ws = app.workspace()
-    result = run_sync(ws, remote=remote, push=not no_push)
+    result = run_sync(ws, check_workspace, remote=remote, push=not no_push)
     if result.problems:
         echo_problems(app, result.problems)
         click.echo(f"crmkit: pulled, but check found {len(result.problems)} problem"

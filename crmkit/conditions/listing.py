@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
-from crmkit.errors import UsageError
-from crmkit.store.records import Record
-from crmkit.store.schema import FIELDS
 from crmkit.conditions.views import RecordView, computed_fields, view
+from crmkit.errors import UsageError
+from crmkit.store.records import Record, get_path
+from crmkit.store.schema import FIELDS
+from crmkit.values import parse_decimal
 
 DEFAULT_COLUMNS: dict[str, list[str]] = {
     "contact": ["id", "name", "email", "company", "owner"],
@@ -60,24 +62,9 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, dt.date):
         return (1, value.isoformat())
     if isinstance(value, str):
-        try:
-            return (0, Decimal(value))
-        except InvalidOperation:
-            return (2, value.casefold())
+        number = parse_decimal(value)
+        return (0, number) if number is not None else (2, value.casefold())
     return (2, str(value))
-
-
-def get_path(row: Any, path: str) -> Any:
-    value: Any = row
-    for part in path.split("."):
-        if isinstance(value, (dict, RecordView)) or hasattr(value, "__getitem__") and not isinstance(value, (str, list)):
-            try:
-                value = value[part]
-            except (KeyError, TypeError):
-                return None
-        else:
-            return None
-    return value
 
 
 def select(

@@ -1,41 +1,49 @@
 """Records as conditions, listings and reports see them: stored fields plus computed ones.
 
 Computed fields (a lead's `score`, a ticket's `sla`) are derived on read and never
-stored, so they do not churn diffs. Each capability contributes its own here.
+stored, so they do not churn diffs. Each capability contributes its own here, by
+name: this layer sits below the domains that compute the fields, so it resolves
+them on first use (crmkit.targets, loudly).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from crmkit.store.records import Record
+from crmkit.store.workspace import Workspace
+from crmkit.targets import resolve
 
 #: kind -> field -> "module:function(ws, record) -> value"
 COMPUTED: dict[str, dict[str, str]] = {
     "lead": {"score": "crmkit.sales.scoring:score_value", "band": "crmkit.sales.scoring:band_value"},
-    "ticket": {"sla": "crmkit.support.sla:sla_summary"},
     "company": {"bought": "crmkit.reports.related:bought"},
-    "contact": {"bought": "crmkit.reports.related:bought"},
+    "contact": {"bought": "crmkit.reports.related:bought",
+                "sentiment": "crmkit.support.satisfaction:sentiment_value"},
+    "ticket": {"sla": "crmkit.support.sla:sla_summary", "rating": "crmkit.support.satisfaction:rating_value"},
 }
 
-_MISSING = object()
-_loaded: dict[str, Callable[[Any, Record], Any] | None] = {}
+# Customer value (crmkit.sales.value): the same fields for companies and contacts.
+for _kind in ("company", "contact"):
+    COMPUTED[_kind].update({name: f"crmkit.sales.value:{name}" for name in (
+        "lifetime_value", "won_deals", "first_purchase", "last_purchase", "open_pipeline", "average_deal",
+        "recency_days", "recency", "frequency", "monetary", "rfm", "rfm_score", "tier")})
+
+_loaded: dict[str, Callable[[Any, Record], Any]] = {}
 
 
-def _function(target: str) -> Callable[[Any, Record], Any] | None:
-    if target not in _loaded:
-        module, _, name = target.partition(":")
-        try:
-            _loaded[target] = getattr(importlib.import_module(module), name, None)
-        except ModuleNotFoundError:
-            _loaded[target] = None
-    return _loaded[target]
+def _function(target: str) -> Callable[[Any, Record], Any]:
+    # Resolved on first use (the domains that compute these fields import this layer);
+    # a target that does not resolve is a bug and raises, it never hides the field.
+    fn = _loaded.get(target)
+    if fn is None:
+        fn = _loaded[target] = resolve(target)
+    return fn
 
 
 def computed_fields(kind: str) -> list[str]:
-    return [name for name, target in COMPUTED.get(kind, {}).items() if _function(target) is not None]
+    return list(COMPUTED.get(kind, {}))
 
 
 class RecordView(Mapping[str, Any]):
@@ -58,10 +66,9 @@ class RecordView(Mapping[str, Any]):
             if self._computed is None:
                 self._computed = {}
             if key not in self._computed:
-                fn = _function(target)
-                self._computed[key] = _MISSING if fn is None else fn(self.ws, self.record)
+                self._computed[key] = _function(target)(self.ws, self.record)
             value = self._computed[key]
-            if value is not _MISSING and value is not None:
+            if value is not None:
                 return value
         raise KeyError(key)
 
@@ -75,3 +82,14 @@ class RecordView(Mapping[str, Any]):
 
 def view(ws: Any, record: Record) -> RecordView:
     return RecordView(ws, record)
+
+
+def _reference_view(ws: Any, record: Record) -> Mapping[str, Any]:
+    """What a dotted path sees through a reference (`company.tier`): the stored fields, plus the
+    computed ones when the kind has any."""
+    return RecordView(ws, record) if record.kind in COMPUTED else record.data
+
+
+# The workspace follows references for conditions; this lets it hand out views without the
+# store importing the condition layer.
+Workspace.reference_view = staticmethod(_reference_view)

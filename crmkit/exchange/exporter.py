@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from crmkit.errors import UsageError
 from crmkit.store.records import Record
@@ -80,16 +80,18 @@ def _open_object(kind: str | None, key: str) -> bool:
     return not (isinstance(t, tuple) and t[0] == "object" and t[1])
 
 
-def flatten(data: dict[str, Any], prefix: str = "", kind: str | None = None) -> dict[str, str]:
+def flatten(data: dict[str, Any], prefix: str = "", kind: str | None = None,
+            scalar: Callable[[str, Any], str] | None = None) -> dict[str, str]:
     """A record as CSV cells: known mappings (address) to dotted keys, open ones
-    (a deal's offer) and lists of mappings as JSON, plain lists comma-joined."""
+    (a deal's offer) and lists of mappings as JSON, plain lists comma-joined.
+    `scalar(column, value)`, when given, writes single values (the --excel cells)."""
     out: dict[str, str] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value and not prefix and _open_object(kind, key):
             out[name] = json.dumps(_jsonable(value), ensure_ascii=False)
         elif isinstance(value, dict) and value:
-            out.update(flatten(value, f"{name}."))
+            out.update(flatten(value, f"{name}.", scalar=scalar))
         elif isinstance(value, list):
             if all(not isinstance(v, (dict, list)) for v in value) and not any("," in _scalar(v) for v in value):
                 out[name] = ", ".join(_scalar(v) for v in value)
@@ -98,13 +100,33 @@ def flatten(data: dict[str, Any], prefix: str = "", kind: str | None = None) -> 
         elif isinstance(value, dict):
             out[name] = ""
         else:
-            out[name] = _scalar(value)
+            out[name] = scalar(name, value) if scalar else _scalar(value)
     return out
 
 
-def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None) -> tuple[list[str], list[dict[str, str]]]:
-    """Columns and rows for a CSV export."""
-    rows = [{"id": r.id, **flatten(r.data, kind=kind)} for r in records]
+def _excel_scalar(kind: str, locale: str) -> Callable[[str, Any], str]:
+    """Single values as `export csv --excel` writes them for `locale` (see io/excel.py)."""
+    from crmkit.io.excel import decimal_mark, excel_cell
+    from crmkit.store.schema import FIELDS
+
+    decimal = decimal_mark(locale)
+    fields = FIELDS.get(kind, {})
+
+    def write(column: str, value: Any) -> str:
+        head, _, rest = column.partition(".")
+        t = fields.get(head, "text")
+        if rest:
+            t = t[1].get(rest, "text") if isinstance(t, tuple) and t[0] == "object" else "text"
+        return excel_cell(value, t, decimal, _scalar(value))
+
+    return write
+
+
+def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None, *,
+              excel_locale: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
+    """Columns and rows for a CSV export (cells for a spreadsheet on `excel_locale` when given)."""
+    scalar = _excel_scalar(kind, excel_locale) if excel_locale else None
+    rows = [{"id": r.id, **flatten(r.data, kind=kind, scalar=scalar)} for r in records]
     if fields:
         columns = list(fields)
     else:
@@ -117,11 +139,13 @@ def csv_table(kind: str, records: Sequence[Record], fields: Sequence[str] | None
 
 
 def export_csv(kind: str, records: Sequence[Record], fields: Sequence[str] | None = None, *,
-               delimiter: str = ",", bom: bool = False) -> str:
-    """CSV text (CRLF line ends, as RFC 4180 and Excel expect); formula-looking cells are defused."""
+               delimiter: str = ",", bom: bool = False, excel_locale: str | None = None) -> str:
+    """CSV text (CRLF line ends, as RFC 4180 and Excel expect); cells a spreadsheet would
+    run as a formula are defused. With `excel_locale` numbers take that locale's decimal
+    mark and digits that must stay text are written `="0150"` (io/excel.py)."""
     from crmkit.io.csvfmt import write_csv
 
-    columns, rows = csv_table(kind, records, fields)
+    columns, rows = csv_table(kind, records, fields, excel_locale=excel_locale)
     text = write_csv(rows, columns, delimiter=delimiter)
     return ("\ufeff" + text) if bom else text
 

@@ -8,42 +8,16 @@ same file finds every row unchanged.
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
-from crmkit.store import yamlio
-from crmkit.store.validate import field_problems
-from crmkit.store.editing import new_record, set_path
 from crmkit.errors import CrmkitError, UsageError
-from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, new_id, slugify
-from crmkit.store.schema import FIELDS, coerce
-
-#: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
-ALIASES: dict[str, str] = {
-    # English
-    "name": "name", "full name": "name", "e-mail": "email", "email address": "email", "mail": "email",
-    "telephone": "phone", "phone number": "phone", "mobile": "phone", "organisation": "company",
-    "organization": "company", "job title": "title", "street": "address.street", "address": "address.street",
-    "zip": "address.zip", "postal code": "address.zip", "postcode": "address.zip", "city": "address.city",
-    "website": "domain", "web": "domain",
-    # Swedish
-    "namn": "name", "e-post": "email", "epost": "email", "telefon": "phone", "mobil": "phone",
-    "foretag": "company", "titel": "title", "befattning": "title", "gatuadress": "address.street",
-    "adress": "address.street", "postnummer": "address.zip", "postnr": "address.zip", "ort": "address.city",
-    "postort": "address.city", "land": "country", "anteckningar": "notes", "bransch": "industry",
-    "anstallda": "employees", "webbplats": "domain", "doman": "domain", "kund": "customer",
-    # Norwegian
-    "navn": "name", "firma": "company", "stilling": "title", "poststed": "address.city",
-    "ansatte": "employees",
-    # Hungarian
-    "nev": "name", "telefonszam": "phone", "ceg": "company", "beosztas": "title", "iranyitoszam": "address.zip",
-    "varos": "address.city", "cim": "address.street", "orszag": "country", "megjegyzes": "notes",
-}
+from crmkit.exchange.columns import convert
+from crmkit.store.editing import new_record, set_path
+from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
+from crmkit.store.validate import field_problems
 
 #: How existing records are matched, per kind.
 MATCH_KEYS: dict[str, tuple[str, ...]] = {
@@ -81,153 +55,6 @@ class ImportPlan:
     @property
     def summary(self) -> dict[str, int]:
         return {a: self.count(a) for a in ("create", "update", "skip", "reject")}
-
-
-def load_mapping(pairs: list[str], mapping_file: Path | None) -> dict[str, str]:
-    """--map "E-post=email" pairs and/or a YAML mapping file {column: field}."""
-    mapping: dict[str, str] = {}
-    if mapping_file is not None:
-        data = yamlio.load_fast(mapping_file)
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise CrmkitError("a mapping file is a YAML mapping of column title to field", path=str(mapping_file))
-        mapping.update(data)
-    for pair in pairs:
-        column, sep, target = pair.partition("=")
-        if not sep or not column.strip() or not target.strip():
-            raise UsageError(f"--map {pair!r}: expected COLUMN=FIELD")
-        mapping[column.strip()] = target.strip()
-    return mapping
-
-
-def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    """Column title -> field path; `-` or empty in the mapping ignores a column."""
-    fields = FIELDS[kind]
-    out: dict[str, str] = {}
-    for column in header:
-        if not column:
-            continue
-        if column in mapping:
-            target = mapping[column]
-        else:
-            key = fold(column).strip()
-            target = key if key in fields else ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_"))
-            if kind == "deal" and target == "name":
-                target = "title"
-            if kind == "company" and target == "company":
-                target = "name"   # "Företag", "Company" in a sheet of companies is the name
-            if kind == "ticket" and target == "name":
-                target = "subject"
-        if target in ("", "-"):
-            continue
-        out[column] = target
-    return out
-
-
-_YES = {"true", "yes", "y", "1", "x", "ja", "j", "igen", "i", "sant"}
-_NO = {"false", "no", "n", "0", "nej", "nei", "nem", "falskt", ""}
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y.%m.%d", "%Y. %m. %d", "%Y/%m/%d")
-
-
-def _field_type(kind: str, target: str) -> Any:
-    top = FIELDS.get(kind, {}).get(target.split(".")[0])
-    if "." in target:
-        if isinstance(top, tuple) and top[0] == "object":
-            return top[1].get(target.split(".", 1)[1], "text")
-        return "text"
-    return top or "text"
-
-
-def _number_text(text: str) -> str:
-    """'120 000,50' (Nordic Excel), '1\u00a0234', '1,234.50' -> '120000.50', '1234', '1234.50'."""
-    t = re.sub(r"[\s\u00a0\u202f']", "", text)
-    if "," in t and "." in t:
-        t = t.replace(",", "") if t.rfind(".") > t.rfind(",") else t.replace(".", "").replace(",", ".")
-    elif t.count(",") == 1 and len(t.split(",")[1]) != 3:
-        t = t.replace(",", ".")   # a decimal comma; "1,234" stays ambiguous and is refused below
-    return t
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
-
-
-def _revive(value: Any) -> Any:
-    """JSON from a cell back to YAML values: ISO dates and zoned timestamps become dates again."""
-    if isinstance(value, dict):
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    if isinstance(value, str):
-        if _ISO_DATE.match(value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                return value
-        if _ISO_TIME.match(value):
-            try:
-                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                return value
-    return value
-
-
-def convert(kind: str, target: str, text: str) -> Any:
-    """A cell's text as the value of field `target`, reading what spreadsheets write.
-
-    Text fields stay text exactly (a zip code "01234" or a phone number never
-    becomes a number). Numbers accept spaces and NBSP as thousands separators and a
-    decimal comma; amounts are stored as an int when whole, else as exact text
-    ("120000.50"), never a float. Booleans read yes/no in English, Swedish,
-    Norwegian and Hungarian (ja/nej/nei/igen/nem) and x. Dates read ISO, 23.11.2026
-    and the Hungarian 2026.11.23. Lists read JSON (`[...]`, as export writes lists of
-    mappings) or comma-separated text. Raises UsageError naming the field and text.
-    """
-    t = _field_type(kind, target)
-    text = text.strip()
-    try:
-        if isinstance(t, tuple) and t[0] == "list":
-            if text.startswith("["):
-                value = json.loads(text)
-                if not isinstance(value, list):
-                    raise ValueError(text)
-                return _revive(value)
-            return [item.strip() for item in text.split(",") if item.strip()]
-        if t in ("int", "number", "amount"):
-            number = _number_text(text)
-            if not re.fullmatch(r"-?\d+(\.\d+)?", number):
-                raise ValueError(text)
-            if t == "int":
-                if "." in number and Decimal(number) != Decimal(number).to_integral_value():
-                    raise ValueError(text)
-                return int(Decimal(number))
-            d = Decimal(number)
-            if d == d.to_integral_value() and "." not in number:
-                return int(d)
-            return float(number) if t == "number" else str(d)
-        if (t == "any" or (isinstance(t, tuple) and t[0] == "object")) and text.startswith("{"):
-            value = json.loads(text)        # a mapping exported as JSON (a deal's offer)
-            if not isinstance(value, dict):
-                raise ValueError(text)
-            return _revive(value)
-        if t == "bool":
-            low = text.casefold()
-            if low in _YES:
-                return True
-            if low in _NO:
-                return False
-            raise ValueError(text)
-        if t == "date":
-            for fmt in _DATE_FORMATS:
-                try:
-                    return dt.datetime.strptime(text.rstrip("."), fmt).date()
-                except ValueError:
-                    continue
-            raise ValueError(text)
-    except (ValueError, ArithmeticError, json.JSONDecodeError):
-        from crmkit.store.schema import describe
-
-        raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None
-    return coerce(kind, target, text)
 
 
 def _company_key(ws: Any) -> Callable[[str], str | None]:
@@ -274,15 +101,6 @@ def _index(ws: Any, kind: str) -> dict[tuple[str, str], str]:
                 if isinstance(value, str) and value.strip():
                     index.setdefault(("email", fold(value.strip())), rec.id)
     return index
-
-
-def _get(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
 
 
 ON_MATCH = ("update", "merge", "skip")
@@ -396,7 +214,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                                      f"exists (matched by {_matched_by(kind, data, index, match)}); not changed"))
             continue
         changes = {path: value for path, value in _flatten(data)
-                   if _get(current, path) != value and not _same_key(kind, path, _get(current, path), value)}
+                   if get_path(current, path) != value and not _same_key(kind, path, get_path(current, path), value)}
         if on_match == "merge":
             changes = _fill_only(current, changes)
         if changes:
@@ -436,7 +254,7 @@ def _fill_only(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     """The changes that fill what `current` lacks; lists are joined instead of replaced."""
     out: dict[str, Any] = {}
     for path, value in changes.items():
-        old = _get(current, path)
+        old = get_path(current, path)
         if old is None or old == "" or old == []:
             out[path] = value
         elif isinstance(old, list) and isinstance(value, list):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from crmkit.errors import CrmkitError
-from crmkit.render.cells import FORMULA_START, cell, safe_cell
+from crmkit.render.cells import FORMULA_START, TextFormula, cell, safe_cell
 
 
 @dataclass
@@ -135,15 +135,24 @@ def unescape_cell(text: str) -> str:
     """Undo `safe_cell`: "'=SUM(A1)" reads back as "=SUM(A1)", so export then import keeps the text.
 
     A quote before a formula character is also how people keep "+46 70..." as text in
-    a spreadsheet; either way the quote is not part of the value.
+    a spreadsheet; either way the quote is not part of the value. `="0150"`, the way
+    Excel users (and `export csv --excel`) keep digits as text, reads as `0150`.
     """
     if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
         return text[1:]
+    text_formula = _TEXT_FORMULA.fullmatch(text)
+    if text_formula:
+        return text_formula.group(1)
     return text
+
+
+_TEXT_FORMULA = re.compile(r'="([^"]*)"')
 
 
 def _safe(text: str) -> str:
     """`safe_cell`, and a text that itself starts with ' and a formula character keeps its quote."""
+    if isinstance(text, TextFormula):
+        return text
     if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
         return "'" + text
     return safe_cell(text)
@@ -151,11 +160,11 @@ def _safe(text: str) -> str:
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, delimiter: str = ",",
               newline: str = "\r\n") -> str:
-    """CSV text with a header; every cell made formula-safe."""
+    """CSV text with a header; every cell made formula-safe (`render.cells.runs_as_formula`)."""
     buf = io.StringIO()
     # QUOTE_MINIMAL quotes cells holding the delimiter, quotes or line breaks.
     writer = csv.writer(buf, delimiter=delimiter, lineterminator=newline)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_safe(cell(row.get(c))) for c in columns])
+        writer.writerow([_safe(v if isinstance(v := row.get(c), TextFormula) else cell(v)) for c in columns])
     return buf.getvalue()

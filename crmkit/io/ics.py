@@ -2,17 +2,21 @@
 
 A follow-up is an activity with a ``due`` date or timestamp. It becomes a VTODO
 (a task with DUE) or, for calendar programs that ignore tasks, a VEVENT (an
-all-day entry for a date, a 30-minute entry for a timestamp). The UID is the
-activity id plus a workspace-specific domain, so importing a newer export updates
-the same entries instead of duplicating them.
+all-day entry for a date, a 30-minute entry for a timestamp). The UID is made
+from the activity id alone (``crmkit:activity/<id>``), so importing a newer export
+updates the same entries instead of duplicating them, even after the workspace's
+firm is renamed. Times carry the workspace's TZID and a VTIMEZONE built from the
+tz database (see vtimezone.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from crmkit.sales.pipeline import to_datetime
+from crmkit.values import to_datetime
 
 EVENT_LENGTH = dt.timedelta(minutes=30)
 
@@ -48,7 +52,6 @@ def follow_ups_to_ics(
     now: dt.datetime,
     tz: dt.tzinfo,
     calendar_name: str = "crmkit",
-    uid_domain: str = "crmkit",
     component: str = "todo",
     include_done: bool = False,
     titles: Mapping[str, str] | None = None,
@@ -64,7 +67,7 @@ def follow_ups_to_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"{calendar_name} follow-ups")
-    stamp = now.astimezone(dt.timezone.utc)
+    stamp = now.astimezone(dt.UTC)
     items = []
     for aid, a in activities:
         due = _due(a.get("due"), tz)
@@ -78,7 +81,7 @@ def follow_ups_to_ics(
     items.sort(key=lambda t: (t[2] if isinstance(t[2], dt.datetime) else dt.datetime.combine(t[2], dt.time(), tz), t[0]))
     for aid, a, due, done in items:
         comp = Todo() if component == "todo" else Event()
-        comp.add("uid", f"{aid}@{uid_domain}")
+        comp.add("uid", uid(aid))
         comp.add("dtstamp", stamp)
         kind = str(a.get("type") or "task")
         subject = str(a.get("subject") or kind)
@@ -99,7 +102,7 @@ def follow_ups_to_ics(
         comp.add("categories", [kind])
         created = to_datetime(a.get("created") or a.get("at"), tz)
         if created is not None:
-            comp.add("created", created.astimezone(dt.timezone.utc))
+            comp.add("created", created.astimezone(dt.UTC))
         owner = a.get("owner")
         if owner:
             user = (users or {}).get(str(owner)) or {}
@@ -116,7 +119,7 @@ def follow_ups_to_ics(
                 comp.add("status", "COMPLETED")
                 finished = to_datetime(a.get("done"), tz) if not isinstance(a.get("done"), bool) else None
                 if finished is not None:
-                    comp.add("completed", finished.astimezone(dt.timezone.utc))
+                    comp.add("completed", finished.astimezone(dt.UTC))
             else:
                 comp.add("status", "NEEDS-ACTION")
         else:
@@ -128,9 +131,15 @@ def follow_ups_to_ics(
                 comp.add("dtend", due + dt.timedelta(days=1))
             comp.add("transp", "TRANSPARENT")
         cal.add_component(comp)
-    if any(isinstance(d, dt.datetime) for _i, _a, d, _d in items):
-        try:
-            cal.add_missing_timezones()
-        except Exception:  # noqa: BLE001 - VTIMEZONE is a courtesy; times also carry TZID
-            pass
+    moments = [d for _i, _a, d, _d in items if isinstance(d, dt.datetime)]
+    if moments and isinstance(tz, ZoneInfo) and tz.key in cal.get_used_tzids():
+        from crmkit.io.vtimezone import vtimezone
+
+        # the zone block goes first: some readers resolve a TZID only if it was defined before use
+        cal.subcomponents.insert(0, vtimezone(tz, min(moments), max(moments)))
     return cal.to_ical()
+
+
+def uid(activity_id: str) -> str:
+    """The calendar UID of a follow-up: its record id, and nothing that can be renamed."""
+    return f"crmkit:activity/{activity_id}"

@@ -174,6 +174,17 @@ def parse(text: str) -> list[Card]:
     return [parse_card(line, chunk) for line, chunk in split_cards(text)]
 
 
+#: crmkit's phone types that vCard spells differently: RFC 2426 and RFC 6350 say CELL, and
+#: address books (iOS, Android, khard) file an unknown TYPE=MOBILE under "other".
+_TEL_TYPES = {"mobile": "CELL", "cellphone": "CELL", "cell": "CELL"}
+
+
+def tel_type(kind: str) -> str:
+    """The vCard TYPE for a phone's `type` (mobile -> CELL; home, work, fax... as they are)."""
+    low = kind.strip().lower()
+    return _TEL_TYPES.get(low, low.upper())
+
+
 def to_vcard(contact: dict[str, Any], company_name: str | None = None, uid: str | None = None) -> str:
     """One vCard 3.0 for a contact, with every field crmkit models."""
     import vobject
@@ -206,7 +217,7 @@ def to_vcard(contact: dict[str, Any], company_name: str | None = None, uid: str 
     for extra in contact.get("phones") or []:
         t = card.add("tel")
         t.value = str(extra.get("value", ""))
-        t.type_param = [str(extra.get("type", "other")).upper()]
+        t.type_param = [tel_type(str(extra.get("type", "other")))]
     if company_name:
         card.add("org").value = [company_name]
     if contact.get("title"):

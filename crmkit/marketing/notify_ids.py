@@ -7,7 +7,6 @@ and `mail send` sends it once."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from crmkit.store.records import Record
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from crmkit.errors import CrmkitError
 
@@ -35,9 +36,44 @@ class Connection:
     def __init__(self, client: smtplib.SMTP) -> None:
         self.client = client
 
+    def offers(self, extension: str) -> bool:
+        """Whether the server announced an ESMTP extension (8BITMIME, SMTPUTF8) in its EHLO reply."""
+        if self.client.ehlo_resp is None and self.client.helo_resp is None:
+            self.client.ehlo_or_helo_if_needed()
+        return bool(self.client.has_extn(extension))
+
+    def prepare(self, msg: Any) -> list[str]:
+        """Fit a message to what the server offers; the MAIL FROM options it needs.
+
+        * An address whose local part is not ASCII needs SMTPUTF8 (RFC 6531); without
+          it the message is refused here, clearly, instead of being mangled.
+        * An 8-bit body is declared BODY=8BITMIME where the server offers it, and is
+          otherwise re-encoded as quoted-printable or base64 (the email package's
+          7-bit policy), so what arrives decodes to the same text.
+        """
+        from crmkit.io.eml import addresses_of, ascii_domains
+
+        found = addresses_of(msg)
+        if any(not a.isascii() for a in found) and not self.offers("smtputf8"):
+            bad = next((a for a in found if not a.rpartition("@")[0].isascii()), None)
+            if bad is not None:
+                raise SendError(f"cannot send to or from {bad}: the part before @ is not ASCII, and the server "
+                                "does not offer SMTPUTF8 (RFC 6531), which such an address needs")
+            ascii_domains(msg)      # only domains are international: their IDNA form needs nothing
+            found = addresses_of(msg)
+        if any(not a.isascii() for a in found):
+            return []       # smtplib asks for SMTPUTF8 and BODY=8BITMIME itself
+        if not _has_8bit(msg):
+            return []
+        if self.offers("8bitmime"):
+            return ["BODY=8BITMIME"]
+        msg.policy = msg.policy.clone(cte_type="7bit")
+        return []
+
     def send_message(self, msg: Any) -> None:
         try:
-            refused = self.client.send_message(msg)
+            options = self.prepare(msg)
+            refused = self.client.send_message(msg, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             raise SendError(f"recipient refused: {_first(exc.recipients)}") from None
         except smtplib.SMTPResponseException as exc:
@@ -50,6 +86,18 @@ class Connection:
             raise SendError(f"cannot send this message: {exc}") from None
         if refused:
             raise SendError(f"recipient refused: {_first(refused)}")
+
+
+def _has_8bit(msg: Any) -> bool:
+    """Whether any part of the message body is 8-bit (not 7-bit ASCII) as it would be written."""
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        payload = part.get_payload()
+        if cte in ("8bit", "binary") or (isinstance(payload, str) and not payload.isascii()):
+            return True
+    return False
 
 
 def _text(value: Any) -> str:

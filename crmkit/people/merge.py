@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.people.dedupe import normal_email, normal_phone
 from crmkit.errors import UsageError
-from crmkit.store.records import KINDS, Record
+from crmkit.people.dedupe import normal_email, normal_phone
+from crmkit.store.records import KINDS, Record, get_path
 from crmkit.store.schema import FIELDS
 
 #: Fields that describe the file itself, not the customer; never copied from the merged record.
@@ -126,15 +126,6 @@ def _ref_paths(kind: str) -> list[tuple[str, str]]:
     return out
 
 
-def _at(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
 def references_to(ws: Any, target: Record) -> list[RefMove]:
     """Every field in every record that holds `target`'s id, nested ones included."""
     moves: list[RefMove] = []
@@ -146,7 +137,7 @@ def references_to(ws: Any, target: Record) -> list[RefMove]:
             if rec.kind == target.kind and rec.id == target.id:
                 continue
             for path in paths:
-                value = _at(rec.data, path)
+                value = get_path(rec.data, path)
                 if value == target.id or (isinstance(value, list) and target.id in value):
                     moves.append(RefMove(rec, path))
     return moves

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmkit.sales.pipeline import stage_of
+from crmkit.sales.facts import stage_of
 from crmkit.store.records import Record
 
 
@@ -87,3 +87,12 @@ def bought(ws: Any, rec: Record) -> list[str] | None:
         ws._bought_by_company = cache
     company = rec.id if rec.kind == "company" else rec.get("company")
     return cache.get(company, []) if isinstance(company, str) else None
+
+
+def summary(rec: Record) -> dict[str, Any]:
+    """The few fields that say what a related record is, for the 360° view."""
+    out: dict[str, Any] = {"kind": rec.kind, "id": rec.id, "title": rec.title}
+    for key in ("stage", "status", "value", "currency", "email", "type", "due", "at", "done", "priority"):
+        if key in rec.data:
+            out[key] = rec.data[key]
+    return out

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.errors import Problem
-from crmkit.sales.pipeline import stage_of
+from crmkit.sales.facts import stage_of
+from crmkit.store import yamlio
 from crmkit.store.records import Record
 
 STRATEGIES = ("round_robin", "least_loaded")

@@ -20,14 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+from crmkit.conditions.views import view
 from crmkit.errors import CrmkitError
 from crmkit.sales.pools import PoolState, is_open
-from crmkit.store.records import Record
 from crmkit.sales.rules import Rule, RuleSet
-from crmkit.conditions.views import view
+from crmkit.store.appending import Appender, field_edit, write_all
+from crmkit.store.records import Record
 
 
 @dataclass
@@ -330,115 +332,6 @@ def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
     return out
 
 
-def _change(additions: dict[str, Any]) -> Any:
-    """The faithful edit: load the file round trip, change these fields in place."""
-    def change(doc: Any) -> None:
-        from ruamel.yaml.comments import CommentedMap
-
-        for key, value in additions.items():
-            if key == "routing":
-                value = CommentedMap(value)
-            elif key == "tags" and isinstance(doc.get("tags"), list):
-                doc["tags"].extend(t for t in value if t not in doc["tags"])
-                continue
-            if doc.get(key) != value or key not in doc:
-                doc[key] = value
-
-    return change
-
-
-class _Appender:
-    """Writing 10,000 routed records through a round-trip load each would take minutes.
-
-    A new record routed for the first time only gains fields at its end. Then the new
-    lines are appended to the file's text as they are (comments and all stay byte for
-    byte), the lines themselves serialised by yamlio once per distinct value; the
-    result is parsed again and must equal the record plus the additions, or the
-    faithful round-trip edit is used instead.
-    """
-
-    def __init__(self) -> None:
-        self.texts: dict[str, str] = {}
-
-    def lines(self, additions: dict[str, Any]) -> str:
-        from crmkit.store import yamlio
-
-        key = repr(sorted(additions.items(), key=lambda kv: kv[0]))
-        text = self.texts.get(key)
-        if text is None:
-            from ruamel.yaml.comments import CommentedMap
-
-            doc = CommentedMap()
-            for k, v in additions.items():
-                if k == "routing":
-                    v = CommentedMap(v)
-                doc[k] = v
-            text = self.texts[key] = yamlio.dumps(doc)
-        return text
-
-    def new_text(self, path: Any, data: dict[str, Any], additions: dict[str, Any]) -> str | None:
-        from crmkit.store import yamlio
-
-        if any(k in data for k in additions):
-            return None
-        try:
-            old = yamlio.read_text(path)
-        except CrmkitError:
-            return None
-        if not old.endswith("\n") or old.rstrip().endswith(("---", "...")):
-            return None
-        new = old + self.lines(additions)
-        if _plainly_appendable(old, additions):
-            return new
-        try:
-            parsed = yamlio.loads_fast(new)
-        except CrmkitError:
-            return None
-        expected = dict(data)
-        expected.update(yamlio.to_plain(additions))
-        return new if parsed == expected else None
-
-
-def _plainly_appendable(text: str, keys: Any) -> bool:
-    """Whether top-level `key: value` lines can go after this record's text as they are.
-
-    True for a single block mapping starting at the left margin (what crmkit and
-    people write), without document markers, that has none of the keys yet, not
-    even added by someone else since it was read. Anything else is parsed to make sure.
-    """
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    if not first or first[0] in " \t-?{[&*!|>%@`\"'":
-        return False
-    if text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
-        return False
-    for key in keys:
-        for form in (f"{key}:", f'"{key}":', f"'{key}':"):
-            if text.startswith(form) or f"\n{form}" in text:
-                return False
-    return True
-
-
-def _write_all(tx: Any, files: list[tuple[str, str]]) -> None:
-    """Write many record files at once.
-
-    Every write is fsynced; on ordinary disks that wait, not the CPU, dominates a
-    run over thousands of records, and it overlaps well across threads. Each path
-    is distinct, so the transaction's bookkeeping (a dict and a list, changed
-    under the GIL) sees no conflicting updates; the pool is drained before any
-    error reaches the transaction, whose rollback then restores every file.
-    """
-    if len(files) < 16:
-        for rel, text in files:
-            tx.write_file(rel, text)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        futures = [pool.submit(tx.write_file, rel, text) for rel, text in files]
-    for future in futures:
-        future.result()
-
-
 def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
     """Write the plan in one transaction and one commit; returns the commit or None."""
     if not the_plan.assignments:
@@ -450,7 +343,7 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
     import inspect
 
     takes_rule = render is not None and "rule" in inspect.signature(render).parameters
-    appender = _Appender()
+    appender = Appender()
     with ws.transaction(f"route {what}", command) as tx:
         appended: list[tuple[str, str]] = []
         for a in the_plan.assignments:
@@ -460,9 +353,9 @@ def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
             if text is not None:
                 appended.append((ws.rel(path), text))
             else:
-                tx.update(a.kind, a.id, _change(additions))
+                tx.update(a.kind, a.id, field_edit(additions))
             tx.note(a.summary())
-        _write_all(tx, appended)
+        write_all(tx, appended)
         for a in the_plan.assignments:
             additions = _additions(a, the_plan.at)
             path = ws.path_for(a.kind, a.id)

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.conditions.language import Condition, parse
-from crmkit.errors import ConditionError, CrmkitError, Problem, RuleError
+from crmkit.conditions.rulefile import column_of, parse_condition
+from crmkit.errors import CrmkitError, Problem, RuleError
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 
 #: Rule files in the order their rules are considered; the default kind of each.
@@ -107,18 +108,7 @@ class RuleSet:
             more = f" (and {len(fatal) - 1} more problem{'s' if len(fatal) > 2 else ''}; run `crmkit check`)" \
                 if len(fatal) > 1 else ""
             raise RuleError(f"{first.message}{more}; nothing was changed", path=first.path, line=first.line,
-                            column=_column_of(first))
-
-
-@dataclass(frozen=True)
-class RuleProblem(Problem):
-    """A problem in a condition, with the column of the condition where it is."""
-
-    column: int | None = None
-
-
-def _column_of(problem: Problem) -> int | None:
-    return getattr(problem, "column", None)
+                            column=column_of(first))
 
 
 def _file_problem(exc: CrmkitError, rel: str) -> Problem:
@@ -127,29 +117,6 @@ def _file_problem(exc: CrmkitError, rel: str) -> Problem:
 
 def _line(node: Any, key: Any) -> int | None:
     return yamlio.line_of(node, key)
-
-
-def _item_line(seq: Any, i: int) -> int | None:
-    try:
-        return seq.lc.item(i)[0] + 1
-    except Exception:  # noqa: BLE001 - line numbers are a nicety
-        return None
-
-
-def parse_condition(value: Any, rel: str, line: int | None, what: str) -> tuple[Condition | None, Problem | None]:
-    """A rule's `when`: True or absent is a catch-all; text is parsed; anything else is an error."""
-    if value is None or value is True:
-        return None, None
-    if value is False:
-        return parse("exists(__never__)"), None
-    if isinstance(value, (int, float)):
-        return None, Problem(rel, line, "rule-syntax", f"{what}: `when` must be a condition, not the number {value}")
-    if not isinstance(value, str):
-        return None, Problem(rel, line, "rule-syntax", f"{what}: `when` must be a condition (text)")
-    try:
-        return parse(value), None
-    except ConditionError as exc:
-        return None, RuleProblem(rel, line, "rule-syntax", f"{what}: when: {exc.message}", exc.column)
 
 
 def load_rules(ws: Any) -> RuleSet:
@@ -183,7 +150,7 @@ def load_rules(ws: Any) -> RuleSet:
             problems.append(Problem(rel, 1, "rule-syntax", "a rule file is a list of rules (or `rules:` with a list)"))
             continue
         for i, item in enumerate(items):
-            line = _item_line(items, i)
+            line = yamlio.item_line(items, i)
             rule, found = _read_rule(ws, item, rel, line, default_kind, i)
             problems.extend(found)
             if rule is None:
@@ -317,8 +284,7 @@ def check_rules(ws: Any) -> list[Problem]:
     ruleset = load_rules(ws)
     problems = list(ruleset.problems)
     problems.extend(semantic_problems(ws, ruleset))
-    from crmkit.sales import pools
-    from crmkit.sales import scoring
+    from crmkit.sales import pools, scoring
 
     problems.extend(pools.check_pools(ws))
     problems.extend(scoring.check_scoring(ws))
@@ -327,8 +293,8 @@ def check_rules(ws: Any) -> list[Problem]:
 
 def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
     """Owners, pools, unreachable rules, missing fallbacks, conditions naming unknown fields."""
-    from crmkit.sales import pools
     from crmkit.conditions.listing import known_fields
+    from crmkit.sales import pools
 
     found: list[Problem] = []
     users = ws.users
@@ -373,18 +339,11 @@ def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
 
 
 def _template_problem(ws: Any, name: str) -> str | None:
-    """Why `notify: name` cannot be rendered, when the mail module can tell; else None."""
-    import importlib
+    """Why `notify: name` cannot be rendered, or None."""
+    from crmkit.marketing.mail import load_template
 
     try:
-        mail = importlib.import_module("crmkit.marketing.mail")
-    except ImportError:
-        return None
-    load = getattr(mail, "load_template", None)
-    if load is None:
-        return None
-    try:
-        load(ws, name)
+        load_template(ws, name)
     except CrmkitError as exc:
         return exc.message
     return None

@@ -27,9 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.conditions.language import Condition
 from crmkit.errors import CrmkitError, Problem, RuleError
+from crmkit.store import yamlio
 from crmkit.store.records import Record
 
 SCORING_FILE = "rules/scoring.yaml"
@@ -93,10 +93,20 @@ def _clamp(value: int, floor: int | None, cap: int | None) -> int:
     return value
 
 
+def _read_limits(raw: Any, target: Any, rel: str, what: str, found: list[Problem]) -> None:
+    """`cap` and `floor` of the model or of a group: whole numbers, or a problem each."""
+    for key in ("cap", "floor"):
+        if raw.get(key) is not None:
+            value = _int(raw.get(key))
+            if value is None:
+                found.append(Problem(rel, yamlio.line_of(raw, key), "rule-field", f"{what}{key} must be a whole number"))
+            setattr(target, key, value)
+
+
 def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
     """Build the scoring model from a round-trip document; problems are collected, not raised."""
+    from crmkit.conditions.rulefile import parse_condition
     from crmkit.store.records import KINDS
-    from crmkit.sales.rules import parse_condition
 
     s = Scoring()
     found = s.problems
@@ -118,21 +128,13 @@ def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
         found.append(Problem(rel, line(doc, "kind"), "rule-kind", f"unknown kind {kind!r}"))
     else:
         s.kind = kind
-    for key in ("cap", "floor"):
-        if doc.get(key) is not None:
-            value = _int(doc.get(key))
-            if value is None:
-                found.append(Problem(rel, line(doc, key), "rule-field", f"{key} must be a whole number"))
-            setattr(s, key, value)
+    _read_limits(doc, s, rel, "", found)
     groups = doc.get("groups") or []
     if not isinstance(groups, list):
         found.append(Problem(rel, line(doc, "groups"), "rule-syntax", "groups must be a list"))
         groups = []
     for gi, graw in enumerate(groups):
-        try:
-            gline = groups.lc.item(gi)[0] + 1
-        except Exception:  # noqa: BLE001
-            gline = None
+        gline = yamlio.item_line(groups, gi)
         if not isinstance(graw, dict):
             found.append(Problem(rel, gline, "rule-syntax", f"group {gi + 1}: expected a mapping with name and rules"))
             continue
@@ -142,21 +144,13 @@ def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
                 found.append(Problem(rel, line(graw, key), "rule-field",
                                      f"group {name}: unknown field {key!r} (a group has {', '.join(GROUP_KEYS)})"))
         group = Group(name, [], line=gline)
-        for key in ("cap", "floor"):
-            if graw.get(key) is not None:
-                value = _int(graw.get(key))
-                if value is None:
-                    found.append(Problem(rel, line(graw, key), "rule-field", f"group {name}: {key} must be a whole number"))
-                setattr(group, key, value)
+        _read_limits(graw, group, rel, f"group {name}: ", found)
         rules = graw.get("rules") or []
         if not isinstance(rules, list):
             found.append(Problem(rel, line(graw, "rules"), "rule-syntax", f"group {name}: rules must be a list"))
             rules = []
         for ri, rraw in enumerate(rules):
-            try:
-                rline = rules.lc.item(ri)[0] + 1
-            except Exception:  # noqa: BLE001
-                rline = gline
+            rline = yamlio.item_line(rules, ri) or gline
             what = f"group {name} rule {ri + 1}"
             if not isinstance(rraw, dict):
                 found.append(Problem(rel, rline, "rule-syntax", f"{what}: expected {{when, points}}"))

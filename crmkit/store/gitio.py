@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.errors import CrmkitError
 
@@ -51,7 +52,7 @@ def _run(repo: Any, *args: str, **kwargs: Any) -> str:
     import git
 
     try:
-        return repo.git.execute(["git", *args], **kwargs)
+        return str(repo.git.execute(["git", *args], **kwargs))
     except git.GitCommandError as exc:
         stderr = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\n ")
         first = stderr.splitlines()[-1] if stderr else str(exc)
@@ -156,6 +157,33 @@ def history(root: Path, path: Path, limit: int | None = None) -> list[Change]:
     return changes
 
 
+def checkout_index(root: Path, folder: Path, dest: Path) -> Path:
+    """Write the index's (staged) version of every file under `folder` into `dest`.
+
+    Files are laid out as in the work tree (`dest/<path from the top>`); deleted and
+    unstaged changes are what the next commit would hold, not what is on disk.
+    Returns where `folder` is inside `dest`.
+    """
+    repo = _repo(root)
+    top = Path(repo.working_tree_dir).resolve()
+    rel = os.path.relpath(folder.resolve(), top)
+    if rel.startswith(".."):
+        raise GitError(f"{folder} is not inside the git work tree {top}")
+    listed = _run(repo, "ls-files", "-z", "--cached", "--", "." if rel == "." else rel,
+                  strip_newline_in_stdout=False)
+    names = [n for n in listed.split("\0") if n]
+    if names:
+        with tempfile.NamedTemporaryFile("w", delete=False, encoding="utf-8", suffix=".paths") as fh:
+            fh.write("\0".join(names) + "\0")
+            listing = fh.name
+        try:
+            with open(listing, "rb") as stdin:
+                _run(repo, "checkout-index", f"--prefix={dest}/", "-z", "--stdin", istream=stdin)
+        finally:
+            os.unlink(listing)
+    return dest / rel
+
+
 def is_tracked_clean(root: Path) -> bool:
     """True when the work tree has no changes git knows of (used by tests and `check`)."""
     repo = _repo(root)
@@ -174,7 +202,7 @@ def merge_driver_command() -> str:
     import shlex
     import sys
 
-    return f"{shlex.quote(sys.executable)} -m crmkit.cli.merge_driver_entry --marker-size %L %O %A %B %P"
+    return f"{shlex.quote(sys.executable)} -m crmkit.store.merge_driver --marker-size %L %O %A %B %P"
 
 
 def _git_common_dir(top: Path) -> Path | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 
@@ -169,3 +170,18 @@ def parse_ref(ref: str) -> tuple[str | None, str]:
             return KIND_OF_FOLDER[kind], check_id(rid)
         raise UsageError(f"unknown record kind {kind!r} in {ref!r} (kinds: {', '.join(KINDS)})")
     return None, check_id(ref)
+
+
+def get_path(row: Any, path: str) -> Any:
+    """The value at a dotted path (``address.city``) in a record's data or view; None where
+    any step is missing or is not a mapping. The one dotted-path reader of plain data."""
+    value: Any = row
+    for part in path.split("."):
+        if isinstance(value, Mapping) or hasattr(value, "__getitem__") and not isinstance(value, (str, list)):
+            try:
+                value = value[part]
+            except (KeyError, TypeError):
+                return None
+        else:
+            return None
+    return value

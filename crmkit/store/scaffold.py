@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from crmkit.store import gitio
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError
-from crmkit.store.records import FOLDERS
 from crmkit.resources import sample_workspace_dir
+from crmkit.store import gitio, yamlio
+from crmkit.store.records import FOLDERS
 
 DEFAULT_CONFIG = """\
 # crmkit configuration. Every record kind lives in its own folder next to this file.
@@ -81,3 +80,9 @@ def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
         gitio.init(target)
     team.ensure_driver(target)
     return written
+
+
+def commit_new_workspace(root: Path, written: list[Path], *, sample: bool, command_line: str) -> str | None:
+    """The first commit of a workspace `create_workspace` made: exactly the files it wrote."""
+    summary = "init workspace" + (" from the sample" if sample else "")
+    return gitio.commit_paths(root, written, gitio.commit_message(summary, [], command_line))

@@ -6,9 +6,11 @@ Custom fields are always allowed; only the fields named here are checked.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from crmkit.values import parse_decimal
 
 # A type is a string ("text", "int", "number", "amount", "bool", "date", "timestamp",
 # "when", "user", "any") or a tuple: ("enum", values), ("ref", kind), ("list", type),
@@ -28,8 +30,10 @@ FIELDS: dict[str, dict[str, Type]] = {
     "contact": {
         "name": "text", "email": "text", "phone": "text", "company": ("ref", "company"),
         "title": "text", "country": "text", "address": ADDRESS,
-        "language": "text", "consent": ("object", {"marketing": "bool", "date": "when"}),
+        "language": "text", "consent": ("object", {"marketing": "bool", "survey": "bool", "date": "when"}),
         "opted_out": "bool",
+        # the sentiment journey (crmkit.support.satisfaction), append-only like a ticket's events
+        "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
         "emails": ("list", ("object", {"type": "text", "value": "text"})),
         "phones": ("list", ("object", {"type": "text", "value": "text"})),
     },
@@ -81,7 +85,45 @@ REQUIRED: dict[str, list[str]] = {
     "deal": ["title"], "ticket": ["subject"], "activity": ["type"],
 }
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The text forms `check` accepts, shared with the JSON Schemas (`json_type`) so an editor
+# and `check` say the same of every value. A YAML reader hands a JSON Schema validator an
+# unquoted date or timestamp as its text (yaml-language-server, check-jsonschema), so the
+# schema sees quoted and unquoted alike, and `check` accepts both.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: ISO 8601 / RFC 3339 as YAML writes timestamps: T, t or spaces between date and time,
+#: one-digit month, day and hour allowed, seconds optional, and a zone required
+TIMESTAMP_PATTERN = (r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2})"
+                     r"(?::([0-9]{2})(?:[.,]([0-9]+))?)?[ \t]*(Z|z|[+-][0-9]{1,2}(?::?[0-9]{2})?)$")
+#: an amount as text: digits, spaces as thousands separators, a decimal point or comma
+AMOUNT_PATTERN = r"^[+-]?[0-9][0-9 \u00a0]*([.,][0-9]+)?$"
+_DATE_RE = re.compile(DATE_PATTERN)
+_TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+_NAIVE_RE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?$")
+
+
+def _date_text(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return bool(_DATE_RE.match(text))
+
+
+def _timestamp_text(text: str) -> bool:
+    """Whether text is a timestamp with a zone that exists (no month 13, no 25 o'clock)."""
+    m = _TIMESTAMP_RE.match(text)
+    if not m:
+        return False
+    year, month, day, hour, minute, second, _fraction, zone = m.groups()
+    try:
+        dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+    except ValueError:
+        return False
+    if zone in ("Z", "z"):
+        return True
+    digits = zone[1:].replace(":", "")
+    return int(digits[:-2] if len(digits) > 2 else digits) < 24 and (len(digits) <= 2 or int(digits[-2:]) < 60)
 
 
 def describe(t: Type) -> str:
@@ -94,7 +136,8 @@ def describe(t: Type) -> str:
         if t[0] == "list":
             return f"list of {describe(t[1])}"
         return "mapping"
-    return {"when": "date or timestamp", "user": "user id", "amount": "amount"}.get(t, t)
+    names = {"when": "date or timestamp", "user": "user id", "amount": "amount"}
+    return names.get(t, str(t))
 
 
 def type_problem(value: Any, t: Type) -> str | None:
@@ -138,19 +181,19 @@ def type_problem(value: Any, t: Type) -> str | None:
     if t == "amount":
         if isinstance(value, bool):
             return f"expected an amount, found {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected an amount, found {value!r}"
         if isinstance(value, (int, float)):
             return None
-        try:
-            Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            return None
-        except InvalidOperation:
+        if not _AMOUNT_RE.match(str(value)):
             return f"expected an amount, found {value!r}"
+        return None if parse_decimal(value) is not None else f"expected an amount, found {value!r}"
     if t == "bool":
         return None if isinstance(value, bool) else f"expected true or false, found {value!r}"
     if t == "date":
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return None
-        if isinstance(value, str) and _DATE_RE.match(value):
+        if isinstance(value, str) and _date_text(value):
             return None
         return f"expected a date (YYYY-MM-DD), found {value!r}"
     if t in ("timestamp", "when"):
@@ -160,6 +203,10 @@ def type_problem(value: Any, t: Type) -> str | None:
             return None
         if isinstance(value, dt.date) and t == "when":
             return None
+        if isinstance(value, str) and (_timestamp_text(value) or (t == "when" and _date_text(value))):
+            return None     # the same text quoted: what an editor's schema sees either way
+        if isinstance(value, str) and _NAIVE_RE.match(value):
+            return "timestamp without a time zone; add +01:00 or Z"
         return f"expected a {describe(t)}, found {value!r}"
     return None
 
@@ -179,16 +226,22 @@ def json_type(t: Type) -> dict[str, Any]:
             "properties": {k: json_type(v) for k, v in t[1].items()},
             "additionalProperties": True,
         }
+    # A YAML reader that makes Date objects of unquoted dates (js-yaml, so ajv's YAML
+    # mode) hands the validator an object without properties: accepted as well, so no
+    # editor rejects what `check` accepts.
+    parsed = {"type": "object", "maxProperties": 0, "description": "a date a YAML reader has already parsed"}
+    date = {"type": "string", "pattern": DATE_PATTERN}
+    stamp = {"type": "string", "pattern": TIMESTAMP_PATTERN}
     return {
         "text": {"type": "string"},
         "user": {"type": "string", "description": "a user id from crmkit.yaml"},
         "int": {"type": "integer"},
         "number": {"type": "number"},
-        "amount": {"type": ["number", "string"], "pattern": r"^-?[0-9][0-9 ]*([.,][0-9]+)?$"},
+        "amount": {"type": ["number", "string"], "pattern": AMOUNT_PATTERN},
         "bool": {"type": "boolean"},
-        "date": {"type": "string", "format": "date"},
-        "timestamp": {"type": "string", "format": "date-time"},
-        "when": {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]},
+        "date": {"anyOf": [date, parsed], "description": "a date, YYYY-MM-DD"},
+        "timestamp": {"anyOf": [stamp, parsed], "description": "a timestamp with a zone, 2026-11-23T09:30:00+01:00"},
+        "when": {"anyOf": [date, stamp, parsed], "description": "a date or a timestamp with a zone"},
     }.get(t, {})
 
 

@@ -8,6 +8,7 @@ after the merge (the merge stays committed locally, nothing is pushed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +28,10 @@ class SyncResult:
     registered_driver: bool = False
 
 
-def sync(ws: Any, *, remote: str | None = None, push: bool = True) -> SyncResult:
-    from crmkit.store.validate import check_workspace
-
+def sync(ws: Any, check: Callable[[Any], list[Problem]], *, remote: str | None = None,
+         push: bool = True) -> SyncResult:
+    """Pull, `check(ws)` (crmkit.check.check_workspace: the store cannot import the domains'
+    checkers), push."""
     root = ws.root
     if gitio.find_worktree(root) is None:
         raise SyncRefused(f"{root} is not a git repository: nothing to sync with")
@@ -52,7 +54,7 @@ def sync(ws: Any, *, remote: str | None = None, push: bool = True) -> SyncResult
         raise SyncRefused(f"git pull failed: {last}")
     result.pulled = output
     ws.invalidate()
-    result.problems = check_workspace(ws)
+    result.problems = check(ws)
     if result.problems:
         return result
     if push:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, Problem
+from crmkit.store import yamlio
 from crmkit.store.records import FOLDERS, ID_RE, KINDS, REF_FIELDS, Record
 from crmkit.store.schema import FIELDS, REQUIRED, type_problem
-
-#: Checks contributed by other capabilities: "module:function(ws) -> list[Problem]".
-#: A module that is not installed is skipped, so each capability can grow on its own.
-EXTRA_CHECKS: list[str] = [
-    "crmkit.sales.rules:check_rules",
-    "crmkit.marketing.segments:check_segments",
-    "crmkit.support.sla:check_config",
-    "crmkit.support.escalation:check_rules",
-    "crmkit.sales.offers:check_offers",
-    "crmkit.marketing.mail:check_templates",
-    "crmkit.store.damage:check_damage",
-    "crmkit.support.damage:repeated_events",
-    "crmkit.people.damage:duplicate_people",
-]
 
 
 def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -100,8 +86,12 @@ def _line(lines: dict[str, int], field: str, message: str) -> int | None:
     return lines.get(path)
 
 
-def check_workspace(ws: Any, progress: Callable[[int], None] | None = None) -> list[Problem]:
-    """Everything wrong with the workspace, sorted by file and line."""
+def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """Everything wrong with crmkit.yaml, ids, records and references, sorted by file and line.
+
+    The domains' own files (rules, segments, templates) are checked by crmkit.check,
+    which runs this first.
+    """
     problems = config_problems(ws)
     for kind in KINDS:
         folder = ws.root / FOLDERS[kind]
@@ -132,15 +122,6 @@ def check_workspace(ws: Any, progress: Callable[[int], None] | None = None) -> l
     # Unreadable files were collected as warnings while reading; in check they are problems.
     problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings)
     ws.warnings.clear()
-    for target in EXTRA_CHECKS:
-        module, _, func = target.partition(":")
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        fn = getattr(mod, func, None)
-        if fn is not None:
-            problems.extend(fn(ws))
     problems.sort(key=lambda p: (p.path, p.line or 0, p.code))
     return problems
 

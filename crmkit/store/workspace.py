@@ -7,24 +7,19 @@ import fcntl
 import gc
 import operator
 import os
-import pickle
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crmkit.store import gitio
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
+from crmkit.store import cache, gitio, yamlio
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
 
 CONFIG_FILE = "crmkit.yaml"
-CACHE_VERSION = 1
-#: Entries modified this recently are not cached: their mtime could still hide a change
-#: made within the same clock tick (the "racy" case git's index guards against too).
-RACY_SECONDS = 2.0
 
 
 def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
@@ -76,6 +71,10 @@ def _shared(node: Any) -> Any:
 class Workspace:
     """A crmkit workspace rooted at the folder holding crmkit.yaml."""
 
+    #: How resolve() hands out a referenced record (set by crmkit.conditions.views): its
+    #: data, or a view that adds computed fields. None: the stored data.
+    reference_view: Callable[[Any, Record], Mapping[str, Any]] | None = None
+
     def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
         self.root = root.resolve()
         self.config_path = self.root / CONFIG_FILE
@@ -83,6 +82,9 @@ class Workspace:
         self.warnings: list[Problem] = []
         self.commit_enabled = commit
         self._records: dict[str, list[Record]] = {}
+        #: Figures computed from many records (customer values, sentiment signals), kept
+        #: until the next write: invalidate() clears it.
+        self.memo: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
@@ -98,7 +100,7 @@ class Workspace:
     # -- finding -------------------------------------------------------------
 
     @classmethod
-    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> "Workspace":
+    def find(cls, explicit: str | os.PathLike[str] | None = None, **kwargs: Any) -> Workspace:
         """-w DIR, else $CRMKIT_WORKSPACE, else the nearest folder upwards holding crmkit.yaml."""
         chosen = explicit or os.environ.get("CRMKIT_WORKSPACE")
         if chosen:
@@ -117,26 +119,23 @@ class Workspace:
 
     def _load_config(self) -> dict[str, Any]:
         # Served from the parse cache like records: a warm listing then never imports ruamel.
-        cache = self.root / ".crmkit" / "cache" / "config.pickle"
+        path = cache.cache_path(self.root, "config")
         try:
             st = self.config_path.stat()
-            key = (CACHE_VERSION, st.st_size, st.st_mtime_ns)
+            key: tuple[Any, ...] | None = (cache.CACHE_VERSION, st.st_size, st.st_mtime_ns)
         except OSError:
             key = None
-        try:
-            with open(cache, "rb") as fh:
-                cached_key, data = pickle.load(fh)
-            if cached_key == key and st.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
-                return data
-        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
-            pass
+        if key is not None and st.st_mtime_ns < cache.racy_after():
+            cached = cache.load(path, (key,))
+            if cached is not None:
+                return cast("dict[str, Any]", cached)
         data = yamlio.load_fast(self.config_path)
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise CrmkitError("configuration must be a mapping", path=str(self.config_path), line=1)
         if key is not None:
-            self._write_cache(cache, (key, data))
+            cache.save(self.root, path, (key,), data)
         return data
 
     # -- time ----------------------------------------------------------------
@@ -190,9 +189,6 @@ class Workspace:
         """Ids a new record may not take: the records' and the tombstones' (a merged id stays taken)."""
         return set(self.index(kind)) | set(self.tombstones(kind))
 
-    def _cache_file(self, kind: str) -> Path:
-        return self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.pickle"
-
     def derived(
         self, kind: str, name: str, fn: Callable[[str, dict[str, Any]], Any], key: str = ""
     ) -> list[tuple[str, Any]] | None:
@@ -207,16 +203,11 @@ class Workspace:
         a merged record in the cache).
         """
         entries = self._entries(kind)
-        path = self.root / ".crmkit" / "cache" / f"{FOLDERS[kind]}.{name}.pickle"
+        path = cache.cache_path(self.root, f"{FOLDERS[kind]}.{name}")
+        header = (cache.CACHE_VERSION, key)
         with _long_lived():
-            try:
-                with open(path, "rb") as fh:
-                    version, cached_key, cache = pickle.load(fh)
-                if version != CACHE_VERSION or cached_key != key:
-                    cache = {}
-            except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
-                cache = {}
-            racy_after = (time.time() - RACY_SECONDS) * 1e9
+            stored: dict[str, tuple[int, int, Any]] = cache.load(path, header) or {}
+            racy_after = cache.racy_after()
             out: list[tuple[str, Any]] = []
             fresh: dict[str, tuple[int, int, Any]] = {}
             changed = False
@@ -228,7 +219,7 @@ class Workspace:
                 size, mtime = st.st_size, st.st_mtime_ns
                 fname = entry.name
                 rid = fname[:-5]
-                hit = cache.get(fname)
+                hit = stored.get(fname)
                 if hit is None or hit[0] != size or hit[1] != mtime:
                     changed = True
                     rec = self.index(kind).get(rid)
@@ -243,8 +234,8 @@ class Workspace:
                 value = hit[2]
                 if value is not None:
                     out.append((rid, value))
-            if changed or len(fresh) != len(cache):
-                self._write_cache(path, (CACHE_VERSION, key, fresh))
+            if changed or len(fresh) != len(stored):
+                cache.save(self.root, path, header, fresh)
             out.sort(key=operator.itemgetter(0))
             return out
 
@@ -258,18 +249,12 @@ class Workspace:
 
     def _read_kind(self, kind: str) -> list[Record]:
         entries = self._entries(kind)
-        cache_path = self._cache_file(kind)
-        cache: dict[str, tuple[int, int, Any]] = {}
-        try:
-            with open(cache_path, "rb") as fh:
-                version, cache = pickle.load(fh)
-            if version != CACHE_VERSION:
-                cache = {}
-        except Exception:  # noqa: BLE001 - a missing or stale cache is simply rebuilt
-            cache = {}
+        path_of_cache = cache.cache_path(self.root, FOLDERS[kind])
+        header = (cache.CACHE_VERSION,)
+        stored: dict[str, tuple[int, int, Any]] = cache.load(path_of_cache, header) or {}
         fresh: dict[str, tuple[int, int, Any]] = {}
         changed = False
-        racy_after = (time.time() - RACY_SECONDS) * 1e9
+        racy_after = cache.racy_after()
         out: list[Record] = []
         tombstones = self._tombstones.setdefault(kind, {})
         for entry in entries:
@@ -279,7 +264,7 @@ class Workspace:
             except FileNotFoundError:
                 continue
             size, mtime = st.st_size, st.st_mtime_ns
-            hit = cache.get(name)
+            hit = stored.get(name)
             if hit is not None and hit[0] == size and hit[1] == mtime:
                 data = hit[2]
                 if mtime < racy_after:
@@ -308,20 +293,10 @@ class Workspace:
                 out.append(Record(kind, rid, data, entry.path))
             else:
                 self.warnings.append(Problem(self.rel(Path(entry.path)), data.line, "yaml", data.message))
-        if changed or len(fresh) != len(cache):
-            self._write_cache(cache_path, (CACHE_VERSION, fresh))
+        if changed or len(fresh) != len(stored):
+            cache.save(self.root, path_of_cache, header, fresh)
         out.sort(key=lambda r: r.id)
         return out
-
-    def _write_cache(self, cache_path: Path, payload: tuple[Any, ...]) -> None:
-        try:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.root / ".crmkit" / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
-            yamlio.atomic_write_bytes(cache_path, pickle.dumps(payload, protocol=5))
-        except OSError:
-            pass  # a read-only workspace still works, only slower
 
     def all_records(self) -> Iterator[Record]:
         for kind in KINDS:
@@ -332,7 +307,8 @@ class Workspace:
         ref_kind, rid = parse_ref(ref)
         if kind and ref_kind and kind != ref_kind:
             raise UsageError(f"{ref!r} is not a {kind}")
-        kinds = [ref_kind or kind] if (ref_kind or kind) else list(KINDS)
+        chosen = ref_kind or kind
+        kinds = [chosen] if chosen else list(KINDS)
         found: list[Record] = []
         for k in kinds:
             path = self.path_for(k, rid)
@@ -353,7 +329,7 @@ class Workspace:
             raise UsageError(f"{rid!r} is ambiguous: " + ", ".join(r.ref for r in found) + "; write kind/id")
         return found[0]
 
-    def resolve(self, field: str, value: Any) -> dict[str, Any] | None:
+    def resolve(self, field: str, value: Any) -> Mapping[str, Any] | None:
         """Follow a reference field (company: acme-ab) to the record's data, for dotted conditions."""
         kind = REF_FIELDS.get(field)
         if kind is None or not isinstance(value, str):
@@ -361,7 +337,10 @@ class Workspace:
                 return self.users.get(value)
             return None
         rec = self.index(kind).get(value)
-        return rec.data if rec else None
+        if rec is None:
+            return None
+        # crmkit.conditions.views sets reference_view, so `company.tier` sees computed fields
+        return self.reference_view(self, rec) if self.reference_view is not None else rec.data
 
     def referrers(self, target: Record) -> list[tuple[Record, str]]:
         """Records whose reference fields point at `target` (for `rm` and `show`)."""
@@ -377,6 +356,7 @@ class Workspace:
 
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
+        self.memo.clear()
         for k in [kind] if kind else list(self._records):
             self._records.pop(k, None)
             self._index.pop(k, None)
@@ -413,7 +393,7 @@ class Workspace:
             fh.close()
 
     @contextmanager
-    def transaction(self, message: str, command: str) -> Iterator["Transaction"]:
+    def transaction(self, message: str, command: str) -> Iterator[Transaction]:
         """Lock, let the caller write, then commit exactly the touched files (or undo on error)."""
         with self.lock():
             tx = Transaction(self, message, command)

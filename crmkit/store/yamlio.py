@@ -45,7 +45,7 @@ def _fast_loader_class() -> type | None:
     except ImportError:  # pragma: no cover - pure fallback on exotic platforms
         return None
 
-    class _FastLoader(_CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc,valid-type]
+    class _FastLoader(_CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc,valid-type,unused-ignore]
         # Records are YAML 1.2, always: a fixed version spares the resolver looking it up
         # for every scalar (a third of the time of a cold read).
         processing_version = (1, 2)
@@ -218,7 +218,15 @@ def dumps(data: Any) -> str:
 def line_of(node: Any, key: Any) -> int | None:
     """1-based line of `key` in a round-trip mapping, or None."""
     try:
-        return node.lc.key(key)[0] + 1
+        return int(node.lc.key(key)[0]) + 1
+    except Exception:  # noqa: BLE001 - line info is a nicety, never a failure
+        return None
+
+
+def item_line(seq: Any, index: int) -> int | None:
+    """1-based line of item `index` of a round-trip sequence, or None."""
+    try:
+        return int(seq.lc.item(index)[0]) + 1
     except Exception:  # noqa: BLE001 - line info is a nicety, never a failure
         return None
 
@@ -240,9 +248,10 @@ def key_lines(path: Path) -> dict[str, int]:
                     lines[dotted] = ln
                 walk(value, dotted + ".")
         elif hasattr(node, "lc") and isinstance(node, list):
-            for i, value in enumerate(node):
+            seq: Any = node  # a CommentedSeq: a list with line info
+            for i, value in enumerate(seq):
                 try:
-                    ln = node.lc.item(i)[0] + 1
+                    ln = seq.lc.item(i)[0] + 1
                     lines[f"{prefix}{i}"] = ln
                 except Exception:  # noqa: BLE001
                     pass

@@ -61,10 +61,7 @@ def _load(ws: Any) -> tuple[list[Escalation], list[Problem]]:
     rules, problems, seen = [], [], set()
     users = ws.users
     for i, item in enumerate(doc):
-        try:
-            line = doc.lc.item(i)[0] + 1
-        except Exception:  # noqa: BLE001
-            line = None
+        line = yamlio.item_line(doc, i)
         if not isinstance(item, dict) or not item.get("id"):
             problems.append(Problem(RULE_FILE, line, "rule-syntax", "a rule is a mapping with an id and a when"))
             continue

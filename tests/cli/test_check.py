@@ -89,3 +89,42 @@ def test_init_makes_a_git_workspace_that_checks_clean(run, tmp_path, monkeypatch
     assert yamlio.load_fast(target / "crmkit.yaml")["currency"] == "SEK"
     again = run(["init", str(target)])
     assert again.exit_code == 1 and "already a crmkit workspace" in again.stderr
+
+
+def test_staged_checks_what_the_next_commit_holds(run, make_ws, tmp_path) -> None:
+    from tests.conftest import git
+
+    ws = make_ws({"companies/nordvik-as.yaml": GOOD_COMPANY,
+                  "contacts/anna-berg.yaml": "name: Anna Berg\ncompany: nordvik-as\n"})
+    # a git rm of a company a contact names: gone from disk and index alike
+    git(ws, "rm", "-q", "companies/nordvik-as.yaml")
+    r = run(["check", "--staged"], ws)
+    assert r.exit_code == 1
+    assert "contacts/anna-berg.yaml:2: missing-ref: company: no company with id 'nordvik-as'" in r.stdout
+    git(ws, "reset", "-q", "HEAD", "--", "companies/nordvik-as.yaml")
+    git(ws, "checkout", "--", "companies/nordvik-as.yaml")
+    # a broken file on disk that is not staged is no business of the commit ...
+    (ws / "contacts/bad.yaml").write_text("name: Bad\ncompany: ghost-co\n", encoding="utf-8")
+    assert run(["check"], ws).exit_code == 1
+    r = run(["check", "--staged"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "ok: 2 records checked" in r.stderr
+    # ... until it is staged; and the staged version is read, not the one on disk
+    git(ws, "add", "contacts/bad.yaml")
+    (ws / "contacts/bad.yaml").write_text("name: Bad\n", encoding="utf-8")
+    r = run(["check", "--staged", "--json"], ws)
+    assert r.exit_code == 1
+    assert [p["path"] for p in json.loads(r.stdout)] == ["contacts/bad.yaml"]
+    # a staged template that does not parse
+    (ws / "templates").mkdir()
+    (ws / "templates/offer.md.j2").write_text("{% if x %}\nno end\n", encoding="utf-8")
+    git(ws, "add", "templates/offer.md.j2")
+    r = run(["check", "--staged"], ws)
+    assert "templates/offer.md.j2" in r.stdout
+
+
+def test_staged_outside_git_is_a_clear_error(run, make_ws) -> None:
+    ws = make_ws({"companies/nordvik-as.yaml": GOOD_COMPANY}, git=False)
+    r = run(["check", "--staged"], ws)
+    assert r.exit_code != 0 and "needs a git repository" in r.stderr
+    assert "Traceback" not in r.stderr

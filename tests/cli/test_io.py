@@ -108,7 +108,7 @@ def test_formula_cells_are_made_safe_on_export(run, make_ws) -> None:
     by_name = {row[0]: row for row in rows[1:]}
     assert by_name["Eve Evil"][1] == "'=HYPERLINK(\"http://x.example\",\"click\")"
     assert by_name["Eve Evil"][2] == "'+1 boss"
-    assert by_name["Mallory"][1:] == ["'@SUM(A1:A9)", "'-2"]
+    assert by_name["Mallory"][1:] == ["'@SUM(A1:A9)", "-2"]   # a negative number is not a formula
     assert by_name["Plain Person"][1:] == ["just text", "CEO"]
 
 

@@ -7,53 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.errors import UsageError
-from crmkit.exchange.importer import convert, load_mapping, plan_import, resolve_columns
-from crmkit.store.workspace import Workspace
+from crmkit.exchange.columns import load_mapping, resolve_columns
+from crmkit.exchange.importer import plan_import
 from crmkit.io.csvfmt import read_rows
+from crmkit.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-@pytest.mark.parametrize("kind, field, text, value", [
-    ("deal", "value", "120 000,50", "120000.50"),
-    ("deal", "value", "4\u00a0500\u00a0000", 4500000),
-    ("deal", "value", "1,234.50", "1234.50"),
-    ("company", "employees", "1 200", 1200),
-    ("company", "customer", "Ja", True),
-    ("company", "customer", "nem", False),
-    ("contact", "opted_out", "x", True),
-    ("deal", "expected_close", "2027.01.31.", dt.date(2027, 1, 31)),
-    ("deal", "expected_close", "31.12.2026", dt.date(2026, 12, 31)),
-    ("contact", "address.zip", "01234", "01234"),                  # text stays text
-    ("contact", "phone", "0767101055", "0767101055"),
-    ("contact", "tags", "vip, nordic", ["vip", "nordic"]),
-    ("contact", "phones", '[{"type": "work", "value": "08-12"}]', [{"type": "work", "value": "08-12"}]),
-])
-def test_convert_reads_what_spreadsheets_write(kind: str, field: str, text: str, value: object) -> None:
-    assert convert(kind, field, text) == value
-
-
-@pytest.mark.parametrize("kind, field, text", [
-    ("company", "employees", "many"), ("company", "employees", "12,5"), ("deal", "value", "1,234"),
-    ("company", "customer", "maybe"), ("deal", "expected_close", "12/11/2026"),
-])
-def test_convert_refuses_what_it_cannot_read_exactly(kind: str, field: str, text: str) -> None:
-    with pytest.raises(UsageError, match=field):
-        convert(kind, field, text)
-
-
-def test_mapping_flags_and_file(tmp_path: Path) -> None:
-    f = tmp_path / "map.yaml"
-    f.write_text("E-post: email\nOrt: address.city\nIntern kod: '-'\n", encoding="utf-8")
-    mapping = load_mapping(["Mobil=phones", "Ort=address.zip"], f)      # flags win over the file
-    assert mapping == {"E-post": "email", "Ort": "address.zip", "Intern kod": "-", "Mobil": "phones"}
-    columns = resolve_columns("contact", ["Namn", "E-post", "Ort", "Intern kod", "Telefonszám", "Beosztás", ""],
-                              mapping)
-    assert columns == {"Namn": "name", "E-post": "email", "Ort": "address.zip", "Telefonszám": "phone",
-                       "Beosztás": "title"}
-    with pytest.raises(UsageError):
-        load_mapping(["no-equals-sign"], None)
 
 
 def test_plan_deals_from_a_nordic_sheet(make_ws) -> None:

@@ -95,3 +95,15 @@ def test_round_trip_keeps_every_modelled_field(name, title, notes, phones, city)
         contact["address"] = {"city": city}
     back = vcard.parse(vcard.to_vcard(contact))[0]
     assert back.error is None and back.contact == contact
+
+
+def test_a_mobile_phone_goes_out_as_type_cell() -> None:
+    import vobject
+
+    contact = {"name": "Ingrid Solberg", "phone": "+47 22 33 44 55",
+               "phones": [{"type": "mobile", "value": "+47 912 34 567"}, {"type": "Work", "value": "+47 22 00 00 00"}]}
+    text = vcard.to_vcard(contact)
+    assert "TEL;TYPE=CELL:+47 912 34 567\r\n" in text and "MOBILE" not in text.upper()
+    card = vobject.readOne(text)
+    types = {t.value: [p.upper() for p in t.params.get("TYPE", [])] for t in card.contents["tel"]}
+    assert types["+47 912 34 567"] == ["CELL"] and types["+47 22 00 00 00"] == ["WORK"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.sales import leads
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.sales import leads
 from crmkit.store.workspace import Workspace
 
 NOW = "2026-11-22T10:00:00+01:00"
@@ -54,7 +54,7 @@ def test_convert_creates_everything(one: Workspace) -> None:
     assert lead.data["converted"]["at"].isoformat() == NOW
     msg = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=one.root, capture_output=True, text=True).stdout
     assert msg.startswith("crmkit: convert lead/ld-1 into deal/nordvik-as-erp-system")
-    from crmkit.store.validate import check_workspace
+    from crmkit.check import check_workspace
 
     assert check_workspace(ws) == []
 

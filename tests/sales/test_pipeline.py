@@ -11,19 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.errors import CrmkitError, UsageError
-from crmkit.sales.pipeline import (
-    PipelineConfig,
-    Rates,
-    apply_move,
-    deal_as_of,
-    deal_facts,
-    history_of,
-    move_deal,
-    parse_amount,
-    plan_move,
-    probability_of,
-    stage_as_of,
-)
+from crmkit.sales.facts import deal_facts, probability_of
+from crmkit.sales.history import deal_as_of, history_of, stage_as_of
+from crmkit.sales.moves import apply_move, move_deal, plan_move
+from crmkit.sales.pipeline import PipelineConfig, Rates, parse_amount
 
 TZ = ZoneInfo("Europe/Stockholm")
 CONFIG = {

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.sales import routing
 from crmkit.errors import RuleError
+from crmkit.sales import routing
 from crmkit.sales.rules import load_checked
+from crmkit.store import appending
 from crmkit.store.workspace import Workspace
 
 CONFIG = """\
@@ -288,7 +289,7 @@ def test_appending_and_round_trip_writes_give_the_same_file(ws_with, monkeypatch
     slow_root = ws_with({"ld-1": text})
     ws = open_ws(fast_root)
     routing.apply(ws, routing.plan(ws, load_checked(ws)), "crmkit route")
-    monkeypatch.setattr(routing._Appender, "new_text", lambda *a, **k: None)  # force the round-trip edit
+    monkeypatch.setattr(appending.Appender, "new_text", lambda *a, **k: None)  # force the round-trip edit
     ws = open_ws(slow_root)
     routing.apply(ws, routing.plan(ws, load_checked(ws)), "crmkit route")
     fast = (fast_root / "leads/ld-1.yaml").read_text()
@@ -306,19 +307,6 @@ def test_reroute_edits_existing_fields_in_place(ws_with) -> None:  # type: ignor
         "name: Big\nstatus: qualified\nusers: 100\nowner: daniel # routed\ntags: [vip]\n"
         "routing:\n  rule: qualified-large\n  at: 2026-11-22T09:30:00+01:00\n  status: qualified\n"
         "  owner: daniel\nnotes: keep\n")
-
-
-@pytest.mark.parametrize("text,ok", [
-    ("name: A\nstatus: prospect\n", True),
-    ("# header\nname: A\nnotes: |\n  two\n  lines\n", True),
-    ("name: A\nowner: karin\n", False),        # the key is there already (perhaps added since it was read)
-    ('name: A\n"routing": x\n', False),
-    ("---\nname: A\n", False),                 # document markers: parse to be sure
-    ("  name: A\n", False),                    # not at the left margin
-    ("{name: A}\n", False),                    # a flow mapping
-])
-def test_plainly_appendable(text: str, ok: bool) -> None:
-    assert routing._plainly_appendable(text, {"owner": "x", "routing": {}}) is ok
 
 
 def test_tickets_are_not_retriaged_when_their_status_changes(make_ws) -> None:  # type: ignore[no-untyped-def]

@@ -215,7 +215,7 @@ def test_one_notification_written_on_both_sides_keeps_the_earlier() -> None:
 def test_the_merge_file_command_writes_ours_and_exits_1_on_a_conflict(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from conftest import invoke
 
-    from crmkit.cli.merge_driver_entry import main as entry
+    from crmkit.store.merge_driver import main as entry
 
     base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
     base.write_text(TICKET)

@@ -19,7 +19,7 @@ def test_init_writes_gitattributes_and_registers_the_driver_quietly(tmp_path: Pa
         assert f"{folder}/*.yaml merge=crmkit\n" in attrs
     assert "outbox/*.eml merge=crmkit" in attrs
     assert git(seed, "ls-files", ".gitattributes").stdout.strip() == ".gitattributes"
-    assert "-m crmkit.cli.merge_driver_entry" in git(seed, "config", "merge.crmkit.driver").stdout
+    assert "-m crmkit.store.merge_driver" in git(seed, "config", "merge.crmkit.driver").stdout
     assert origin.is_dir()
 
 

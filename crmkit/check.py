@@ -1,0 +1,49 @@
+"""`crmkit check`: the store's own validation plus every domain's checker, all at once.
+
+This module sits above the domains on purpose: the store validates records and
+references and must not import the domains, so the list of domain checkers lives
+here, as plain imported functions. A checker added to a domain is added to
+CHECKERS too; a renamed one fails at import, never silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crmkit.errors import Problem
+from crmkit.marketing.mail import check_templates
+from crmkit.marketing.segments import check_segments
+from crmkit.people.damage import duplicate_people
+from crmkit.sales.offers import check_offers
+from crmkit.sales.rules import check_rules as check_sales_rules
+from crmkit.store.damage import check_damage
+from crmkit.store.validate import check_records
+from crmkit.store.workspace import Workspace
+from crmkit.support.damage import repeated_events
+from crmkit.support.escalation import check_rules as check_escalation_rules
+from crmkit.support.sla import check_config as check_sla_config
+
+Checker = Callable[[Workspace], list[Problem]]
+
+#: Every domain's checker, in the order their problems were reported before sorting.
+CHECKERS: list[Checker] = [
+    check_sales_rules,
+    check_segments,
+    check_sla_config,
+    check_escalation_rules,
+    check_offers,
+    check_templates,
+    # what a merge of two clones can break (README: Working as a team)
+    check_damage,
+    repeated_events,
+    duplicate_people,
+]
+
+
+def check_workspace(ws: Workspace, progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """Everything wrong with the workspace, sorted by file and line."""
+    problems = check_records(ws, progress)
+    for checker in CHECKERS:
+        problems.extend(checker(ws))
+    problems.sort(key=lambda p: (p.path, p.line or 0, p.code))
+    return problems

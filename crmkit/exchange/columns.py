@@ -1,0 +1,176 @@
+"""Spreadsheet columns and cells into record fields: the column mapping and the conversion of
+one cell's text into a field's value, as Nordic, Hungarian and English spreadsheets write it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from crmkit.errors import CrmkitError, UsageError
+from crmkit.store import yamlio
+from crmkit.store.records import fold
+from crmkit.store.schema import FIELDS, coerce
+from crmkit.values import parse_decimal
+
+#: Column titles people use, folded (lowercase, no diacritics), mapped to fields.
+ALIASES: dict[str, str] = {
+    # English
+    "name": "name", "full name": "name", "e-mail": "email", "email address": "email", "mail": "email",
+    "telephone": "phone", "phone number": "phone", "mobile": "phone", "organisation": "company",
+    "organization": "company", "job title": "title", "street": "address.street", "address": "address.street",
+    "zip": "address.zip", "postal code": "address.zip", "postcode": "address.zip", "city": "address.city",
+    "website": "domain", "web": "domain",
+    # Swedish
+    "namn": "name", "e-post": "email", "epost": "email", "telefon": "phone", "mobil": "phone",
+    "foretag": "company", "titel": "title", "befattning": "title", "gatuadress": "address.street",
+    "adress": "address.street", "postnummer": "address.zip", "postnr": "address.zip", "ort": "address.city",
+    "postort": "address.city", "land": "country", "anteckningar": "notes", "bransch": "industry",
+    "anstallda": "employees", "webbplats": "domain", "doman": "domain", "kund": "customer",
+    # Norwegian
+    "navn": "name", "firma": "company", "stilling": "title", "poststed": "address.city",
+    "ansatte": "employees",
+    # Hungarian
+    "nev": "name", "telefonszam": "phone", "ceg": "company", "beosztas": "title", "iranyitoszam": "address.zip",
+    "varos": "address.city", "cim": "address.street", "orszag": "country", "megjegyzes": "notes",
+}
+
+
+def load_mapping(pairs: list[str], mapping_file: Path | None) -> dict[str, str]:
+    """--map "E-post=email" pairs and/or a YAML mapping file {column: field}."""
+    mapping: dict[str, str] = {}
+    if mapping_file is not None:
+        data = yamlio.load_fast(mapping_file)
+        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise CrmkitError("a mapping file is a YAML mapping of column title to field", path=str(mapping_file))
+        mapping.update(data)
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise UsageError(f"--map {pair!r}: expected COLUMN=FIELD")
+        mapping[column.strip()] = target.strip()
+    return mapping
+
+
+def resolve_columns(kind: str, header: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """Column title -> field path; `-` or empty in the mapping ignores a column."""
+    fields = FIELDS[kind]
+    out: dict[str, str] = {}
+    for column in header:
+        if not column:
+            continue
+        if column in mapping:
+            target = mapping[column]
+        else:
+            key = fold(column).strip()
+            target = key if key in fields else ALIASES.get(key, re.sub(r"[^a-z0-9_.]+", "_", key).strip("_"))
+            if kind == "deal" and target == "name":
+                target = "title"
+            if kind == "company" and target == "company":
+                target = "name"   # "Företag", "Company" in a sheet of companies is the name
+            if kind == "ticket" and target == "name":
+                target = "subject"
+        if target in ("", "-"):
+            continue
+        out[column] = target
+    return out
+
+
+_YES = {"true", "yes", "y", "1", "x", "ja", "j", "igen", "i", "sant"}
+_NO = {"false", "no", "n", "0", "nej", "nei", "nem", "falskt", ""}
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y.%m.%d", "%Y. %m. %d", "%Y/%m/%d")
+
+
+def _field_type(kind: str, target: str) -> Any:
+    top = FIELDS.get(kind, {}).get(target.split(".")[0])
+    if "." in target:
+        if isinstance(top, tuple) and top[0] == "object":
+            return top[1].get(target.split(".", 1)[1], "text")
+        return "text"
+    return top or "text"
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _revive(value: Any) -> Any:
+    """JSON from a cell back to YAML values: ISO dates and zoned timestamps become dates again."""
+    if isinstance(value, dict):
+        return {k: _revive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revive(v) for v in value]
+    if isinstance(value, str):
+        if _ISO_DATE.match(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return value
+        if _ISO_TIME.match(value):
+            try:
+                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+    return value
+
+
+def convert(kind: str, target: str, text: str) -> Any:
+    """A cell's text as the value of field `target`, reading what spreadsheets write.
+
+    Text fields stay text exactly (a zip code "01234" or a phone number never
+    becomes a number). Numbers accept spaces and NBSP as thousands separators and a
+    decimal comma; amounts are stored as an int when whole, else as exact text
+    ("120000.50"), never a float. Booleans read yes/no in English, Swedish,
+    Norwegian and Hungarian (ja/nej/nei/igen/nem) and x. Dates read ISO, 23.11.2026
+    and the Hungarian 2026.11.23. Lists read JSON (`[...]`, as export writes lists of
+    mappings) or comma-separated text. Raises UsageError naming the field and text.
+    """
+    t = _field_type(kind, target)
+    text = text.strip()
+    try:
+        if isinstance(t, tuple) and t[0] == "list":
+            if text.startswith("["):
+                value = json.loads(text)
+                if not isinstance(value, list):
+                    raise ValueError(text)
+                return _revive(value)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        if t in ("int", "number", "amount"):
+            # A spreadsheet's "1,234" may be 1234 or 1.234: refused rather than guessed.
+            d = parse_decimal(text, refuse_ambiguous=True)
+            if d is None:
+                raise ValueError(text)
+            whole = d.as_tuple().exponent >= 0  # type: ignore[operator]  # finite: an int exponent
+            if t == "int":
+                if d != d.to_integral_value():
+                    raise ValueError(text)
+                return int(d)
+            if d == d.to_integral_value() and whole:
+                return int(d)
+            return float(d) if t == "number" else str(d)
+        if (t == "any" or (isinstance(t, tuple) and t[0] == "object")) and text.startswith("{"):
+            value = json.loads(text)        # a mapping exported as JSON (a deal's offer)
+            if not isinstance(value, dict):
+                raise ValueError(text)
+            return _revive(value)
+        if t == "bool":
+            low = text.casefold()
+            if low in _YES:
+                return True
+            if low in _NO:
+                return False
+            raise ValueError(text)
+        if t == "date":
+            for fmt in _DATE_FORMATS:
+                try:
+                    return dt.datetime.strptime(text.rstrip("."), fmt).date()
+                except ValueError:
+                    continue
+            raise ValueError(text)
+    except (ValueError, ArithmeticError, json.JSONDecodeError):
+        from crmkit.store.schema import describe
+
+        raise UsageError(f"{target}={text!r}: expected {describe(t)}") from None
+    return coerce(kind, target, text)

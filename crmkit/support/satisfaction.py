@@ -1,0 +1,451 @@
+"""Customer satisfaction: ratings, the survey after a solved ticket, and each contact's sentiment.
+
+**Ratings** are `rated` events on a ticket (`rating` 1-5, an optional `comment`), written
+by `crmkit ticket rate T 4 -m "..."` (and, once inbound mail exists, from survey replies).
+`good` counts as 5 and `bad` as 1. A ticket's computed `rating` is its latest.
+
+**The survey**: `crmkit ticket survey` renders the `survey` mail template into the outbox
+for every solved ticket not yet surveyed or rated, and appends a `surveyed` event; `crmkit
+mail send` delivers it. It is service mail, not marketing, but a contact who opted out
+(`opted_out: true`) or declined surveys (`consent: {survey: false}`) gets none.
+
+**Sentiment** per contact is one of upset, neutral, satisfied, loyal. Everyone starts
+neutral; signals from the records move it, oldest first:
+
+=================  =========  =========  =========  =========
+signal             upset      neutral    satisfied  loyal
+=================  =========  =========  =========  =========
+complaint          upset      upset      upset      neutral
+rating 1-2         upset      upset      upset      neutral
+breach             upset      upset      neutral    satisfied
+reopened           upset      upset      neutral    satisfied
+rating 3           neutral    neutral    satisfied  loyal
+rating 4-5         satisfied  satisfied  satisfied  loyal
+won / renewal      neutral    satisfied  loyal      loyal
+=================  =========  =========  =========  =========
+
+Signals: a `breached` event on one of the contact's tickets (breach); a ticket going from
+solved or closed back to open (reopened); a ticket tagged `complaint` (complaint, when
+created); a `rated` event (rating); a won deal listing the contact (won, or renewal when
+the deal is tagged `renewal`). The state is computed on read (the `sentiment` field);
+`crmkit contact sentiment` logs each change on the contact as a `sentiment` event with
+its reason (`ticket rate` does it at once for the rated ticket's contact), so `show`
+tells the journey and `history` shows when it moved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from crmkit.errors import NotFound, UsageError
+from crmkit.store.records import Record
+
+STATES = ("upset", "neutral", "satisfied", "loyal")
+START = "neutral"
+
+#: signal -> state before -> state after (the table in the module docstring)
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "complaint": {"upset": "upset", "neutral": "upset", "satisfied": "upset", "loyal": "neutral"},
+    "low_rating": {"upset": "upset", "neutral": "upset", "satisfied": "upset", "loyal": "neutral"},
+    "breach": {"upset": "upset", "neutral": "upset", "satisfied": "neutral", "loyal": "satisfied"},
+    "reopened": {"upset": "upset", "neutral": "upset", "satisfied": "neutral", "loyal": "satisfied"},
+    "fair_rating": {"upset": "neutral", "neutral": "neutral", "satisfied": "satisfied", "loyal": "loyal"},
+    "high_rating": {"upset": "satisfied", "neutral": "satisfied", "satisfied": "satisfied", "loyal": "loyal"},
+    "won": {"upset": "neutral", "neutral": "satisfied", "satisfied": "loyal", "loyal": "loyal"},
+    "renewal": {"upset": "neutral", "neutral": "satisfied", "satisfied": "loyal", "loyal": "loyal"},
+}
+
+RATING_WORDS = {"good": 5, "bad": 1}
+SURVEY_TEMPLATE = "survey"
+ACTOR = "crmkit"
+
+
+# --------------------------------------------------------------------------- ratings
+
+
+def parse_rating(text: str) -> int:
+    """1-5, or good (5) / bad (1); anything else is a usage error naming what is allowed."""
+    t = str(text).strip().lower()
+    if t in RATING_WORDS:
+        return RATING_WORDS[t]
+    try:
+        n = int(t)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 5 or str(n) != t.lstrip("+"):
+        raise UsageError(f"a rating is 1 to 5, good or bad, not {text!r}")
+    return n
+
+
+def _events(rec: Record | Any) -> list[dict[str, Any]]:
+    data = rec.data if hasattr(rec, "data") else rec
+    events = data.get("events") or []
+    return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+
+
+def ratings(ticket: Record) -> list[dict[str, Any]]:
+    """The ticket's `rated` events, oldest first."""
+    return [e for e in _events(ticket) if e.get("type") == "rated" and isinstance(e.get("rating"), int)]
+
+
+def rating_value(ws: Any, ticket: Record) -> int | None:
+    """The ticket's latest rating (a computed field: `--where 'rating <= 2'`)."""
+    found = ratings(ticket)
+    return found[-1]["rating"] if found else None
+
+
+def rate(doc: Any, rating: int, *, by: str, at: dt.datetime, comment: str | None = None,
+         via: str = "hand") -> list[str]:
+    """Append a `rated` event; returns what changed."""
+    from crmkit.support.tickets import append_event
+
+    event: dict[str, Any] = {"type": "rated", "at": at, "by": by, "rating": rating}
+    if comment:
+        event["comment"] = comment
+    if via != "hand":
+        event["via"] = via
+    append_event(doc, event)
+    return [f"rated {rating}"]
+
+
+# --------------------------------------------------------------------------- signals and sentiment
+
+
+@dataclass(frozen=True)
+class Signal:
+    at: dt.datetime
+    signal: str  # a key of TRANSITIONS
+    reason: str
+    source: str  # kind/id of the record it comes from
+
+
+@dataclass(frozen=True)
+class Change:
+    at: dt.datetime
+    from_state: str
+    to_state: str
+    signal: str
+    reason: str
+    source: str
+
+    def event(self) -> dict[str, Any]:
+        return {"type": "sentiment", "at": self.at, "by": ACTOR, "from": self.from_state, "to": self.to_state,
+                "signal": self.signal, "reason": self.reason, "source": self.source}
+
+
+def _aware(ws: Any, value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ws.tz)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(12, 0), tzinfo=ws.tz)
+    if isinstance(value, str):
+        try:
+            return _aware(ws, dt.datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _rating_signal(rating: int) -> str:
+    return "low_rating" if rating <= 2 else "fair_rating" if rating == 3 else "high_rating"
+
+
+#: What satisfaction reads of one ticket, cached per file by Workspace.derived (a plain
+#: tuple unpickles fastest): (contact, company, owner, line, subject, signals, ratings,
+#: surveyed) where signals are (at, signal, reason), ratings (at, rating, comment) and
+#: surveyed the times a survey went out.
+TicketRow = tuple[str | None, str | None, str | None, str | None, str,
+                  tuple[tuple[dt.datetime, str, str], ...], tuple[tuple[dt.datetime, int, str | None], ...],
+                  tuple[dt.datetime, ...]]
+
+
+def ticket_row(data: Any, tz: Any) -> TicketRow:
+    def aware(value: Any) -> dt.datetime | None:
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=tz)
+        if isinstance(value, dt.date):
+            return dt.datetime.combine(value, dt.time(12, 0), tzinfo=tz)
+        return None
+
+    def text(key: str) -> str | None:
+        v = data.get(key)
+        return v if isinstance(v, str) and v else None
+
+    subject = str(data.get("subject") or "")
+    signals: list[tuple[dt.datetime, str, str]] = []
+    rated: list[tuple[dt.datetime, int, str | None]] = []
+    surveyed: list[dt.datetime] = []
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    if "complaint" in tags and (at := aware(data.get("created"))) is not None:
+        signals.append((at, "complaint", f"complaint: {subject}"))
+    for e in _events(data):
+        kind = e.get("type")
+        if kind not in ("breached", "status", "rated", "surveyed"):
+            continue
+        at = aware(e.get("at"))
+        if at is None:
+            continue
+        if kind == "breached":
+            signals.append((at, "breach", f"SLA {e.get('target', 'target')} breached on {subject}"))
+        elif kind == "status" and e.get("from") in ("solved", "closed") and e.get("to") == "open":
+            signals.append((at, "reopened", f"ticket reopened: {subject}"))
+        elif kind == "rated" and isinstance(e.get("rating"), int) and not isinstance(e.get("rating"), bool):
+            comment = e.get("comment")
+            comment = str(comment) if comment else None
+            note = f": {comment}" if comment else ""
+            signals.append((at, _rating_signal(e["rating"]), f"rated {e['rating']} for {subject}{note}"))
+            rated.append((at, int(e["rating"]), comment))
+        elif kind == "surveyed":
+            surveyed.append(at)
+    return (text("contact"), text("company"), text("owner"), text("line"), subject, tuple(signals),
+            tuple(rated), tuple(surveyed))
+
+
+def ticket_rows(ws: Any) -> list[tuple[str, TicketRow]]:
+    """(id, TicketRow) of every ticket; from the derived cache when it is warm."""
+    memo = ws.memo.get("ticket_rows")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-1|"
+                      + str(ws.tz))
+    if rows is None:
+        rows = [(t.id, ticket_row(t.data, ws.tz)) for t in ws.records("ticket")]
+    ws.memo["ticket_rows"] = rows
+    return rows
+
+
+def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
+    """Every signal in the workspace, per contact id, oldest first (kept until the next write)."""
+    cached = ws.memo.get("signals")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    out: dict[str, list[Signal]] = {}
+
+    def add(contact: Any, sig: Signal) -> None:
+        if isinstance(contact, str) and contact:
+            out.setdefault(contact, []).append(sig)
+
+    for tid, row in ticket_rows(ws):
+        contact = row[0]
+        if contact is None:
+            continue
+        src = f"ticket/{tid}"
+        for at, signal, reason in row[5]:
+            add(contact, Signal(at, signal, reason, src))
+    from crmkit.sales.pipeline import PipelineConfig
+    from crmkit.sales.value import deal_rows
+
+    cfg = PipelineConfig.from_config(ws.config, ws.tz)
+    won = cfg.won_stage.name
+    for rid, row in deal_rows(ws, cfg):
+        stage, closed, created, history, people, title, tags = row[2], row[5], row[6], row[7], row[8], row[9], row[10]
+        if stage != won or not people:
+            continue
+        at = None
+        for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.value.DealRow)
+            if h_stage == won:
+                at = dt.datetime.fromtimestamp(h_at, ws.tz)
+        if at is None and closed is not None:
+            at = _aware(ws, dt.date.fromordinal(closed))
+        if at is None and created is not None:
+            at = dt.datetime.fromtimestamp(created, ws.tz)
+        if at is None:
+            continue
+        signal = "renewal" if "renewal" in tags else "won"
+        for c in people:
+            add(c, Signal(at, signal, f"{'renewed' if signal == 'renewal' else 'won deal'}: {title or rid}",
+                          f"deal/{rid}"))
+    for sigs in out.values():
+        sigs.sort(key=lambda s: s.at)
+    ws.memo["signals"] = out
+    return out
+
+
+def journey(signals: Iterable[Signal], until: dt.datetime | None = None) -> list[Change]:
+    """The state changes the signals cause, oldest first (signals that change nothing are left out)."""
+    state = START
+    changes: list[Change] = []
+    for s in signals:
+        if until is not None and s.at > until:
+            break
+        new = TRANSITIONS[s.signal][state]
+        if new != state:
+            changes.append(Change(s.at, state, new, s.signal, s.reason, s.source))
+            state = new
+    return changes
+
+
+def state_at(changes: list[Change], at: dt.datetime | None = None) -> str:
+    state = START
+    for c in changes:
+        if at is not None and c.at > at:
+            break
+        state = c.to_state
+    return state
+
+
+def contact_journey(ws: Any, contact_id: str, until: dt.datetime | None = None) -> list[Change]:
+    return journey(signals_by_contact(ws).get(contact_id, []), until or ws.now())
+
+
+def sentiment_value(ws: Any, contact: Record) -> str:
+    """A contact's sentiment now (a computed field: `--where 'sentiment == upset'`)."""
+    return state_at(contact_journey(ws, contact.id))
+
+
+# --------------------------------------------------------------------------- logging the journey
+
+
+def _logged_keys(data: Any) -> set[tuple[str, str, str]]:
+    keys = set()
+    for e in _events(data):
+        if e.get("type") == "sentiment":
+            at = e.get("at")
+            keys.add((at.isoformat() if isinstance(at, dt.datetime) else str(at), str(e.get("to")),
+                      str(e.get("source"))))
+    return keys
+
+
+def unlogged(ws: Any, contact: Record) -> list[Change]:
+    """Changes of the contact's journey not yet logged on it (a second run finds none)."""
+    done = _logged_keys(contact.data)
+    return [c for c in contact_journey(ws, contact.id)
+            if (c.at.isoformat(), c.to_state, c.source) not in done]
+
+
+def log_changes(doc: Any, changes: list[Change]) -> None:
+    from crmkit.support.tickets import append_event
+
+    for c in changes:
+        append_event(doc, c.event())
+
+
+def sync_sentiment(ws: Any, tx: Any, contacts: Iterable[Record]) -> list[tuple[str, Change]]:
+    """Log every unlogged change on the given contacts inside `tx`; returns (contact id, change)."""
+    written: list[tuple[str, Change]] = []
+    for contact in contacts:
+        changes = unlogged(ws, contact)
+        if changes:
+            tx.update("contact", contact.id, lambda doc, ch=changes: log_changes(doc, ch))
+            written += [(contact.id, c) for c in changes]
+    return written
+
+
+def plan_sync(ws: Any, contacts: Iterable[Record] | None = None) -> list[tuple[str, Change]]:
+    """What `crmkit contact sentiment` would log (for --dry-run)."""
+    chosen = list(contacts) if contacts is not None else ws.records("contact")
+    return [(c.id, ch) for c in chosen for ch in unlogged(ws, c)]
+
+
+def rate_ticket(ws: Any, ref: str, rating_text: str, comment: str | None, by: str, command: str,
+                via: str = "hand") -> dict[str, Any]:
+    """`ticket rate`: check everything first, then one transaction (the rating and the journey)."""
+    rating = parse_rating(rating_text)  # before reading anything: a bad rating writes nothing
+    try:
+        ticket = ws.get(ref, "ticket")
+    except NotFound:
+        raise NotFound(f"no ticket {ref!r} to rate") from None
+    contact_id = ticket.get("contact")
+    at = ws.now()
+    with ws.transaction(f"rate {ticket.ref} {rating}", command) as tx:
+        tx.update("ticket", ticket.id, lambda doc: rate(doc, rating, by=by, at=at, comment=comment, via=via))
+        tx.note(f"rated {rating}" + (f": {comment}" if comment else ""))
+        logged: list[tuple[str, Change]] = []
+        contact = ws.index("contact").get(contact_id) if isinstance(contact_id, str) else None
+        if contact is not None:
+            logged = sync_sentiment(ws, tx, [contact])
+            for _, c in logged:
+                tx.note(f"{contact.ref}: sentiment {c.from_state} -> {c.to_state} ({c.reason})")
+    state = sentiment_value(ws, contact) if contact is not None else None
+    return {"ticket": ticket.id, "rating": rating, "contact": contact_id, "sentiment": state,
+            "changes": [c.event() | {"contact": cid} for cid, c in logged]}
+
+
+# --------------------------------------------------------------------------- the survey
+
+
+@dataclass
+class SurveyPlan:
+    send: list[tuple[Record, Record]] = field(default_factory=list)  # (ticket, contact)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (ticket id, why)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"survey": [{"ticket": t.id, "contact": c.id, "to": c.get("email")} for t, c in self.send],
+                "skipped": [{"ticket": t, "reason": r} for t, r in self.skipped]}
+
+
+def _solved_at(ticket: Record) -> dt.datetime | None:
+    at = None
+    for e in _events(ticket):
+        if e.get("type") == "status" and e.get("to") == "solved" and isinstance(e.get("at"), dt.datetime):
+            at = e["at"]
+    return at
+
+
+def plan_survey(ws: Any, since: dt.datetime | None = None) -> SurveyPlan:
+    """Solved tickets (solved or closed after being solved) that need a survey, and why others do not."""
+    plan = SurveyPlan()
+    contacts = ws.index("contact")
+    for t in ws.records("ticket"):
+        if t.get("status") not in ("solved", "closed"):
+            continue
+        solved = _solved_at(t)
+        if solved is None or (since is not None and solved < since):
+            continue
+        kinds = {e.get("type") for e in _events(t)}
+        if "surveyed" in kinds or "rated" in kinds:
+            continue  # asked once, or already rated by hand: never twice
+        contact = contacts.get(t.get("contact") or "")
+        if contact is None:
+            plan.skipped.append((t.id, "no contact"))
+        elif not isinstance(contact.get("email"), str) or "@" not in contact.get("email"):
+            plan.skipped.append((t.id, f"{contact.id} has no email address"))
+        elif contact.get("opted_out") is True:
+            plan.skipped.append((t.id, f"{contact.id} opted out"))
+        elif (contact.get("consent") or {}).get("survey") is False:
+            plan.skipped.append((t.id, f"{contact.id} declined surveys"))
+        else:
+            plan.send.append((t, contact))
+    return plan
+
+
+def run_survey(ws: Any, plan: SurveyPlan, command: str) -> list[str]:
+    """Render each survey into the outbox and mark its ticket `surveyed`, in one transaction."""
+    from crmkit.io import eml
+    from crmkit.marketing.mail import OUTBOX, context_for, language_of, load_template, render_one, sender
+    from crmkit.render.templating import LOCALES
+    from crmkit.store.records import slugify
+
+    if not plan.send:
+        return []
+    now = ws.now()
+    me = sender(ws)
+    from_addr = eml.address(me["name"], me["email"] or "crmkit@localhost")
+    default_locale = str(ws.config.get("locale", "sv_SE"))
+    written: list[str] = []
+    with ws.transaction(f"survey {len(plan.send)} solved ticket(s)", command) as tx:
+        for ticket, contact in plan.send:
+            lang = language_of(ws, contact)
+            template = load_template(ws, SURVEY_TEMPLATE, lang)
+            locale = LOCALES.get(lang or "", default_locale) if lang else default_locale
+            ctx = context_for(ws, contact, {"ticket": dict(ticket.data, id=ticket.id)})
+            subject, text, html = render_one(ws, template, ctx, locale)
+            msg = eml.build(sender=from_addr, to=eml.address(str(contact.get("name", "")), str(contact["email"])),
+                            subject=subject, text=text, html=html, when=now,
+                            headers={"X-Crmkit-Record": contact.ref, "X-Crmkit-Template": SURVEY_TEMPLATE,
+                                     "X-Crmkit-Kind": "transactional", "X-Crmkit-Ticket": ticket.ref})
+            rel = f"{OUTBOX}/{now:%Y%m%d-%H%M%S}-{SURVEY_TEMPLATE}-{slugify(ticket.id)}.eml"
+            tx.write_file(rel, msg.as_bytes())
+            written.append(rel)
+
+            def mark(doc: Any, contact_id: str = contact.id) -> None:
+                from crmkit.support.tickets import append_event
+
+                append_event(doc, {"type": "surveyed", "at": now, "by": ACTOR, "to": contact_id})
+
+            tx.update("ticket", ticket.id, mark)
+            tx.note(f"{ticket.ref}: survey to {contact.ref}")
+    return written
+
