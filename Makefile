@@ -58,9 +58,10 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check crmkit tests bench
 	$(BIN)/mypy
 
-# The long seeded runs (thirty simulated team days, fault injection): -m overrides setup.cfg's "not faults".
+# The whole fault-injection suite: kill -9 at every point of import, route, set and mail send.
 test-faults: test-deps
-	$(BIN)/python -m pytest -m faults
+	$(BIN)/python -m pytest -m "faults or not faults" tests/store/test_faults.py
+	$(BIN)/python -m pytest -m faults tests/store/test_team_day.py  # thirty seeded days on two clones
 
 demo: install
 	@echo "== A copy of the sample workspace in $(DEMO_DIR)"

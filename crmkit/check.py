@@ -16,6 +16,7 @@ from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
 from crmkit.sales.offers import check_offers
 from crmkit.sales.rules import check_rules as check_sales_rules
+from crmkit.sales.value import check_value_rules
 from crmkit.store.damage import check_damage
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
@@ -33,6 +34,7 @@ CHECKERS: list[Checker] = [
     check_escalation_rules,
     check_offers,
     check_templates,
+    check_value_rules,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

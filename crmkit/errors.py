@@ -9,6 +9,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
 EXIT_PARTIAL = 4
+#: the repository or the disk cannot take a write now (stale index.lock, merge in progress,
+#: disk full); nothing was changed
+EXIT_NOT_READY = 5
 EXIT_INTERNAL = 70
 
 

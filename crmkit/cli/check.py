@@ -27,7 +27,9 @@ def check(app: App, staged: bool) -> None:
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
     jobs and pre-commit hooks; the hook runs `crmkit check --staged`, which reads
     the staged version of every file, so deleting a record that others refer to
-    (`git rm`) is caught too.
+    (`git rm`) is caught too. Record files that are changed or untracked in git
+    (and no interrupted crmkit command explains) and stray temp files are warned about
+    on stderr; they do not change the exit code.
     """
     from crmkit.check import check_workspace  # the domains' checkers; `schema` needs none
 
@@ -42,6 +44,12 @@ def check(app: App, staged: bool) -> None:
             _report(app, ws, problems)
         return
     problems = check_workspace(ws)
+    from crmkit.store.transaction import unexplained_changes
+
+    # warnings, not problems: a record edited by hand and not committed yet is no error,
+    # but it is something crmkit did not do (or a command of it killed without a journal)
+    for line in unexplained_changes(ws):
+        app.warn(line)
     _report(app, ws, problems)
 
 

@@ -26,6 +26,7 @@ class App:
         self.now_text: str | None = None
         self.workspace_dir: str | None = None
         self.no_commit = False
+        self.include_edits = False
         self.debug = False
         self.argv: list[str] = []
         self._ws: Any = None
@@ -39,7 +40,8 @@ class App:
         if self._ws is None:
             from crmkit.store.workspace import Workspace
 
-            self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit)
+            self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit,
+                                      include_edits=self.include_edits)
             self._wire_merge_driver()
         return self._ws
 
@@ -80,7 +82,7 @@ def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 
 
 def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """-w, --json, --now, --no-commit, --debug: accepted on the root and on every command."""
+    """-w, --json, --now, --no-commit, --include-edits, --debug: accepted on the root and on every command."""
     opts = [
         click.option("-w", "--workspace", "workspace_dir", metavar="DIR", expose_value=False,
                      callback=_setter("workspace_dir"), is_eager=True,
@@ -91,6 +93,10 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      is_eager=True, help="Pretend it is TIME (ISO date or timestamp); also $CRMKIT_NOW."),
         click.option("--no-commit", is_flag=True, default=False, expose_value=False,
                      callback=_setter("no_commit"), help="Write files but do not commit them."),
+        click.option("--include-edits", is_flag=True, default=False, expose_value=False,
+                     callback=_setter("include_edits"),
+                     help="Let a command change files that hold uncommitted edits of yours, and commit "
+                          "those edits with it (the commit message says so)."),
         click.option("--debug", is_flag=True, default=False, expose_value=False,
                      callback=_setter("debug"), help="Show tracebacks for errors."),
     ]

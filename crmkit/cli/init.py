@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.store.scaffold import commit_new_workspace, create_workspace
+from crmkit.store.scaffold import initialise
 
 
 @crmkit_command(name="init")
@@ -16,12 +16,12 @@ from crmkit.store.scaffold import commit_new_workspace, create_workspace
 @pass_app
 def init(app: App, directory: Path, sample: bool) -> None:
     """Create a workspace in DIRECTORY (default: here): crmkit.yaml, the record folders,
-    a .gitignore for .crmkit/, and a git repository if it is not in one already."""
-    written = create_workspace(directory, sample=sample)
-    root = directory.resolve()
-    sha = None
-    if not app.no_commit:
-        sha = commit_new_workspace(root, written, sample=sample, command_line=app.command_line)
+    a .gitignore for .crmkit/, and a git repository if it is not in one already.
+
+    Inside an existing git repository the workspace is committed there (paths relative to
+    its top); a repository mid-merge or with a stale index.lock is refused before anything
+    is written."""
+    root, written, sha = initialise(directory, sample=sample, commit=not app.no_commit, command_line=app.command_line)
     if app.json:
         echo_json({"workspace": str(root), "files": len(written), "commit": sha})
     else:

@@ -93,13 +93,19 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
 
 @crmkit_command(name="send")
 @click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Also send messages an interrupted run left unconfirmed (they may arrive twice).")
 @pass_app
-def send_cmd(app: App, dry_run: bool) -> None:
+def send_cmd(app: App, dry_run: bool, resend_unconfirmed: bool) -> None:
     """Send everything in outbox/ over the SMTP server in crmkit.yaml (password from the environment).
 
-    Each sent message leaves the outbox and is logged as an email activity on its
-    recipient. If sending fails half way, what was sent stays sent and logged, the
-    rest stays in the outbox, the exit code is 4, and the next run sends only the rest.
+    Each message is sent exactly once: before it goes to the server its Message-ID,
+    the state "sending" and its email activity are committed; once the server takes it,
+    it leaves the outbox and the activity says `delivery: sent`. If sending fails half
+    way, what was sent stays sent and logged, the rest stays in the outbox, the exit
+    code is 4, and the next run sends only the rest. A message an interrupted run left
+    "sending" (perhaps delivered) is reported as unconfirmed and not sent again unless
+    --resend-unconfirmed.
     With team.router_branch in crmkit.yaml it sends only on that branch.
     """
     ws = app.workspace()
@@ -120,7 +126,7 @@ def send_cmd(app: App, dry_run: bool) -> None:
             for row in rows:
                 click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
         return
-    result = send_outbox(ws, app.command_line)
+    result = send_outbox(ws, app.command_line, resend_unconfirmed=resend_unconfirmed)
     if app.json:
         echo_json(result.to_dict())
     else:
@@ -130,6 +136,9 @@ def send_cmd(app: App, dry_run: bool) -> None:
             click.echo(f"already sent {f} (removed from the outbox)")
         for f, error in result.failed:
             click.echo(f"failed {f}: {error}")
+    for f in result.unconfirmed:
+        app.warn(f"{f} is unconfirmed: an interrupted run was sending it and may have delivered it; "
+                 "not sent again (check, then `crmkit mail send --resend-unconfirmed` to send it anyway)")
     raise_if_partial(result)
     n = len(result.sent)
     click.echo(f"sent {n} message{'s' if n != 1 else ''}", err=True)

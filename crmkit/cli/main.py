@@ -82,7 +82,8 @@ def cli() -> None:
     Records live one per file under contacts/, companies/, leads/, deals/, tickets/
     and activities/; every change is a git commit. Global options may come before
     or after the command. Exit codes: 0 ok, 1 data or user error, 2 usage error,
-    3 workspace busy, 4 partial failure, 70 internal error.
+    3 workspace busy, 4 partial failure, 5 repository or disk not ready (nothing
+    changed), 128+N killed by signal N (rolled back), 70 internal error.
     """
 
 
@@ -125,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"crmkit: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         return EXIT_INTERNAL
+    except BaseException as exc:
+        from crmkit.store.transaction import Interrupted
+
+        if not isinstance(exc, Interrupted):
+            raise
+        # SIGTERM, SIGHUP or SIGINT inside a transaction: it was rolled back (or had committed)
+        click.echo(f"crmkit: interrupted by {exc.name}; nothing of this command was left half done", err=True)
+        return exc.exit_code
 
 
 def run() -> None:

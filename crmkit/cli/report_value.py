@@ -9,15 +9,7 @@ import click
 from crmkit.cli.common import App, crmkit_command, pass_app
 from crmkit.cli.report import emit_report, opt_format, opt_output, opt_period, opt_where, report_records
 from crmkit.errors import UsageError
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
+from crmkit.reports.selection import option_date
 
 
 @crmkit_command(name="value")
@@ -45,8 +37,8 @@ def value(app: App, fmt: str | None, where: str | None, as_of: str | None, since
     from crmkit.reports.value import value_report
 
     ws = app.workspace()
-    day = _date(as_of, "--as-of") or app.now.date()
-    start = _date(since, "--since") or day - dt.timedelta(days=90)
+    day = option_date(as_of, "--as-of") or app.now.date()
+    start = option_date(since, "--since") or day - dt.timedelta(days=90)
     if start > day:
         raise UsageError(f"--since {start} is after the as-of date {day}")
     chosen = None
@@ -67,7 +59,7 @@ def satisfaction(app: App, fmt: str | None, where: str | None, period: str | Non
     ratings given in the period; the journey matrix (each contact's sentiment at the start
     and end of the period) and every change with its reason; survey response rate.
     """
-    from crmkit.reports.sales import parse_period
+    from crmkit.reports.periods import parse_period
     from crmkit.reports.satisfaction import satisfaction_report
 
     ws = app.workspace()

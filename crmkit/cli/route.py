@@ -59,7 +59,9 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
     kinds = [kind] if kind else None
     plan = routing.plan(ws, ruleset, kinds=kinds, force=force, only=only)
     if not dry_run:
-        routing.apply(ws, plan, app.command_line)
+        # planned again under the lock: what a person changed meanwhile wins
+        routing.apply(ws, plan, app.command_line, replan=lambda: routing.plan(
+            ws, ruleset, kinds=kinds, force=force, only=[ws.get(r, kind) for r in refs] if refs else None))
     _print(app, plan, dry_run)
     if plan.unassigned:
         refs_left = ", ".join(a.ref for a in plan.unassigned[:5]) + (" ..." if len(plan.unassigned) > 5 else "")

@@ -355,6 +355,7 @@ def apply_import(ws: Any, plan: ImportPlan, command: str, progress: Callable[[in
     message = (f"import {summary['create']} new and {summary['update']} changed {plan.kind} records "
                f"from {Path(plan.source).name}")
     with ws.transaction(message, command) as tx:
+        tx.need_space(files=summary["create"] + summary["update"] + len(plan.companies))
         if replan is not None:
             ws.invalidate()
             if _shape(replan()) != _shape(plan):

@@ -25,11 +25,13 @@ from crmkit.errors import CrmkitError
 
 
 class SendError(CrmkitError):
-    """One message could not be sent; `fatal` when the connection itself is gone."""
+    """One message could not be sent; `fatal` when the connection itself is gone, `unknown`
+    when it went mid-conversation (the server may have taken the message)."""
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
+    def __init__(self, message: str, *, fatal: bool = False, unknown: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.unknown = unknown
 
 
 class Connection:
@@ -80,7 +82,7 @@ class Connection:
             fatal = exc.smtp_code in (421,) or exc.smtp_code >= 500 and exc.smtp_code not in (550, 551, 552, 553, 554)
             raise SendError(f"server said {exc.smtp_code} {_text(exc.smtp_error)}", fatal=fatal) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise SendError(f"connection lost: {exc}", fatal=True) from None
+            raise SendError(f"connection lost: {exc}", fatal=True, unknown=True) from None
         except (ValueError, smtplib.SMTPException) as exc:
             # e.g. a message without recipients, put in the outbox by hand
             raise SendError(f"cannot send this message: {exc}") from None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,19 +332,36 @@ def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
     return out
 
 
-def apply(ws: Any, the_plan: Plan, command: str) -> str | None:
-    """Write the plan in one transaction and one commit; returns the commit or None."""
-    if not the_plan.assignments:
-        return None
+def _message(the_plan: Plan) -> str:
     n = len(the_plan.assignments)
     kinds = sorted({a.kind for a in the_plan.assignments})
     what = the_plan.assignments[0].summary() if n == 1 else f"{n} {' and '.join(k + 's' for k in kinds)}"
+    return f"route {what}"
+
+
+def apply(ws: Any, the_plan: Plan, command: str, replan: Callable[[], Plan] | None = None) -> str | None:
+    """Write the plan in one transaction and one commit; returns the commit or None.
+
+    With `replan`, the plan is made again from the files as they are once the workspace
+    lock is held, and that plan is applied (`the_plan` is updated to it): an owner a person
+    set after the first plan was made is seen, and kept."""
+    if not the_plan.assignments:
+        return None  # the fast path: nothing to do seen without the lock
     render = _notifier()
     import inspect
 
     takes_rule = render is not None and "rule" in inspect.signature(render).parameters
     appender = Appender()
-    with ws.transaction(f"route {what}", command) as tx:
+    with ws.transaction(_message(the_plan), command) as tx:
+        if replan is not None:
+            ws.invalidate()
+            fresh = replan()
+            the_plan.at, the_plan.assignments = fresh.at, fresh.assignments
+            the_plan.skipped, the_plan.unassigned = fresh.skipped, fresh.unassigned
+            if not the_plan.assignments:
+                return None
+            tx.message = _message(the_plan)
+        kinds = sorted({a.kind for a in the_plan.assignments})
         appended: list[tuple[str, str]] = []
         for a in the_plan.assignments:
             additions = _additions(a, the_plan.at)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError, UsageError
+from crmkit.store import yamlio
 from crmkit.store.records import TITLE_FIELD
 from crmkit.store.schema import coerce
 

@@ -82,7 +82,47 @@ def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
     return written
 
 
-def commit_new_workspace(root: Path, written: list[Path], *, sample: bool, command_line: str) -> str | None:
-    """The first commit of a workspace `create_workspace` made: exactly the files it wrote."""
-    summary = "init workspace" + (" from the sample" if sample else "")
-    return gitio.commit_paths(root, written, gitio.commit_message(summary, [], command_line))
+def initialise(target: Path, *, sample: bool, commit: bool, command_line: str) -> tuple[Path, list[Path], str | None]:
+    """`crmkit init`: create the workspace and commit it, or refuse before writing anything.
+
+    Inside an existing git repository (a workspace in a folder of a bigger project) the files
+    are committed in that repository, with paths relative to its top; no repository is nested.
+    If the commit fails, the files written are removed again.
+    """
+    message = gitio.commit_message("init workspace" + (" from the sample" if sample else ""), [], command_line)
+    root = target.resolve()
+    if (root / "crmkit.yaml").exists():
+        raise CrmkitError(f"{root} is already a crmkit workspace")
+    existed = root.exists()
+    top = gitio.find_worktree(root)
+    if top is not None and commit:
+        for warning in gitio.preflight(top):
+            from crmkit.store.transaction import say
+
+            say(f"warning: {warning}")
+    written = create_workspace(target, sample=sample)
+    sha = None
+    if commit:
+        try:
+            from crmkit.store.transaction import commit_identity
+
+            top = gitio.find_worktree(root)
+            assert top is not None
+            try:
+                config = yamlio.load_fast(root / "crmkit.yaml") or {}
+            except CrmkitError:
+                config = {}
+            ident = commit_identity(config if isinstance(config, dict) else {}, top)
+            rels = sorted({str(p.relative_to(top)) for p in written})
+            parent = gitio.head(top)
+            sha = gitio.build_commit(top, rels, message, ident, root / ".crmkit" / "init-index", parent)
+            if sha is not None:
+                gitio.move_head(top, sha, parent, message.splitlines()[0])
+            gitio.sync_index(top, rels)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if not existed:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
+    return root, written, sha

@@ -16,8 +16,9 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
-from crmkit.store import cache, gitio, yamlio
-from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, new_id, parse_ref
+from crmkit.store import cache, yamlio
+from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
+from crmkit.store.transaction import JOURNAL, Transaction, recover
 
 CONFIG_FILE = "crmkit.yaml"
 
@@ -75,12 +76,15 @@ class Workspace:
     #: data, or a view that adds computed fields. None: the stored data.
     reference_view: Callable[[Any, Record], Mapping[str, Any]] | None = None
 
-    def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True) -> None:
+    def __init__(self, root: Path, *, now: dt.datetime | str | None = None, commit: bool = True,
+                 include_edits: bool = False) -> None:
         self.root = root.resolve()
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
         self.commit_enabled = commit
+        #: --include-edits: a file crmkit changes may carry uncommitted edits of the user's
+        self.include_edits = include_edits
         self._records: dict[str, list[Record]] = {}
         #: Figures computed from many records (customer values, sentiment signals), kept
         #: until the next write: invalidate() clears it.
@@ -96,6 +100,7 @@ class Workspace:
             ) from None
         now = now if now is not None else os.environ.get("CRMKIT_NOW") or None
         self._now = parse_now(now, self.tz) if isinstance(now, str) else now
+        self._recover_on_open()
 
     # -- finding -------------------------------------------------------------
 
@@ -394,118 +399,40 @@ class Workspace:
 
     @contextmanager
     def transaction(self, message: str, command: str) -> Iterator[Transaction]:
-        """Lock, let the caller write, then commit exactly the touched files (or undo on error)."""
+        """Lock, pre-flight, let the caller write, commit exactly the touched files; on any
+        error or SIGTERM/SIGHUP/SIGINT before the commit, put every file back (store/transaction.py)."""
         with self.lock():
+            self.recover()
             tx = Transaction(self, message, command)
+            tx.guard.install()
             try:
-                yield tx
-            except BaseException:
-                tx.rollback()
-                raise
-            tx.commit_now()
+                try:
+                    tx.begin()
+                    yield tx
+                    tx.commit_now()
+                except BaseException as exc:
+                    instead = tx.fail(exc)
+                    if instead is not None:
+                        raise instead from exc
+                    raise
+            finally:
+                tx.guard.restore()
 
-
-class Transaction:
-    """The files one command writes; committed together, restored if the command fails."""
-
-    def __init__(self, ws: Workspace, message: str, command: str) -> None:
-        self.ws = ws
-        self.message = message
-        self.command = command
-        self.notes: list[str] = []
-        self.touched: list[Path] = []
-        self._originals: dict[Path, bytes | None] = {}
-        self.commits: list[str] = []
-
-    def _remember(self, path: Path) -> None:
-        # _originals doubles as the set of touched paths: a list lookup here made a
-        # 10,000-record import or routing run quadratic.
-        if path not in self._originals:
-            self._originals[path] = path.read_bytes() if path.exists() else None
-            self.touched.append(path)
-
-    def note(self, line: str) -> None:
-        self.notes.append(line)
-
-    def create(self, kind: str, data: dict[str, Any], record_id: str | None = None) -> Record:
-        """Write a new record; an id is made when none is given. Never overwrites."""
-        if record_id is None:
-            record_id = new_id(kind, data, self.ws.taken_ids(kind), self.ws.now())
-        path = self.ws.path_for(kind, record_id)
-        if path.exists():
-            raise CrmkitError(f"{kind}/{record_id} already exists", path=self.ws.rel(path))
-        self._remember(path)
-        yamlio.atomic_write_text(path, yamlio.dumps(data))
-        self.ws.invalidate(kind)
-        return Record(kind, record_id, yamlio.to_plain(data), path)
-
-    def update(self, kind: str, record_id: str, fn: Callable[[Any], None]) -> bool:
-        """Load one record faithfully, let `fn` change it in place, write it back if it changed."""
-        path = self.ws.path_for(kind, record_id)
-        if not path.exists():
-            raise NotFound(f"no {kind} with id {record_id!r}")
-        before = yamlio.read_text(path)
-        doc = yamlio.loads_roundtrip(before, self.ws.rel(path))
-        if doc is None:
-            from ruamel.yaml.comments import CommentedMap
-
-            doc = CommentedMap()
-        fn(doc)
-        after = yamlio.dumps(doc)
-        if after == before:
-            return False
-        self._remember(path)
-        yamlio.atomic_write_text(path, after)
-        self.ws.invalidate(kind)
-        return True
-
-    def delete(self, kind: str, record_id: str) -> None:
-        path = self.ws.path_for(kind, record_id)
-        self._remember(path)
-        path.unlink(missing_ok=True)
-        self.ws.invalidate(kind)
-
-    def _inside(self, relpath: str) -> Path:
-        path = (self.ws.root / relpath).resolve()
-        if self.ws.root not in path.parents:
-            raise UsageError(f"{relpath!r} is outside the workspace")
-        return path
-
-    def write_file(self, relpath: str, data: bytes | str) -> Path:
-        path = self._inside(relpath)
-        self._remember(path)
-        yamlio.atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
-        return path
-
-    def remove_file(self, relpath: str) -> None:
-        path = self._inside(relpath)
-        self._remember(path)
-        path.unlink(missing_ok=True)
-
-    def rollback(self) -> None:
-        """Put back every file this transaction changed that is not committed yet."""
-        for path, original in self._originals.items():
-            try:
-                if original is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    yamlio.atomic_write_bytes(path, original)
-            except OSError:
-                pass
-        self._originals.clear()
-        self.touched = []
-        self.ws.invalidate()
-
-    def commit_now(self) -> str | None:
-        """Commit what was touched so far (exactly those files) and start afresh."""
-        touched, self.touched = self.touched, []
-        self._originals.clear()
-        if not touched or not self.ws.commit_enabled or gitio.find_worktree(self.ws.root) is None:
+    def recover(self) -> str | None:
+        """Finish or undo a transaction a killed command left (the lock must be held)."""
+        if not (self.root / JOURNAL).exists():
             return None
-        sha = gitio.commit_paths(
-            self.ws.root, touched, gitio.commit_message(self.message, self.notes, self.command)
-        )
-        self.notes = []
-        if sha:
-            self.commits.append(sha)
-        return sha
+        return recover(self)
+
+    def _recover_on_open(self) -> None:
+        # Every command, reading or writing, first deals with what a killed one left; a
+        # journal whose writer is alive (it holds the lock) is its own business.
+        if not (self.root / JOURNAL).exists():
+            return
+        try:
+            with self.lock(timeout=0):
+                self.recover()
+        except WorkspaceBusy:
+            pass
+        except OSError:
+            pass  # a read-only workspace: reading still works

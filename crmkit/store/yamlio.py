@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.errors import CrmkitError
+from crmkit.store.faults import fault
 
 # ruamel.yaml is imported on first use: a warm listing is served from the parse
 # cache and never needs it.
@@ -302,6 +303,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             mode = 0o644
         os.chmod(tmp, mode)
+        fault("atomic-write")  # the fault-injection suite kills here: a temp file is left behind
         os.replace(tmp, path)
     except BaseException:
         try:

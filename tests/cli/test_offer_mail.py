@@ -249,7 +249,9 @@ def test_send_delivers_logs_activities_and_empties_the_outbox(run, ws, smtp_serv
     acts = [yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")]
     assert sorted(a["contact"] for a in acts) == ["asa-oberg", "bjorn-odegard"]
     assert all(a["type"] == "email" and a["direction"] == "out" and a["message_id"] for a in acts)
-    subjects = git(ws, "log", "-2", "--format=%s").splitlines()
+    assert all(a["delivery"] == "sent" for a in acts)
+    # two commits per message: "sending" (before SMTP), then "email to" (after the server took it)
+    subjects = [s for s in git(ws, "log", "-4", "--format=%s").splitlines() if s.startswith("crmkit: email to")]
     assert sorted(subjects) == ["crmkit: email to contact/asa-oberg: Nyheter för Åsa Öberg",
                                 "crmkit: email to contact/bjorn-odegard: Nyheter för Bjørn Ødegård"]
     assert git(ws, "status", "--porcelain") == ""
@@ -452,7 +454,8 @@ def test_an_unwritable_output_leaves_the_deal_as_it_was(run, ws, tmp_path) -> No
 
 
 def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, monkeypatch, run) -> None:
-    """Ctrl-C (or any crash) after the first message: it stays sent, logged and committed."""
+    """Ctrl-C (or any crash) after the first message: it stays sent, logged and committed;
+    the one being handed to the server then is unconfirmed, and not sent again blindly."""
     from crmkit.marketing import smtp
     from crmkit.marketing.mail import send_outbox
     from crmkit.store.workspace import Workspace
@@ -474,11 +477,16 @@ def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, mo
         send_outbox(Workspace.find(str(ws)), "crmkit mail send")
     assert len(handler.messages) == 1
     assert len(list((ws / "outbox").glob("*.eml"))) == 1
-    assert len(list((ws / "activities").glob("*.yaml"))) == 1
+    acts = sorted(yamlio.load_fast(p)["delivery"] for p in (ws / "activities").glob("*.yaml"))
+    assert acts == ["sending", "sent"]          # the interrupted one is logged, as unconfirmed
     assert git(ws, "status", "--porcelain") == ""
     monkeypatch.setattr(smtp.Connection, "send_message", real)
-    assert run(["--now", NOW, "mail", "send"], ws).exit_code == 0
+    r = run(["--now", NOW, "mail", "send"], ws)
+    assert r.exit_code == 4 and "unconfirmed" in r.stderr and len(handler.messages) == 1
+    assert run(["--now", NOW, "mail", "send", "--resend-unconfirmed"], ws).exit_code == 0
     assert len(handler.messages) == 2 and len({m["To"] for m in handler.messages}) == 2
+    acts = sorted(yamlio.load_fast(p)["delivery"] for p in (ws / "activities").glob("*.yaml"))
+    assert acts == ["sent", "sent"] and not list((ws / "outbox").glob("*.eml"))
 
 
 def test_the_offer_speaks_the_customers_language_unless_told(run, ws) -> None:
@@ -518,7 +526,9 @@ def test_what_the_server_gets_and_hand_made_messages(run, ws, smtp_server) -> No
     assert by_subject["by hand"]["Message-ID"]
     assert not [h for m in handler.messages for h in m.keys() if h.lower().startswith("x-crmkit")]
     assert by_subject["Nyheter för Bjørn Ødegård"]["Date"] == "Sun, 22 Nov 2026 10:00:00 +0100"
-    assert git(ws, "status", "--porcelain", "--untracked-files=all").strip() == "?? outbox/no-recipient.eml"
+    # the refused hand-made message stays in the outbox, now committed with the Message-ID it got
+    assert (ws / "outbox/no-recipient.eml").exists()
+    assert git(ws, "status", "--porcelain", "--untracked-files=all").strip() == ""
 
 
 def test_notifications_are_sent_but_not_logged_as_customer_mail(ws, smtp_server, run) -> None:
