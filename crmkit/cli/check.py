@@ -19,17 +19,20 @@ from crmkit.store.schema import json_schema
 @crmkit_command(name="check")
 @click.option("--staged", is_flag=True,
               help="Check the files as staged in git's index (what the next commit holds), not the work tree.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too (such as routing rules without a fallback).")
 @pass_app
-def check(app: App, staged: bool) -> None:
+def check(app: App, staged: bool, strict: bool) -> None:
     """Validate every record (fields and types), every reference, ids, rule files and templates.
 
     Prints all problems at once as `path:line: code: message` (a JSON list with
     --json) and exits 1 if there are any, 0 if the workspace is clean. Made for CI
     jobs and pre-commit hooks; the hook runs `crmkit check --staged`, which reads
     the staged version of every file, so deleting a record that others refer to
-    (`git rm`) is caught too. Record files that are changed or untracked in git
-    (and no interrupted crmkit command explains) and stray temp files are warned about
-    on stderr; they do not change the exit code.
+    (`git rm`) is caught too. Warnings (routing rules without a fallback, rules
+    that can never match) are printed on stderr, as `route` prints them, and fail
+    only with --strict. Record files that are changed or untracked in git (and no
+    interrupted crmkit command explains) and stray temp files are warned about on
+    stderr; they do not change the exit code.
     """
     from crmkit.check import check_workspace  # the domains' checkers; `schema` needs none
 
@@ -39,22 +42,26 @@ def check(app: App, staged: bool) -> None:
         from crmkit.store.workspace import Workspace
 
         with staged_copy(ws.root) as root:
-            ws = Workspace(root, now=app.now_text, commit=False)
-            problems = check_workspace(ws)
-            _report(app, ws, problems)
+            staged_ws = Workspace(root, now=app.now_text, commit=False)
+            _report(app, staged_ws, check_workspace(staged_ws), strict)
         return
-    problems = check_workspace(ws)
     from crmkit.store.transaction import unexplained_changes
 
     # warnings, not problems: a record edited by hand and not committed yet is no error,
     # but it is something crmkit did not do (or a command of it killed without a journal)
     for line in unexplained_changes(ws):
         app.warn(line)
-    _report(app, ws, problems)
+    _report(app, ws, check_workspace(ws), strict)
 
 
-def _report(app: App, ws: Any, problems: list[Any]) -> None:
+def _report(app: App, ws: Any, found: list[Any], strict: bool) -> None:
+    from crmkit.sales.rules import WARNING_CODES
+
+    problems = [p for p in found if strict or p.code not in WARNING_CODES]
+    warnings = [p for p in found if p not in problems]
     echo_problems(app, problems)
+    for w in warnings:
+        app.warn(str(w))
     if problems:
         click.echo(f"crmkit: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
         sys.exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,8 @@ class App:
         self.no_commit = False
         self.include_edits = False
         self.debug = False
+        self.quiet = False
+        self.verbose = 0
         self.argv: list[str] = []
         self._ws: Any = None
 
@@ -81,8 +84,23 @@ def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
+def _color(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    # --color / --no-color win over $NO_COLOR; click strips colours off a non-terminal by itself
+    if value is None:
+        return
+    ctx.color = value
+    ctx.find_root().color = value
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        app = ctx.ensure_object(App)
+        app.verbose = max(app.verbose, value)
+
+
 def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """-w, --json, --now, --no-commit, --include-edits, --debug: accepted on the root and on every command."""
+    """-w, --json, --now, --no-commit, --include-edits, --debug, --color/--no-color, -q, -v:
+    accepted on the root and on every command."""
     opts = [
         click.option("-w", "--workspace", "workspace_dir", metavar="DIR", expose_value=False,
                      callback=_setter("workspace_dir"), is_eager=True,
@@ -99,6 +117,12 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "those edits with it (the commit message says so)."),
         click.option("--debug", is_flag=True, default=False, expose_value=False,
                      callback=_setter("debug"), help="Show tracebacks for errors."),
+        click.option("--color/--no-color", "color", default=None, expose_value=False, callback=_color,
+                     is_eager=True, help="Colour on or off (default: on a terminal, unless $NO_COLOR is set)."),
+        click.option("-q", "--quiet", is_flag=True, default=False, expose_value=False, callback=_setter("quiet"),
+                     help="Nothing on stderr but the error, if any (no warnings, summaries or progress)."),
+        click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbose,
+                     help="Also say on stderr which commits were made."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -118,13 +142,46 @@ def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
     """Give the command the App as its first argument."""
 
     def new_func(*args: Any, **kwargs: Any) -> Any:
+        import contextlib
+        import os
+
         app = click.get_current_context().ensure_object(App)
-        try:
-            return f(app, *args, **kwargs)
-        finally:
-            app.flush_warnings()
+        with contextlib.ExitStack() as stack:
+            if app.quiet:
+                # everything a command says on stderr is warnings, summaries and progress;
+                # the error itself is printed by the boundary in main, after this
+                stack.enter_context(contextlib.redirect_stderr(stack.enter_context(open(os.devnull, "w"))))
+            before = _head(app) if app.verbose else None
+            try:
+                return f(app, *args, **kwargs)
+            finally:
+                app.flush_warnings()
+                if app.verbose and not app.quiet:
+                    _say_commits(app, before)
 
     return update_wrapper(new_func, f)
+
+
+def _head(app: App) -> str | None:
+    from crmkit.store.history import head_commit
+
+    try:
+        return head_commit(app.workspace().root)
+    except Exception:  # noqa: BLE001 - -v must never break a command
+        return None
+
+
+def _say_commits(app: App, before: str | None) -> None:
+    """-v: the commits this command made, one line each on stderr."""
+    if app._ws is None:
+        return
+    from crmkit.store.history import commits_after
+
+    try:
+        for sha, subject in commits_after(app._ws.root, before):
+            click.echo(f"crmkit: committed {sha[:10]} {subject}", err=True)
+    except Exception:  # noqa: BLE001
+        return
 
 
 def format_option(choices: Sequence[str] = FORMATS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -199,3 +256,17 @@ def stdin_bytes() -> bytes:
         raise UsageError("FILE is '-' but standard input is a terminal; pipe a file in")
     buffer = getattr(sys.stdin, "buffer", None)
     return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
+
+
+def find_editor() -> str:
+    """$VISUAL, then $EDITOR, then the first of vi and nano on $PATH (as git does)."""
+    import shutil
+
+    for var in ("VISUAL", "EDITOR"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value
+    for name in ("vi", "nano"):
+        if shutil.which(name):
+            return name
+    raise UsageError("no editor found: set $EDITOR (or $VISUAL), or install vi or nano")

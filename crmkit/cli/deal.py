@@ -7,12 +7,13 @@ import datetime as dt
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
+from crmkit.cli.completion import complete_kind, complete_stage
 from crmkit.errors import UsageError
 
 
 @crmkit_command(name="move")
-@click.argument("deal_id", metavar="ID")
-@click.argument("stage")
+@click.argument("deal_id", metavar="ID", shell_complete=complete_kind("deal"))
+@click.argument("stage", shell_complete=complete_stage)
 @click.option("--reason", metavar="TEXT", default=None, help="Why (required for lost; kept in the stage history).")
 @click.option("--close-date", "close_date", metavar="DATE", default=None,
               help="Close date for won or lost (default: today). Not in the future.")

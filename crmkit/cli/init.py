@@ -13,15 +13,23 @@ from crmkit.store.scaffold import initialise
 @crmkit_command(name="init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--sample", is_flag=True, help="Start from the sample workspace (a small Nordic consultancy).")
+@click.option("--editor-setup/--no-editor-setup", default=True, show_default=True,
+              help="Write schemas/ and .vscode/settings.json for completion and validation in editors.")
 @pass_app
-def init(app: App, directory: Path, sample: bool) -> None:
+def init(app: App, directory: Path, sample: bool, editor_setup: bool) -> None:
     """Create a workspace in DIRECTORY (default: here): crmkit.yaml, the record folders,
-    a .gitignore for .crmkit/, and a git repository if it is not in one already.
+    a .gitignore for .crmkit/, a git repository if it is not in one already, and
+    editor schemas (schemas/*.schema.json, wired up in .vscode/settings.json) for
+    records, crmkit.yaml, rules and segments.
 
     Inside an existing git repository the workspace is committed there (paths relative to
     its top); a repository mid-merge or with a stale index.lock is refused before anything
     is written."""
-    root, written, sha = initialise(directory, sample=sample, commit=not app.no_commit, command_line=app.command_line)
+    extra = None
+    if editor_setup:
+        from crmkit.exchange.editor_schemas import write_editor_setup as extra
+    root, written, sha = initialise(directory, sample=sample, commit=not app.no_commit,
+                                    command_line=app.command_line, extra_files=extra)
     if app.json:
         echo_json({"workspace": str(root), "files": len(written), "commit": sha})
     else:

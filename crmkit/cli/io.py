@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app, stdin_bytes
+from crmkit.cli.completion import complete_segment
 from crmkit.errors import EXIT_PARTIAL, CrmkitError, UsageError
 from crmkit.exchange.columns import load_mapping, resolve_columns
 from crmkit.exchange.importer import ImportPlan, apply_import, plan_import, plan_vcard_import
@@ -167,7 +168,7 @@ def _write(app: App, text: str, out: Path | None) -> None:
 def _export_options(f: Any) -> Any:
     f = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write to this file (default: stdout).")(f)
-    f = click.option("--segment", metavar="NAME", help="Only the members of this segment.")(f)
+    f = click.option("--segment", metavar="NAME", shell_complete=complete_segment, help="Only the members of this segment.")(f)
     f = click.option("--where", metavar="EXPR", help="Only records matching this condition.")(f)
     f = click.option("--kind", type=click.Choice(KINDS), help="Which records (default: contact).")(f)
     return f
@@ -214,7 +215,7 @@ def export_json(app: App, kind: str | None, where: str | None, segment: str | No
 
 @crmkit_command(name="vcard")
 @click.option("--where", metavar="EXPR", help="Only contacts matching this condition.")
-@click.option("--segment", metavar="NAME", help="Only the members of this contact segment.")
+@click.option("--segment", metavar="NAME", shell_complete=complete_segment, help="Only the members of this contact segment.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: stdout).")
 @pass_app

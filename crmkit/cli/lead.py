@@ -7,7 +7,7 @@ import sys
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_kind, complete_user
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.people.adding import add_record
 from crmkit.store.records import Record
@@ -75,7 +75,7 @@ def _add_form(app: App, assignments: list[str], record_id: str | None) -> Record
 
 
 @crmkit_command(name="qualify")
-@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_kind("lead"))
 @pass_app
 def qualify(app: App, ref: str) -> None:
     """Mark a lead qualified (from prospect, or again from disqualified).
@@ -90,7 +90,7 @@ def qualify(app: App, ref: str) -> None:
 
 
 @crmkit_command(name="disqualify")
-@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_kind("lead"))
 @click.option("--reason", required=True, help="Why (kept on the lead as disqualified_reason).")
 @pass_app
 def disqualify(app: App, ref: str, reason: str) -> None:
@@ -112,8 +112,8 @@ def _done(app: App, rec: object, what: str) -> None:
 
 
 @crmkit_command(name="convert")
-@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
-@click.option("--owner", metavar="USER", help="Owner of the new deal (default: the lead's owner).")
+@click.argument("ref", metavar="ID", shell_complete=complete_kind("lead"))
+@click.option("--owner", metavar="USER", shell_complete=complete_user, help="Owner of the new deal (default: the lead's owner).")
 @click.option("--title", help="Title of the new deal (default: '<company>: <interest>').")
 @click.option("--value", metavar="AMOUNT", help="Value of the new deal.")
 @pass_app
@@ -140,7 +140,7 @@ def convert(app: App, ref: str, owner: str | None, title: str | None, value: str
 
 
 @crmkit_command(name="score")
-@click.argument("ref", metavar="ID", shell_complete=complete_record_id)
+@click.argument("ref", metavar="ID", shell_complete=complete_kind("lead"))
 @click.option("--explain", is_flag=True, help="Show every scoring rule, its points, the caps and the band.")
 @pass_app
 def score(app: App, ref: str, explain: bool) -> None:

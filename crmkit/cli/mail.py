@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, global_options, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_record_id, complete_segment, complete_template
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.marketing.mail import (
     choose_recipients,
@@ -26,10 +26,10 @@ def mail() -> None:
 
 
 @crmkit_command(name="render")
-@click.argument("template")
+@click.argument("template", shell_complete=complete_template)
 @click.option("--to", "to", multiple=True, metavar="ID", shell_complete=complete_record_id,
               help="A contact or lead (repeatable).")
-@click.option("--segment", metavar="NAME", help="Every contact (or lead) in this segment.")
+@click.option("--segment", metavar="NAME", shell_complete=complete_segment, help="Every contact (or lead) in this segment.")
 @click.option("--dry-run", is_flag=True,
               help="Say who would get it, who not and why, and who would fail on which variables; write nothing.")
 @pass_app
@@ -106,6 +106,10 @@ def send_cmd(app: App, dry_run: bool, resend_unconfirmed: bool) -> None:
     code is 4, and the next run sends only the rest. A message an interrupted run left
     "sending" (perhaps delivered) is reported as unconfirmed and not sent again unless
     --resend-unconfirmed.
+
+    Consent is checked again per message as it leaves: marketing mail to someone who
+    has since opted out, withdrawn consent, changed address or been removed is held
+    back, moved to outbox/held/ and reported (`--dry-run` shows it as "would hold").
     With team.router_branch in crmkit.yaml it sends only on that branch.
     """
     ws = app.workspace()
@@ -115,16 +119,24 @@ def send_cmd(app: App, dry_run: bool, resend_unconfirmed: bool) -> None:
         require_router(ws, "mail send")
     if dry_run:
         from crmkit.io import eml
+        from crmkit.marketing.consent import review
 
+        files = outbox_files(ws)
+        held = {h.file: h.reason for h in review(ws, files)}
         rows = []
-        for path in outbox_files(ws):
+        for path in files:
             head = eml.read_headers(path)
-            rows.append({"file": ws.rel(path), "to": str(head.get("To", "")), "subject": str(head.get("Subject", ""))})
+            rows.append({"file": ws.rel(path), "to": str(head.get("To", "")), "subject": str(head.get("Subject", "")),
+                         "held": held.get(ws.rel(path))})
         if app.json:
-            echo_json({"would_send": rows})
+            echo_json({"would_send": [r for r in rows if not r["held"]],
+                       "would_hold": [{"file": f, "reason": why} for f, why in held.items()]})
         else:
             for row in rows:
-                click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
+                if row["held"]:
+                    click.echo(f"would hold {row['file']} to {row['to']}: {row['held']}")
+                else:
+                    click.echo(f"would send {row['file']} to {row['to']}: {row['subject']}")
         return
     result = send_outbox(ws, app.command_line, resend_unconfirmed=resend_unconfirmed)
     if app.json:
@@ -136,6 +148,11 @@ def send_cmd(app: App, dry_run: bool, resend_unconfirmed: bool) -> None:
             click.echo(f"already sent {f} (removed from the outbox)")
         for f, error in result.failed:
             click.echo(f"failed {f}: {error}")
+        for h in result.held:
+            click.echo(f"held {h.file}: {h.reason} (moved to outbox/held/, not sent)")
+    if result.held:
+        n = len(result.held)
+        app.warn(f"held back {n} marketing message{'s' if n != 1 else ''} at send time (see outbox/held/)")
     for f in result.unconfirmed:
         app.warn(f"{f} is unconfirmed: an interrupted run was sending it and may have delivered it; "
                  "not sent again (check, then `crmkit mail send --resend-unconfirmed` to send it anyway)")

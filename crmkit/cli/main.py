@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -13,6 +14,11 @@ from crmkit.cli.registry import COMMANDS, GROUPS, KIND_COMMANDS, KIND_HELP
 from crmkit.errors import EXIT_INTERNAL, EXIT_USAGE, CrmkitError, InternalError
 from crmkit.store.records import KINDS
 from crmkit.targets import resolve
+
+
+def article(word: str) -> str:
+    """'a' or 'an' before a kind's name (an activity, a deal)."""
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _load(target: str) -> click.Command:
@@ -56,7 +62,7 @@ class LazyGroup(click.Group):
 
 def kind_group(kind: str) -> LazyGroup:
     generic = {
-        "add": (f"crmkit.cli.records:add_{kind}", f"Add a {kind} (fields as KEY=VALUE)."),
+        "add": (f"crmkit.cli.records:add_{kind}", f"Add {article(kind)} {kind} (fields as KEY=VALUE)."),
         "list": (f"crmkit.cli.records:list_{kind}", f"List {kind} records, filtered and sorted."),
     }
     # A kind may replace the generic add (lead add reads JSON forms).
@@ -82,8 +88,9 @@ def cli() -> None:
     Records live one per file under contacts/, companies/, leads/, deals/, tickets/
     and activities/; every change is a git commit. Global options may come before
     or after the command. Exit codes: 0 ok, 1 data or user error, 2 usage error,
-    3 workspace busy, 4 partial failure, 5 repository or disk not ready (nothing
-    changed), 128+N killed by signal N (rolled back), 70 internal error.
+    3 workspace busy, 4 partial or temporary failure (run it again), 5 repository or
+    disk not ready (nothing changed), 70 internal error, 128+N killed by signal N
+    (rolled back; 130 for Ctrl-C).
     """
 
 
@@ -99,11 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     app = App()
     app.argv = args
     try:
-        cli.main(args=args, prog_name="crmkit", obj=app, standalone_mode=False)
+        # https://no-color.org: any non-empty NO_COLOR turns colour off (--color turns it back on)
+        color = False if os.environ.get("NO_COLOR") else None
+        cli.main(args=args, prog_name="crmkit", obj=app, standalone_mode=False, color=color)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; it is still an interrupt (130), as for any Unix tool
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("crmkit: interrupted", err=True)
+            return 130
         click.echo("crmkit: aborted", err=True)
         return 1
     except click.ClickException as exc:

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
-from crmkit.cli.completion import complete_record_id
-from crmkit.store import yamlio
+from crmkit.cli.completion import complete_kind
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.sales.offers import record_rendering, render, totals_of
+from crmkit.store import yamlio
 
 
 @click.group(name="offer")
@@ -21,7 +21,7 @@ def offer() -> None:
 
 
 @crmkit_command(name="render")
-@click.argument("deal", shell_complete=complete_record_id)
+@click.argument("deal", shell_complete=complete_kind("deal"))
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (default: stdout; PDF needs a file).")
@@ -66,7 +66,7 @@ def render_cmd(app: App, deal: str, fmt: str, out: Path | None, lang: str | None
 
 
 @crmkit_command(name="show")
-@click.argument("deal", shell_complete=complete_record_id)
+@click.argument("deal", shell_complete=complete_kind("deal"))
 @format_option()
 @pass_app
 def show_cmd(app: App, deal: str, fmt: str | None) -> None:
@@ -92,5 +92,26 @@ def show_cmd(app: App, deal: str, fmt: str | None) -> None:
     output(app, rows + sums, ["description", "quantity", "unit", "unit_price", "discount", "vat_rate", "net"], fmt)
 
 
+@crmkit_command(name="accept")
+@click.argument("deal", shell_complete=complete_kind("deal"))
+@click.option("--set-value/--keep-value", "set_value", default=None,
+              help="Make the offer's net total (excl. VAT) the deal's value "
+                   "(default: offers.accepted_sets_value in crmkit.yaml, else keep).")
+@pass_app
+def accept_cmd(app: App, deal: str, set_value: bool | None) -> None:
+    """Record that the customer accepted DEAL's offer (offer.accepted on the deal), and
+    optionally make its net total the deal's value. The stage is not moved."""
+    from crmkit.sales.acceptance import accept
+
+    result = accept(app.workspace(), deal, app.command_line, set_value=set_value)
+    if app.json:
+        echo_json(result.to_dict())
+        return
+    click.echo(f"deal/{result.deal}: offer accepted, net {result.net} {result.currency}, "
+               f"total {result.total} {result.currency}"
+               + (f"; value {result.old_value} -> {result.net}" if result.value_set else ""))
+
+
 offer.add_command(show_cmd)
+offer.add_command(accept_cmd)
 offer.add_command(render_cmd)

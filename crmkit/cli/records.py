@@ -12,19 +12,21 @@ from typing import Any
 
 import click
 
-from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, format_option, output, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.common import App, crmkit_command, dumps_json, echo_json, find_editor, format_option, output, pass_app
+from crmkit.cli.completion import complete_assignment, complete_record_id
 from crmkit.conditions.listing import DEFAULT_COLUMNS, project, select
 from crmkit.conditions.views import computed_fields, view
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.people.adding import add_record
+from crmkit.people.merge import follow_merge
 from crmkit.render.cells import cell
 from crmkit.reports.related import related, summary
 from crmkit.store import yamlio
 from crmkit.store.editing import (
-    parse_assignments,
+    apply_change,
+    check_key,
+    parse_changes,
     plain,
-    set_path,
     unset_path,
 )
 from crmkit.store.records import KINDS, TITLE_FIELD
@@ -36,7 +38,7 @@ from crmkit.store.validate import validate_data
 def make_add(kind: str) -> click.Command:
     title = TITLE_FIELD[kind]
 
-    @crmkit_command(name="add", help=f"""Add a {kind}.
+    @crmkit_command(name="add", help=f"""Add {"an" if kind[0] in "aeiou" else "a"} {kind}.
 
     The first argument is the {kind}'s {title} unless it contains '='; the rest are
     KEY=VALUE fields (dotted keys for nested fields: address.city=Oslo; lists
@@ -47,9 +49,12 @@ def make_add(kind: str) -> click.Command:
     @click.option("--id", "record_id", help="Choose the id instead of deriving it.")
     @click.option("--merge", is_flag=True, hidden=kind != "contact",
                   help="If a contact with this email exists, add the fields to it instead of refusing.")
+    @click.option("--force", is_flag=True, hidden=kind != "contact",
+                  help="Add the contact even though one with the same name, email or phone exists.")
     @pass_app
-    def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool) -> None:
-        rec = add_record(app.workspace(), kind, title_, list(fields), record_id, app.command_line, merge)
+    def add(app: App, title_: str | None, fields: tuple[str, ...], record_id: str | None, merge: bool,
+            force: bool) -> None:
+        rec = add_record(app.workspace(), kind, title_, list(fields), record_id, app.command_line, merge, force)
         if app.json:
             echo_json({"kind": rec.kind, "id": rec.id, "path": app.workspace().rel(rec.path), "record": rec.data})
         else:
@@ -124,16 +129,28 @@ for _kind in KINDS:
 @click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def show(app: App, ref: str) -> None:
-    """Show a record (ID or KIND/ID) and everything related to it: the 360° view."""
+    """Show a record (ID or KIND/ID) and everything related to it: the 360° view.
+
+    The id of a record merged into another shows the one it lives on as (exit 0),
+    with a note on stderr; `merged_from` in --json names the id that was asked for.
+    """
     ws = app.workspace()
-    rec = ws.get(ref)
+    merged_from = None
+    try:
+        rec = ws.get(ref)
+    except CrmkitError:
+        rec = follow_merge(ws, ref)
+        if rec is None:
+            raise
+        merged_from = ref
+        app.warn(f"{rec.kind}/{ref.split('/')[-1]} was merged into {rec.ref}; showing {rec.ref}")
     links = related(ws, rec)
     v = view(ws, rec)
     computed = {name: v.get(name) for name in computed_fields(rec.kind) if v.get(name) is not None}
     if app.json:
         echo_json({
             "kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data,
-            "computed": computed,
+            "computed": computed, **({"merged_from": merged_from} if merged_from else {}),
             "related": {group: [summary(r) for r in recs] for group, recs in links.items()},
         })
         return
@@ -157,11 +174,15 @@ def show(app: App, ref: str) -> None:
 
 @crmkit_command(name="set")
 @click.argument("ref", shell_complete=complete_record_id)
-@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...")
+@click.argument("fields", nargs=-1, metavar="[KEY=VALUE]...", shell_complete=complete_assignment)
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a field (repeatable).")
 @pass_app
 def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) -> None:
     """Set fields of a record (KEY=VALUE, dotted keys for nested fields) or --unset them.
+
+    On lists, KEY+=ITEM adds items (comma-separated; none twice) and KEY-=ITEM
+    removes them: `crmkit set bjorn-odegard tags+=vip`. A KEY that is not a field
+    name (letters, digits, _ and -) is refused.
 
     Only the lines that change are rewritten; comments, order and quoting stay.
     """
@@ -169,23 +190,25 @@ def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) ->
         raise UsageError("nothing to change: give KEY=VALUE or --unset KEY")
     ws = app.workspace()
     rec = ws.get(ref)
-    pairs = parse_assignments(rec.kind, list(fields))
+    pairs = parse_changes(rec.kind, list(fields))
+    for key in unset:
+        check_key(key)
     missing: list[str] = []
 
     def change(doc: Any) -> None:
-        for key, value in pairs:
-            set_path(doc, key, value)
+        for key, op, value in pairs:
+            missing.extend(f"{key} item {v}" for v in apply_change(doc, key, op, value))
         for key in unset:
             if not unset_path(doc, key):
                 missing.append(key)
         validate_data(ws, rec.kind, rec.id, plain(doc), rec.path)
 
     with ws.transaction(f"set {rec.ref}", app.command_line) as tx:
-        keys = [k for k, _ in pairs] + [f"-{k}" for k in unset]
+        keys = [k if op == "=" else f"{k}{op}{','.join(map(str, v))}" for k, op, v in pairs] + [f"-{k}" for k in unset]
         tx.note("fields: " + ", ".join(keys))
         changed = tx.update(rec.kind, rec.id, change)
     for key in missing:
-        app.warn(f"{rec.ref} has no field {key!r}")
+        app.warn(f"{rec.ref} has no {key}" if " item " in key else f"{rec.ref} has no field {key!r}")
     if app.json:
         echo_json({"kind": rec.kind, "id": rec.id, "changed": changed})
     else:
@@ -199,14 +222,13 @@ def set_(app: App, ref: str, fields: tuple[str, ...], unset: tuple[str, ...]) ->
 @click.argument("ref", shell_complete=complete_record_id)
 @pass_app
 def edit(app: App, ref: str) -> None:
-    """Open a record in $VISUAL or $EDITOR; the result is validated before it replaces the file.
+    """Open a record in $VISUAL, else $EDITOR, else vi or nano; the result is validated
+    before it replaces the file.
 
     An invalid result is refused: the record stays as it was and your edit is
     kept under .crmkit/rejected/ so no typing is lost.
     """
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
-        raise UsageError("set $EDITOR (or $VISUAL) to the editor to use")
+    editor = find_editor()
     ws = app.workspace()
     rec = ws.get(ref)
     before = yamlio.read_text(rec.path)

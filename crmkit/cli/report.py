@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from crmkit.cli.common import App, crmkit_command, pass_app
+from crmkit.cli.completion import complete_user
 from crmkit.errors import UsageError
 
 REPORT_FORMATS = ("table", "json", "csv", "md", "html")
@@ -249,7 +250,7 @@ def stale(app: App, fmt: str | None, where: str | None, by: str | None, days: in
 @click.option("--by", type=click.Choice(["owner", "type", "none"]), default="owner", show_default=True,
               help="Group follow-ups by owner or type.")
 @click.option("--days", type=int, default=7, show_default=True, help="How many days ahead count as coming.")
-@click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
+@click.option("--owner", metavar="USER", default=None, shell_complete=complete_user, help="Only this owner's follow-ups.")
 @opt_output
 @pass_app
 def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, owner: str | None,
@@ -271,7 +272,7 @@ def agenda(app: App, fmt: str | None, where: str | None, by: str, days: int, own
 
 @crmkit_command(name="ics")
 @opt_where("activity")
-@click.option("--owner", metavar="USER", default=None, help="Only this owner's follow-ups.")
+@click.option("--owner", metavar="USER", default=None, shell_complete=complete_user, help="Only this owner's follow-ups.")
 @click.option("--as", "component", type=click.Choice(["todo", "event"]), default="todo", show_default=True,
               help="VTODO (tasks) or VEVENT (calendar entries; for programs that ignore tasks).")
 @click.option("--include-done", is_flag=True, help="Also export follow-ups already done (as completed).")

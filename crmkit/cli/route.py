@@ -32,7 +32,8 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
     Prints one line per assignment (with --json: one JSON object per line).
     Exit codes: 0 done (or nothing to do), 1 broken rule files (nothing changed),
     4 some records were left without an owner (no rule matched, or a pool had
-    nobody and no fallback).
+    nobody and no fallback). Rules without a fallback are a warning here and in
+    `crmkit check` alike.
     """
     from crmkit.sales import routing
     from crmkit.sales.rules import FATAL_CODES, load_checked

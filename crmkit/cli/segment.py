@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, format_option, global_options, output, pass_app
+from crmkit.cli.completion import complete_segment
 from crmkit.conditions.listing import DEFAULT_COLUMNS, project
 from crmkit.marketing.segments import get_segment, members, segments
 
@@ -26,7 +27,7 @@ def list_segments(app: App, fmt: str | None) -> None:
 
 
 @crmkit_command(name="show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_segment)
 @click.option("--fields", metavar="A,B", help="Columns to show.")
 @format_option()
 @pass_app

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from crmkit.cli.common import App, crmkit_command, echo_json, output, pass_app
-from crmkit.cli.completion import complete_record_id
+from crmkit.cli.completion import complete_kind, complete_user
 from crmkit.cli.records import list_options
-from crmkit.support import tickets
 from crmkit.store.editing import actor
+from crmkit.support import tickets
 
 #: Columns of `ticket list` on a terminal: the ticket, then its SLA at a glance.
 LIST_COLUMNS = ["id", "subject", "status", "priority", "line", "owner", "sla", "next", "due", "left"]
@@ -75,19 +76,32 @@ def _change(app: App, ref: str, what: str, fn: Callable[[Any, Any], list[str]]) 
 
 
 @crmkit_command(name="reply")
-@click.argument("ref", shell_complete=complete_record_id)
+@click.argument("ref", shell_complete=complete_kind("ticket"))
 @click.option("--customer", is_flag=True, help="The customer wrote (default: we answered).")
 @click.option("-m", "--message", "body", help="What was said (kept on the ticket).")
 @pass_app
 def reply(app: App, ref: str, customer: bool, body: str | None) -> None:
     """Record a reply on a ticket. Our first reply stops the first-response clock; the
-    customer's reply to a pending or solved ticket opens it again."""
-    _change(app, ref, "reply on", lambda doc, ws: tickets.reply(
-        doc, by=actor(ws), at=ws.now(), customer=customer, body=body))
+    customer's reply to a pending or solved ticket reopens it (its clocks run again).
+    A customer's reply to a closed ticket opens a follow-up ticket linked to it
+    (`tickets.reply_to_closed: follow_up`, the default) or reopens it (`reopen`)."""
+    from crmkit.support.reopening import record_reply
+
+    ws = app.workspace()
+    rec = ws.get(ref, "ticket")
+    with ws.transaction(f"reply on {rec.ref}", app.command_line) as tx:
+        landed, changes = record_reply(ws, tx, rec, by=actor(ws), customer=customer, body=body)
+        if landed != rec.id:
+            tx.message = f"follow-up ticket/{landed} for closed {rec.ref}"
+        tx.note(", ".join(changes))
+    if app.json:
+        echo_json({"ticket": landed, "replied_to": rec.id, "changes": changes})
+    else:
+        click.echo(f"ticket/{landed}: {', '.join(changes)}")
 
 
 @crmkit_command(name="status")
-@click.argument("ref", shell_complete=complete_record_id)
+@click.argument("ref", shell_complete=complete_kind("ticket"))
 @click.argument("status", type=click.Choice(tickets.STATUSES))
 @pass_app
 def status(app: App, ref: str, status: str) -> None:
@@ -97,8 +111,8 @@ def status(app: App, ref: str, status: str) -> None:
 
 
 @crmkit_command(name="assign")
-@click.argument("ref", shell_complete=complete_record_id)
-@click.argument("owner")
+@click.argument("ref", shell_complete=complete_kind("ticket"))
+@click.argument("owner", shell_complete=complete_user)
 @pass_app
 def assign(app: App, ref: str, owner: str) -> None:
     """Assign a ticket to OWNER (a user in crmkit.yaml)."""
@@ -107,8 +121,8 @@ def assign(app: App, ref: str, owner: str) -> None:
 
 
 @crmkit_command(name="escalate")
-@click.argument("ref", shell_complete=complete_record_id)
-@click.option("--to", "owner", metavar="OWNER", help="Assign it to this user on second line.")
+@click.argument("ref", shell_complete=complete_kind("ticket"))
+@click.option("--to", "owner", metavar="OWNER", shell_complete=complete_user, help="Assign it to this user on second line.")
 @click.option("-r", "--reason", help="Why (kept on the ticket).")
 @pass_app
 def escalate(app: App, ref: str, owner: str | None, reason: str | None) -> None:

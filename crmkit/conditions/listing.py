@@ -36,8 +36,13 @@ def compile_where(ws: Any, kind: str, where: str | None, records: list[Record]) 
     if not where:
         return None
     from crmkit.conditions.language import parse
+    from crmkit.errors import ConditionError
 
-    cond = parse(where)
+    try:
+        cond = parse(where)
+    except ConditionError as exc:
+        # a --where that does not parse is a wrong command line, like an unknown field: exit 2
+        raise UsageError(f"--where: {exc.message}") from None
     known = known_fields(ws, kind, records)
     for path in sorted(cond.paths()):
         head = path.split(".")[0]

@@ -177,6 +177,8 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             if match is None and isinstance(value, str) and (key, _norm(key, value)) in index:
                 match = index[(key, _norm(key, value))]
                 break
+        # what the messages say it was matched by: the id column wins when it named the record
+        how = "id" if match is not None and match == wanted_id else None
         if match is None and not any(data.get(k) for k in MATCH_KEYS[kind]):
             # No key in the row (a contact without email): fall back on the name, so a
             # second import of the same file still finds the record it made the first time.
@@ -205,13 +207,13 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
             continue
         if match in created_at:
             plan.rows.append(RowPlan(row.line, "reject", kind, match,
-                                     f"same {_matched_by(kind, data, index, match)} as line {created_at[match]}"))
+                                     f"same {how or _matched_by(kind, data, index, match)} as line {created_at[match]}"))
             continue
         existing = records.get(match)
         current = existing.data if existing else {}
         if on_match == "skip":
             plan.rows.append(RowPlan(row.line, "skip", kind, match,
-                                     f"exists (matched by {_matched_by(kind, data, index, match)}); not changed"))
+                                     f"exists (matched by {how or _matched_by(kind, data, index, match)}); not changed"))
             continue
         changes = {path: value for path, value in _flatten(data)
                    if get_path(current, path) != value and not _same_key(kind, path, get_path(current, path), value)}
@@ -226,7 +228,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
                 plan.rows.append(RowPlan(row.line, "reject", kind, match, why, changes))
                 continue
         if not changes:
-            plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {_matched_by(kind, data, index, match)})"))
+            plan.rows.append(RowPlan(row.line, "skip", kind, match, f"unchanged (matched by {how or _matched_by(kind, data, index, match)})"))
         else:
             plan.rows.append(RowPlan(row.line, "update", kind, match, "changed: " + ", ".join(sorted(changes)), changes))
     # Only companies that an accepted row refers to are created: a rejected row leaves nothing behind.

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from crmkit.errors import CrmkitError
 from crmkit.render.cells import FORMULA_START, TextFormula, cell, safe_cell

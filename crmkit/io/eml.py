@@ -26,6 +26,42 @@ from pathlib import Path
 
 from crmkit.errors import CrmkitError
 
+
+class _Policy(policy.EmailPolicy):
+    """email.policy.SMTP, except that the Subject keeps its spaces when folded.
+
+    Python 3.11's folder can break a long non-ASCII header between two encoded words
+    and put the space between them *outside* both; RFC 2047 decoders drop whitespace
+    between encoded words, so `å ø ő ű` arrived as `å øő ű`. Such a subject is folded
+    with email.header.Header instead, which keeps every space inside an encoded word.
+    Read back with policy.default, the lines stay as written (they are short), so the
+    same text goes over SMTP.
+    """
+
+    def _subject(self, name: str, value: object) -> str | None:
+        text = str(value)
+        if name.lower() != "subject" or any(c in text for c in "\r\n"):
+            return None
+        from email.header import Header
+
+        # (an ASCII subject too: the policy would fold a long one right after "Subject:",
+        # and readers then show it with a leading space)
+        folded = Header(text, "us-ascii" if text.isascii() else "utf-8", header_name=name,
+                        maxlinelen=self.max_line_length or 78)
+        return f"{name}: {folded.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: str) -> str:  # type: ignore[override]
+        return self._subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:  # type: ignore[override]
+        text = self._subject(name, value)
+        return text.encode("ascii") if text is not None else super().fold_binary(name, value)
+
+
+SMTP = _Policy(linesep="\r\n")
+SMTPUTF8 = _Policy(linesep="\r\n", utf8=True)
+
+
 # deliberately plain: one @, no spaces, brackets, quotes or separators anywhere
 _ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+")
 
@@ -91,7 +127,7 @@ def build(*, sender: Address, to: Address, subject: str, text: str, html: str | 
     """
     # UTF-8 headers only when an address cannot be written in ASCII (RFC 6532)
     utf8 = needs_smtputf8(sender) or needs_smtputf8(to)
-    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    msg = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = _one_line(subject.strip(), "the subject")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 _DAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"]
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.errors import PartialFailure, TemplateError
-from crmkit.store.records import Record, slugify
 from crmkit.render.templating import find_template, render_string
+from crmkit.store import yamlio
+from crmkit.store.records import Record, slugify
 
 HTML_SEPARATOR = re.compile(r"^=== html ===\s*$", re.MULTILINE)
 UNSUBSCRIBE = re.compile(r"\{\{-?\s*unsubscribe\b")
@@ -300,7 +300,10 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
                                  "X-Crmkit-Kind": template.kind})
         if template.kind == "marketing":
             # lets mail clients offer their own unsubscribe button (RFC 2369)
-            msg["List-Unsubscribe"] = f"<mailto:{from_addr.addr_spec}?subject=unsubscribe>"
+            from crmkit.marketing.consent import list_unsubscribe
+
+            for header, value in list_unsubscribe(ws, from_addr.addr_spec, r.record).items():
+                msg[header] = value
         rel = f"{OUTBOX}/{now:%Y%m%d-%H%M%S}-{slugify(template.name)}-{r.record.kind}-{r.record.id}.eml"
         tx.write_file(rel, msg.as_bytes())
         paths.append(rel)
@@ -353,9 +356,11 @@ class SendResult:
     already: list[str] = field(default_factory=list)
     #: messages a killed run left in the "sending" state: perhaps delivered, perhaps not
     unconfirmed: list[str] = field(default_factory=list)
+    held: list[Any] = field(default_factory=list)   # consent.Held: not sent, moved to outbox/held/
 
     def to_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "already_sent": self.already, "unconfirmed": self.unconfirmed,
+                "held": [h.to_dict() for h in self.held],
                 "failed": [{"file": f, "error": e} for f, e in self.failed]}
 
 
@@ -387,9 +392,10 @@ def send_outbox(ws: Any, command: str, *, resend_unconfirmed: bool = False) -> S
     whose Message-ID is logged as sent is dropped from the outbox, not sent again. When the
     connection is lost, the rest are not tried; `raise_if_partial` gives exit code 4.
     """
-    from crmkit.marketing import smtp
+    from crmkit.marketing import consent, smtp
 
-    result = SendResult()
+    # consent is checked again now, per message, against the records as they are now
+    result = SendResult(held=consent.hold_back(ws, command, outbox_files(ws)))
     files = outbox_files(ws)
     if not files:
         return result

@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crmkit.store import yamlio
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError, NotFound, Problem
+from crmkit.store import yamlio
 from crmkit.store.records import KINDS, check_id
-
 
 KEYS = {"kind", "where", "description"}
 
@@ -79,8 +78,8 @@ def get_segment(ws: Any, name: str) -> Segment:
 
 def members(ws: Any, segment: Segment) -> list[Any]:
     """The segment's records today (views, so computed fields count too)."""
-    from crmkit.errors import UsageError
     from crmkit.conditions.listing import select
+    from crmkit.errors import UsageError
 
     try:
         return select(ws, segment.kind, where=segment.where.text if segment.where else None)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from crmkit.errors import CrmkitError
+from crmkit.errors import EXIT_PARTIAL, CrmkitError
 
 
 class SendError(CrmkitError):
@@ -32,6 +32,13 @@ class SendError(CrmkitError):
         super().__init__(message)
         self.fatal = fatal
         self.unknown = unknown
+
+
+class Unreachable(CrmkitError):
+    """The server cannot be reached now (refused, timed out, no route): nothing was sent,
+    so a later run sends it all. Exit code 4, like a half-sent batch: try again later."""
+
+    exit_code = EXIT_PARTIAL
 
 
 class Connection:
@@ -153,7 +160,12 @@ def connect(config: dict[str, Any]) -> Iterator[Connection]:
         raise
     except smtplib.SMTPAuthenticationError as exc:
         raise CrmkitError(f"SMTP login refused: {exc.smtp_code} {_text(exc.smtp_error)}") from None
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+    except ssl.SSLError as exc:
+        raise CrmkitError(f"cannot reach the SMTP server {host}:{port}: {exc}") from None
+    except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise Unreachable(f"cannot reach the SMTP server {host}:{port}: {exc}; everything stays in the outbox, "
+                          "try again later") from None
+    except smtplib.SMTPException as exc:
         raise CrmkitError(f"cannot reach the SMTP server {host}:{port}: {exc}") from None
     try:
         yield Connection(client)

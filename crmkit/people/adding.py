@@ -25,7 +25,7 @@ def split_title(title: str | None, assignments: list[str]) -> tuple[str | None, 
 
 
 def add_record(ws: Workspace, kind: str, title: str | None, assignments: list[str], record_id: str | None,
-               command_line: str, merge: bool = False) -> Record:
+               command_line: str, merge: bool = False, force: bool = False) -> Record:
     """Create one record in its own transaction and commit (the generic `add`, and `lead add`)."""
     title, assignments = split_title(title, assignments)
     pairs = parse_assignments(kind, assignments)
@@ -44,6 +44,14 @@ def add_record(ws: Workspace, kind: str, title: str | None, assignments: list[st
                 tx.message = f"merge into contact/{existing.id}"
                 tx.update("contact", existing.id, fill_empty(data))
                 return ws.index("contact")[existing.id]
+        if kind == "contact" and not force:
+            from crmkit.people.likely import likely_duplicate
+
+            found = likely_duplicate(ws, data)
+            if found is not None:
+                other, why = found
+                raise CrmkitError(f"{other.ref} ({other.title}) has {why}: probably the same person; "
+                                  "use --force to add another contact anyway (or --merge with an email)")
         from crmkit.store.team import new_record_id  # ids from who it is, in a team workspace
 
         rid = record_id or new_record_id(ws, kind, data)

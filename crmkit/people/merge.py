@@ -23,7 +23,7 @@ from typing import Any
 
 from crmkit.errors import UsageError
 from crmkit.people.dedupe import normal_email, normal_phone
-from crmkit.store.records import KINDS, Record, get_path
+from crmkit.store.records import KINDS, Record, get_path, parse_ref
 from crmkit.store.schema import FIELDS
 
 #: Fields that describe the file itself, not the customer; never copied from the merged record.
@@ -224,3 +224,18 @@ def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[st
         for key, (kept, dropped) in sorted(plan.conflicts.items()):
             tx.note(f"kept {key} {kept!r} of {keep.ref} over {dropped!r} of {other.ref}")
     return plan.to_dict()
+
+
+def follow_merge(ws: Any, ref: str) -> Record | None:
+    """The record a merged id lives on as (following chains of merges), or None."""
+    kind, rid = parse_ref(ref)
+    for k in [kind] if kind else KINDS:
+        seen = set()
+        target = ws.tombstones(k).get(rid)
+        while target and target not in seen:
+            seen.add(target)
+            rec = ws.index(k).get(target)
+            if rec is not None:
+                return rec
+            target = ws.tombstones(k).get(target)
+    return None

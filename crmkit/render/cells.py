@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 import re
+from typing import Any
 
 #: Characters a cell may start with that make a spreadsheet consider it a formula.
 #: Only some of those cells are dangerous (see `runs_as_formula`); a quote that crmkit

@@ -162,10 +162,14 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
+    from crmkit.render.humane import human
     from crmkit.values import format_money, format_number, format_percent
 
     strict, record = _undefined_classes()
+    tz = getattr(ws, "tz", None)
     env = SandboxedEnvironment(
+        # every {{ value }} as a person writes it: no Python reprs of lists or timestamps
+        finalize=lambda value: human(value, tz),
         loader=jinja2.FileSystemLoader([str(p) for p in search_path(ws)]),
         undefined=record if recording else strict,
         autoescape=html,
@@ -186,7 +190,9 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
             value = value.date()
         return format_date(value, format=fmt, locale=locale)
 
-    env.filters.update(money=money, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
+    from crmkit.render.units import unit_text
+
+    env.filters.update(unit=unit_text, money=money, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
                        percent=lambda v: format_percent(Decimal(str(v)), locale))
     env.crmkit_templates = {}  # compiled template strings, by source
     cache[key] = env

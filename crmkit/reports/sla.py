@@ -7,8 +7,8 @@ import statistics
 from decimal import Decimal
 from typing import Any
 
-from crmkit.store.records import Record
 from crmkit.render.report import Chart, Column, Report, Section, Series
+from crmkit.store.records import Record
 from crmkit.support.sla import CLOSED, SlaState, event_type, sla_state
 
 

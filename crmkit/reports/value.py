@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from crmkit.errors import CrmkitError, UsageError
 from crmkit.people.dedupe import find_by_email
 from crmkit.store.editing import new_record
-from crmkit.errors import CrmkitError, UsageError
 from crmkit.store.records import Record, fold, new_id
 
 STATUSES = ("prospect", "qualified", "converted", "disqualified")
@@ -137,6 +137,11 @@ class Conversion:
         return dict(self.__dict__)
 
 
+#: Fields of a lead that its deal takes over on conversion (besides company, contacts,
+#: owner, value and `lead`).
+DEAL_CARRIES = ("source",)
+
+
 def convert(ws: Any, ref: str, command: str, *, owner: str | None = None, title: str | None = None,
             value: Any = None) -> Conversion:
     """Create or link contact and company, open a deal in the first stage, mark the lead converted."""
@@ -203,8 +208,13 @@ def convert(ws: Any, ref: str, command: str, *, owner: str | None = None, title:
             pairs.append(("owner", owner))
         if value is not None:
             pairs.append(("value", value))
-        if data.get("source") is not None:
-            pairs.append(("source", data["source"]))
+        # A deal carries what a deal is about, nothing of the lead's own bookkeeping:
+        # its company, contact, owner, value, the lead it came from (`lead:`), and the
+        # source (reports group won deals by source). users, tags, interest, industry,
+        # routing and score stay on the lead, which `lead:` leads back to.
+        for key in DEAL_CARRIES:
+            if data.get(key) is not None:
+                pairs.append((key, data[key]))
         pairs.append(("lead", rec.id))
         ddata = new_record(ws, "deal", deal_title, pairs)
         deal_id = new_id("deal", ddata, ws.taken_ids("deal"), now)

@@ -60,12 +60,17 @@ class Totals:
     vat_total: Decimal = Decimal(0)
     total: Decimal = Decimal(0)             # net + VAT
 
+    def _money(self, value: Decimal) -> str:
+        """An amount as JSON shows it: rounded to the currency, as text (never 3472.171875)."""
+        return str(round_money(value, self.currency))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "currency": self.currency,
             "lines": [{"description": ln.description, "quantity": str(ln.quantity), "unit": ln.unit,
-                       "unit_price": str(ln.unit_price), "gross": str(ln.gross), "discount": str(ln.discount),
-                       "net": str(ln.net), "vat_rate": str(ln.vat_rate)} for ln in self.lines],
+                       "unit_price": str(ln.unit_price), "gross": self._money(ln.gross),
+                       "discount": self._money(ln.discount), "net": self._money(ln.net),
+                       "vat_rate": str(ln.vat_rate)} for ln in self.lines],
             "subtotal": str(self.subtotal), "discount": str(self.discount), "net": str(self.net),
             "vat": [{"rate": str(g.rate), "base": str(g.base), "vat": str(g.vat)} for g in self.vat],
             "vat_total": str(self.vat_total), "total": str(self.total),
@@ -120,9 +125,12 @@ def compute(offer: dict[str, Any], currency: str, *, rounding: str = "line",
             raise CrmkitError(f"{what}: negative quantity {qty}")
         gross = qty * price
         disc = _discount(item.get("discount"), gross, what)
-        net = gross - disc
         if rounding == "line":
-            net = round_money(net, currency)
+            # each printed figure is rounded and the net is what they leave: gross - discount
+            # = net holds on paper, to the öre (or fillér)
+            gross = round_money(gross, currency)
+            disc = round_money(disc, currency)
+        net = gross - disc
         vat_rate = to_decimal(item.get("vat", default_vat), f"{what} vat")
         lines.append(Line(str(item.get("description", "")), qty, str(item.get("unit", "")), price,
                           gross, disc, net, vat_rate))
@@ -270,8 +278,8 @@ def record_rendering(doc: Any, result: RenderedOffer, fmt: str, offer: dict[str,
 
 def check_offers(ws: Any) -> list[Any]:
     """`crmkit check`: every deal's offer computes (amounts, discounts, VAT), reported with file and line."""
-    from crmkit.store import yamlio
     from crmkit.errors import Problem
+    from crmkit.store import yamlio
 
     problems: list[Any] = []
     settings = ws.config.get("offers") or {}

@@ -40,6 +40,10 @@ RESERVED_SET = {"owner": "use `assign:` or `pool:` to choose the owner",
                 "routing": "routing is written by `crmkit route` itself",
                 "converted": "written by `crmkit lead convert`", "id": "the id is the file name"}
 
+#: Problem codes that `crmkit route` and `crmkit check` both report as warnings: the
+#: rules still run (a record no rule routes is left without an owner, exit 4 in route).
+WARNING_CODES = {"rule-fallback", "rule-unreachable",
+                 "config-key"}   # an unknown key in crmkit.yaml: a likely typo, never a reason to stop
 #: Problem codes that stop `crmkit route` (the others are reported as warnings).
 FATAL_CODES = {"rule-syntax", "rule-field", "rule-owner", "rule-pool", "rule-kind", "rule-id", "pool-config"}
 

@@ -31,18 +31,19 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import ConditionError, CrmkitError, Problem
 from crmkit.sales.facts import amount_of
 from crmkit.sales.pipeline import PipelineConfig
-from crmkit.values import to_date
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+from crmkit.values import to_date
 
 VALUE_FILE = "rules/value.yaml"
 
@@ -230,7 +231,8 @@ def load_tiering(ws: Any) -> Tiering:
 
 def tier_problems(ws: Any, text: str, where: str) -> list[str]:
     """Unknown tier names compared with a `tier` field in a condition (`company.tier == platnum`)."""
-    from crmkit.conditions.language import BoolOp, Compare, ListLit, Literal, Not, Path as PathNode, parse
+    from crmkit.conditions.language import BoolOp, Compare, ListLit, Literal, Not, parse
+    from crmkit.conditions.language import Path as PathNode
 
     names = read_tiering(ws)[0].names
     found: list[str] = []
@@ -276,7 +278,7 @@ def check_value_rules(ws: Any) -> list[Problem]:
                 if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
                     text = text[1:-1]
                 problems += [Problem(rel, n, "value-tier", m) for m in tier_problems(ws, text, "when")]
-    for i, policy in enumerate(((ws.config.get("sla") or {}).get("policies") or [])):
+    for i, policy in enumerate((ws.config.get("sla") or {}).get("policies") or []):
         if isinstance(policy, Mapping) and isinstance(policy.get("when"), str) and "tier" in policy["when"]:
             problems += [Problem("crmkit.yaml", None, "value-tier", m)
                          for m in tier_problems(ws, policy["when"], f"sla.policies[{i}] ({policy.get('id')})")]

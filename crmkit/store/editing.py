@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
@@ -18,18 +19,74 @@ def actor(ws: Any) -> str:
     return os.environ.get("CRMKIT_USER") or os.environ.get("USER") or "crmkit"
 
 
-def parse_assignments(kind: str, pairs: list[str]) -> list[tuple[str, Any]]:
-    """['users=100', 'address.city=Oslo'] -> typed (key, value) pairs."""
+#: One part of a field name: a letter or _ first, then letters, digits, _ or - (any script).
+KEY_PART = re.compile(r"[^\W\d][\w-]*")
+OPS = ("=", "+=", "-=")
+
+
+def check_key(key: str) -> str:
+    """A field name (dotted for nested fields) or a UsageError saying why not."""
+    if not key or not all(KEY_PART.fullmatch(part) for part in key.split(".")):
+        raise UsageError(f"{key!r} is not a field name: letters, digits, _ and - "
+                         "(starting with a letter), dotted for nested fields such as address.city")
+    return key
+
+
+def parse_changes(kind: str, pairs: list[str]) -> list[tuple[str, str, Any]]:
+    """['users=100', 'tags+=vip', 'tags-=old'] -> (key, op, typed value); op is =, += or -=."""
     out = []
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip()
+        op = "="
+        if key.endswith(("+", "-")) and sep:
+            op, key = key[-1] + "=", key[:-1].rstrip()
         if not sep or not key:
-            raise UsageError(f"{pair!r}: expected KEY=VALUE")
+            raise UsageError(f"{pair!r}: expected KEY=VALUE (or KEY+=ITEM / KEY-=ITEM for lists)")
+        check_key(key)
         if key in PROTECTED:
             raise UsageError("the id is the file name; it cannot be set")
-        out.append((key, coerce(kind, key, text)))
+        value = coerce(kind, key, text)
+        if op != "=" and not isinstance(value, list):
+            value = [item.strip() for item in str(text).split(",") if item.strip()]
+        out.append((key, op, value))
     return out
+
+
+def parse_assignments(kind: str, pairs: list[str]) -> list[tuple[str, Any]]:
+    """['users=100', 'address.city=Oslo'] -> typed (key, value) pairs (no += or -=)."""
+    out = []
+    for key, op, value in parse_changes(kind, pairs):
+        if op != "=":
+            raise UsageError(f"{key}{op}: adding to and removing from lists is for `crmkit set`")
+        out.append((key, value))
+    return out
+
+
+def apply_change(doc: Any, key: str, op: str, value: Any) -> list[str]:
+    """Apply one change; returns the items of a `-=` that were not in the list."""
+    if op == "=":
+        set_path(doc, key, value)
+        return []
+    node = doc
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    current = node.get(parts[-1]) if isinstance(node, dict) else None
+    if current is not None and not isinstance(current, list):
+        raise UsageError(f"{key} is {current!r}, not a list: {op} works on lists (use {key}=... to replace it)")
+    if op == "+=":
+        if current is None:
+            set_path(doc, key, list(value))
+        else:
+            current.extend(v for v in value if v not in current)
+        return []
+    absent = [v for v in value if current is None or v not in current]
+    if current is not None:
+        for v in value:
+            while v in current:
+                current.remove(v)
+    return absent
 
 
 def first_stage(ws: Any) -> str:

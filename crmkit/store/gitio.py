@@ -530,3 +530,22 @@ def sync_index(top: Path, rels: list[str]) -> None:
         return
     listing = ("\0".join(rels) + "\0").encode("utf-8", "surrogateescape")
     git(top, "update-index", "--add", "--remove", "-z", "--stdin", input=listing)
+
+
+def head_sha(root: Path) -> str | None:
+    """The commit HEAD points at, or None in a repository without commits."""
+    repo = _repo(root)
+    try:
+        return str(repo.head.commit.hexsha)
+    except ValueError:
+        return None
+
+
+def commits_since(root: Path, before: str | None) -> list[tuple[str, str]]:
+    """(sha, subject) of the commits after `before` up to HEAD, oldest first."""
+    repo = _repo(root)
+    if head_sha(root) in (None, before):
+        return []
+    spec = f"{before}..HEAD" if before else "HEAD"
+    out = _run(repo, "log", "--reverse", "--format=%H %s", spec)
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]  # type: ignore[misc]

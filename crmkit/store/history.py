@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from crmkit.errors import CrmkitError
 from crmkit.store import gitio
 from crmkit.store.records import KINDS, parse_ref
@@ -27,3 +29,14 @@ def record_history(ws: Workspace, ref: str, limit: int | None = None) -> tuple[s
     if not changes:
         raise CrmkitError(f"no commits touch {ws.rel(path)}")
     return ws.rel(path), changes
+
+
+def head_commit(root: Path) -> str | None:
+    """The commit HEAD points at in the workspace's repository (None outside git or before
+    the first commit): `-v` compares it before and after a command."""
+    return gitio.head_sha(root) if gitio.find_worktree(root) is not None else None
+
+
+def commits_after(root: Path, before: str | None) -> list[tuple[str, str]]:
+    """(sha, subject) of the commits made since `before`, oldest first."""
+    return gitio.commits_since(root, before)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crmkit.errors import CrmkitError
 from crmkit.resources import sample_workspace_dir
@@ -82,7 +84,9 @@ def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
     return written
 
 
-def initialise(target: Path, *, sample: bool, commit: bool, command_line: str) -> tuple[Path, list[Path], str | None]:
+def initialise(target: Path, *, sample: bool, commit: bool, command_line: str,
+               extra_files: Callable[[Path, dict[str, Any]], list[Path]] | None = None,
+               ) -> tuple[Path, list[Path], str | None]:
     """`crmkit init`: create the workspace and commit it, or refuse before writing anything.
 
     Inside an existing git repository (a workspace in a folder of a bigger project) the files
@@ -101,6 +105,10 @@ def initialise(target: Path, *, sample: bool, commit: bool, command_line: str) -
 
             say(f"warning: {warning}")
     written = create_workspace(target, sample=sample)
+    if extra_files is not None:
+        # files a higher layer adds to a new workspace (editor schemas), committed with it
+        config = yamlio.load_fast(root / "crmkit.yaml") or {}
+        written += [p for p in extra_files(root, config if isinstance(config, dict) else {}) if p not in written]
     sha = None
     if commit:
         try:

@@ -67,6 +67,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         "line": ("enum", ["first", "second"]),
         "status": ("enum", ["new", "open", "pending", "solved", "closed"]),
         "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
+        "follow_up_of": ("ref", "ticket"),
     },
     "activity": {
         "type": ("enum", ["call", "meeting", "email", "note", "task"]),

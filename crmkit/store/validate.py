@@ -38,6 +38,16 @@ def config_problems(ws: Any) -> list[Problem]:
     users = ws.config.get("users")
     if users is not None and not isinstance(users, dict):
         problems.append(Problem(path, lines.get("users"), "config", "users must be a mapping of user id to details"))
+    from crmkit.store.config_keys import CONFIG_KEYS
+
+    for key in ws.config:
+        if key not in CONFIG_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(CONFIG_KEYS), n=1)
+            problems.append(Problem(path, lines.get(str(key)), "config-key",
+                                    f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                                    + f"; crmkit.yaml has {', '.join(CONFIG_KEYS)}"))
     stages = (ws.config.get("pipeline") or {}).get("stages")
     if stages is not None:
         if not isinstance(stages, list) or not all(isinstance(s, dict) and s.get("name") for s in stages):

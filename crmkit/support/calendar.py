@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhm])")
@@ -126,12 +126,12 @@ class BusinessCalendar:
     _cum: list[dt.timedelta] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def always(cls, tz: ZoneInfo, name: str = "24/7") -> "BusinessCalendar":
+    def always(cls, tz: ZoneInfo, name: str = "24/7") -> BusinessCalendar:
         full = [(dt.time(0, 0), None)]
         return cls(name, tz, {d: list(full) for d in range(7)}, day=dt.timedelta(hours=24))
 
     @classmethod
-    def from_config(cls, name: str, cfg: Any, default_tz: str = "UTC") -> "BusinessCalendar":
+    def from_config(cls, name: str, cfg: Any, default_tz: str = "UTC") -> BusinessCalendar:
         where = f"calendars.{name}"
         if not isinstance(cfg, dict):
             raise CrmkitError(f"{where}: expected a mapping with hours (and timezone, holidays, exceptions)")
@@ -319,11 +319,11 @@ def _real(local: dt.datetime) -> dt.datetime:
         if _exists(probe):
             # the first existing minute: step back over any seconds past the gap's end
             return probe.replace(second=0, microsecond=0)
-    return local.astimezone(dt.timezone.utc).astimezone(local.tzinfo)  # pragma: no cover
+    return local.astimezone(dt.UTC).astimezone(local.tzinfo)  # pragma: no cover
 
 
 def _exists(local: dt.datetime) -> bool:
-    back = local.astimezone(dt.timezone.utc).astimezone(local.tzinfo)
+    back = local.astimezone(dt.UTC).astimezone(local.tzinfo)
     return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 

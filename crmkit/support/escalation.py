@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkit.store import yamlio
-from crmkit.support.calendar import parse_duration
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError, Problem, RuleError
+from crmkit.store import yamlio
+from crmkit.support.calendar import parse_duration
 from crmkit.support.tickets import PRIORITIES
 
 RULE_FILE = "rules/escalation.yaml"

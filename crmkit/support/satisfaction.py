@@ -36,8 +36,9 @@ tells the journey and `history` shows when it moved.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from crmkit.errors import NotFound, UsageError
 from crmkit.store.records import Record

@@ -24,8 +24,15 @@ the calendar's business day). The clocks:
   ticket's clock goes on from where it stopped).
 
 All clocks stop while the ticket's status is in `pause_on`. Each target's state is
-met, breached, running, at_risk or paused; the due time moves when a calendar or
-policy changes, deterministically.
+met, breached, running, at_risk or paused.
+
+History is not rewritten: a clock's target is the one of the priority the ticket had
+when that clock started (from its `priority` events), so a priority raised by an
+escalation applies to clocks that start afterwards (the next customer message's
+next_response), and a breach recorded by `crmkit tick` keeps its recorded due time.
+The due time is the moment the target's business time runs out, which may be the
+closing time of a day (not "now" while the office is closed) or, for a target of
+zero created outside hours, the next opening.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.support.calendar import BusinessCalendar, calendars, format_duration
-from crmkit.support.policies import Policy, load_policies, policy_for
+from crmkit.support.policies import TARGETS, Policy, load_policies, policy_for
 
 CLOSED = ("solved", "closed")
 #: Event types as people and older files write them -> the canonical type.
@@ -214,8 +221,24 @@ def _active_time(cal: BusinessCalendar, periods: list[Any], start: dt.datetime, 
     return total
 
 
-def _due(cal: BusinessCalendar, now: dt.datetime, left: dt.timedelta) -> dt.datetime:
-    return cal.add(now, left) if left > dt.timedelta(0) else now
+def priority_at(ticket: dict[str, Any], timeline: list[Any], when: dt.datetime) -> str:
+    """The ticket's priority at `when`, from its `priority` events (before the first one,
+    that event's `from`; without any, the priority in the file)."""
+    current = str(ticket.get("priority", "normal"))
+    changes = [e for _at, kind, e in timeline if kind == "priority"]
+    if not changes:
+        return current
+    prio = str(changes[0].get("from", current))
+    for at, kind, e in timeline:
+        if kind == "priority":
+            if at > when:
+                break
+            prio = str(e.get("to", prio))
+    return prio
+
+
+def targets_for(policy: Policy, priority: str) -> dict[str, dt.timedelta]:
+    return policy.targets.get(priority) or policy.targets.get("default") or {}
 
 
 def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: dt.datetime,
@@ -226,8 +249,6 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
     created = ticket.get("created")
     if not isinstance(created, dt.datetime):
         created = timeline[0][0] if timeline else now
-    priority = str(ticket.get("priority", "normal"))
-    targets = policy.targets.get(priority) or policy.targets.get("default") or {}
     periods = _status_periods(timeline, created, now)
     current = periods[-1][2] if periods else str(ticket.get("status", "new"))
     if not timeline or not any(k == "status" for _, k, _ in timeline):
@@ -249,7 +270,8 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
     states = []
     ours = [at for at, kind, _ in timeline if kind == "replied"]
     theirs = [at for at, kind, _ in timeline if kind == "customer_replied"]
-    for name, target in targets.items():
+    recorded = [(str(e.get("target")), at, e.get("due")) for at, kind, e in timeline if kind == "breached"]
+    for name in TARGETS:
         stopped: dt.datetime | None
         if name == "first_response":
             start, stopped = created, (ours[0] if ours else closed_at)
@@ -266,20 +288,37 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
                 start, stopped = answered[-1]
         else:
             start, stopped = created, closed_at
-        elapsed = _active_time(cal, periods, start, stopped or now, stop)
+        # The target in force is the one of the priority the ticket had when this clock
+        # started: a later priority change (escalation) applies to clocks that start
+        # afterwards and never rewrites a running or finished clock's history.
+        targets = targets_for(policy, priority_at(ticket, timeline, start))
+        if name not in targets:
+            continue
+        target = targets[name]
+        end = stopped or now
+        elapsed = _active_time(cal, periods, start, end, stop)
         left = target - elapsed
+        # the moment the target's business time ran out (it may end exactly at closing
+        # time, or, for a zero target outside hours, be the next opening): fixed, never
+        # a time that moves with the clock
+        used_up = _breach_time(cal, periods, start, target, stop, end)
         due: dt.datetime | None = None
-        if stopped is not None:
-            state = "met" if elapsed <= target else "breached"
-        elif elapsed > target:
+        pinned = [d for n, at, d in recorded if n == name and at >= start]   # this round of the clock
+        if pinned:
+            # a breach recorded by `crmkit tick` stays where it was recorded
+            state = "breached"
+            due = pinned[0] if isinstance(pinned[0], dt.datetime) else used_up
+        elif stopped is not None:
+            state = "met" if used_up is None or stopped <= used_up else "breached"
+        elif used_up is not None and now > used_up:
             state = "breached"
         elif paused:
             state = "paused"
         else:
             state = "at_risk" if elapsed >= target * at_risk else "running"
-            due = _due(cal, now, left)
-        if state == "breached":
-            due = _breach_time(cal, periods, start, target, stop)
+            due = used_up or cal.add(now, max(left, dt.timedelta(0)))
+        if state == "breached" and due is None:
+            due = used_up
         states.append(TargetState(name, target, elapsed, state, due, stopped, start))
     return SlaState(policy.id, policy.calendar, states)
 
@@ -296,11 +335,14 @@ def _closed_since(periods: list[tuple[dt.datetime, dt.datetime, str]]) -> dt.dat
 
 
 def _breach_time(cal: BusinessCalendar, periods: list[Any], start: dt.datetime, target: dt.timedelta,
-                 stop: tuple[str, ...]) -> dt.datetime | None:
-    """When the target was used up: walk the active periods until the business time runs out."""
+                 stop: tuple[str, ...], end: dt.datetime | None = None) -> dt.datetime | None:
+    """When the target was used up, up to `end`: walk the active periods until the business
+    time runs out (None if it had not by then)."""
     left = target
     for a, b, status in periods:
-        if status in stop or b <= start:
+        if end is not None:
+            b = min(b, end)
+        if status in stop or b <= start or b <= a:
             continue
         lo = max(a, start)
         room = cal.between(lo, b)

@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmkit.store.records import Record
 from crmkit.support.calendar import calendars, parse_duration
 from crmkit.support.escalation import Escalation, load
-from crmkit.store.records import Record
 from crmkit.support.sla import CLOSED, event_type, policy_for, sla_state
 from crmkit.support.tickets import append_event, assign, set_priority
 
@@ -98,7 +98,8 @@ def run_tick(ws: Any, command: str) -> TickPlan:
         ws.invalidate("ticket")
         plan = plan_tick(ws)
         if plan.firings or plan.breaches:
-            tx.message = f"tick: {len(plan.firings)} escalations, {len(plan.breaches)} SLA breaches"
+            nf, nb = len(plan.firings), len(plan.breaches)
+            tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
             _apply(ws, tx, plan)
     return plan
 
@@ -123,6 +124,10 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
 
         def fire(doc: Any, f: Firing = f, changes: list[str] = changes) -> None:
             for key, value in f.rule.set.items():
+                if key == "priority":
+                    # through an event, so that the SLA clocks know from when it applies
+                    changes.extend(set_priority(doc, str(value), by=who, at=now))
+                    continue
                 if doc.get(key) != value:
                     doc[key] = value
                     changes.append(f"{key}={value}")

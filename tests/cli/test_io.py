@@ -200,7 +200,8 @@ def test_merge_moves_references_and_leaves_a_tombstone(run, make_ws) -> None:
     assert sorted(changed) == ["contacts/anna-b.yaml", "contacts/anna-berg.yaml", "deals/d1.yaml"]
     assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: merge contact/anna-b into contact/anna-berg"
     r = run(["show", "anna-b"], ws)
-    assert r.exit_code == 1 and "contact/anna-b was merged into contact/anna-berg" in r.stderr
+    assert r.exit_code == 0 and "contact/anna-b was merged into contact/anna-berg" in r.stderr   # followed
+    assert r.stdout.startswith("contact/anna-berg  Anna Berg")
     assert "anna-b" not in run(["contact", "list", "--format", "csv"], ws).stdout.split()
     # the merged id stays taken: a new "Anna B" gets an id of its own
     r = run(["contact", "add", "Anna B"], ws)

@@ -136,7 +136,7 @@ def test_tick_records_breaches_escalates_once_and_is_idempotent(run, ws) -> None
     assert [a["rule"] for a in actions if a["action"] == "escalated"] == ["breach-to-second-line", "waiting"]
     t = load(ws, tid)
     assert (t["line"], t["owner"], t["priority"]) == ("second", "zsofia", "high")
-    assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: tick: 2 escalations, 1 SLA breaches"
+    assert git(ws, "log", "-1", "--format=%s").strip() == "crmkit: tick: 2 escalations, 1 SLA breach"
     head = git(ws, "rev-parse", "HEAD")
     r = run(["--now", "2026-11-23T14:00", "tick"], ws)
     assert r.exit_code == 0 and git(ws, "rev-parse", "HEAD") == head           # nothing the second time
