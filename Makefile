@@ -61,6 +61,7 @@ lint: $(VENV)/.test-installed
 # The whole fault-injection suite: kill -9 at every point of import, route, set and mail send.
 test-faults: test-deps
 	$(BIN)/python -m pytest -m "faults or not faults" tests/store/test_faults.py
+	$(BIN)/python -m pytest -m faults tests/store/test_team_day.py  # thirty seeded days on two clones
 
 demo: install
 	@echo "== A copy of the sample workspace in $(DEMO_DIR)"

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from crmkit.errors import Problem
 from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
+from crmkit.people.damage import duplicate_people
 from crmkit.sales.offers import check_offers
 from crmkit.sales.rules import check_rules as check_sales_rules
 from crmkit.sales.value import check_value_rules
+from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
+from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
 from crmkit.support.sla import check_config as check_sla_config
 
@@ -34,6 +37,10 @@ CHECKERS: list[Checker] = [
     check_offers,
     check_templates,
     check_value_rules,
+    # what a merge of two clones can break (README: Working as a team)
+    check_damage,
+    repeated_events,
+    duplicate_people,
 ]
 
 

@@ -46,7 +46,15 @@ class App:
 
             self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit,
                                       include_edits=self.include_edits)
+            self._wire_merge_driver()
         return self._ws
+
+    def _wire_merge_driver(self) -> None:
+        """A clone does not carry .git/config: register crmkit's merge driver there, once."""
+        from crmkit.store.team import ensure_driver
+
+        if ensure_driver(self._ws.root):
+            click.echo("crmkit: registered the crmkit merge driver for record files in .git/config", err=True)
 
     @property
     def now(self) -> dt.datetime:

@@ -110,8 +110,13 @@ def send_cmd(app: App, dry_run: bool, resend_unconfirmed: bool) -> None:
     Consent is checked again per message as it leaves: marketing mail to someone who
     has since opted out, withdrawn consent, changed address or been removed is held
     back, moved to outbox/held/ and reported (`--dry-run` shows it as "would hold").
+    With team.router_branch in crmkit.yaml it sends only on that branch.
     """
     ws = app.workspace()
+    if not dry_run:
+        from crmkit.store.team import require_router
+
+        require_router(ws, "mail send")
     if dry_run:
         from crmkit.io import eml
         from crmkit.marketing.consent import review

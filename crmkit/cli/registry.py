@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dedupe": ("crmkit.cli.dedupe:dedupe", "List likely duplicate contacts or companies."),
     "merge": ("crmkit.cli.dedupe:merge", "Merge one record into another."),
     "completion": ("crmkit.cli.completion:completion", "Print a shell completion script."),
+    "merge-file": ("crmkit.cli.merge_file:merge_file", "git's merge driver for record files (field by field)."),
+    "sync": ("crmkit.cli.sync:sync", "Pull (merging with crmkit's driver), check, push."),
 }
 
 #: Commands of the record-kind groups beyond the generic `add` and `list`.

@@ -16,9 +16,12 @@ from crmkit.store.records import KINDS
               help="Show every rule evaluated for one record, whether it matched and why.")
 @click.option("--force", is_flag=True, help="Also re-route records whose owner was set by a person.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only records of this kind (default: every kind with rules).")
+@click.option("--only-if-branch", metavar="BRANCH",
+              help="Refuse (exit 1, nothing changed) unless on BRANCH: one router for a team "
+                   "(also team.router_branch in crmkit.yaml).")
 @pass_app
 def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | None, force: bool,
-          kind: str | None) -> None:
+          kind: str | None, only_if_branch: str | None) -> None:
     """Apply the routing rules (rules/routing.yaml, rules/triage.yaml) to records.
 
     Routes open records that have no owner, or whose status changed since they
@@ -49,6 +52,10 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
             for line in routing.explain_text(info):
                 click.echo(line)
         return
+    if not dry_run:
+        from crmkit.store.team import require_router
+
+        require_router(ws, "route", only_if_branch)
     only = [ws.get(r, kind) for r in refs] if refs else None
     kinds = [kind] if kind else None
     plan = routing.plan(ws, ruleset, kinds=kinds, force=force, only=only)

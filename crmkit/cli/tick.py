@@ -10,8 +10,10 @@ from crmkit.support.tick import plan_tick, run_tick
 
 @crmkit_command(name="tick")
 @click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
+@click.option("--only-if-branch", metavar="BRANCH",
+              help="Refuse (exit 1, nothing changed) unless on BRANCH (also team.router_branch in crmkit.yaml).")
 @pass_app
-def tick(app: App, dry_run: bool) -> None:
+def tick(app: App, dry_run: bool, only_if_branch: str | None) -> None:
     """Time-driven work for cron: record SLA breaches and apply escalation rules.
 
     Idempotent: a rule fires once per ticket (or again after its `repeat`), a breach
@@ -19,6 +21,10 @@ def tick(app: App, dry_run: bool) -> None:
     With --json, one JSON object per line for each thing done.
     """
     ws = app.workspace()
+    if not dry_run:
+        from crmkit.store.team import require_router
+
+        require_router(ws, "tick", only_if_branch)
     plan = plan_tick(ws) if dry_run else run_tick(ws, app.command_line)
     lines = plan.to_lines()
     if app.json:

@@ -116,11 +116,15 @@ def parse_address(text: str) -> Address:
 
 
 def build(*, sender: Address, to: Address, subject: str, text: str, html: str | None, when: dt.datetime,
-          headers: dict[str, str] | None = None) -> EmailMessage:
+          headers: dict[str, str] | None = None, message_id: str | None = None) -> EmailMessage:
     """A message with a text body and, when given, an HTML alternative (multipart/alternative).
 
     Bodies are UTF-8, 8bit where the lines allow it; marketing/smtp.py re-encodes them
     as quoted-printable or base64 for a server without 8BITMIME.
+
+    With `message_id` (the local part, made from what the message is about) the message
+    is the same bytes wherever it is built: Message-ID and MIME boundary come from it,
+    so two clones writing the same notification write one file.
     """
     # UTF-8 headers only when an address cannot be written in ASCII (RFC 6532)
     utf8 = needs_smtputf8(sender) or needs_smtputf8(to)
@@ -129,12 +133,14 @@ def build(*, sender: Address, to: Address, subject: str, text: str, html: str | 
     msg["To"] = to
     msg["Subject"] = _one_line(subject.strip(), "the subject")
     msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(domain=sender.domain)
+    msg["Message-ID"] = f"<{message_id}@{sender.domain}>" if message_id else make_msgid(domain=sender.domain)
     for key, value in (headers or {}).items():
         msg[key] = _one_line(value, key)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+        if message_id:
+            msg.set_boundary(f"=={message_id}==")
     return msg
 
 

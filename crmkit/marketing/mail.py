@@ -333,12 +333,17 @@ def render_notification(ws: Any, tx: Any, template_name: str, record: Record, ow
            "workspace": ws.config.get("name", "")}
     subject, text, html = render_one(ws, template, ctx, str(ws.config.get("locale", "sv_SE")))
     me = sender(ws)
+    from crmkit.marketing.notify_ids import notification_id
+
+    message_id = notification_id(record, template.name, owner_id, rule)
     msg = eml.build(sender=eml.address(me["name"], me["email"] or "crmkit@localhost"),
                     to=eml.address(str(owner.get("name", owner_id)), str(owner["email"])),
                     subject=subject, text=text, html=html, when=ws.now(),
                     headers={"X-Crmkit-Record": record.ref, "X-Crmkit-Template": template.name,
-                             "X-Crmkit-Kind": "notification"})
-    rel = f"{OUTBOX}/{ws.now():%Y%m%d-%H%M%S}-notify-{record.id}-{owner_id}-{slugify(template.name)}.eml"
+                             "X-Crmkit-Kind": "notification"}, message_id=message_id)
+    # Named by what it is about, not when it was written: the same notification written
+    # on two clones is one file (the merge driver keeps the earlier).
+    rel = f"{OUTBOX}/notify-{record.id}-{owner_id}-{slugify(template.name)}-{message_id.rsplit('.', 1)[-1]}.eml"
     tx.write_file(rel, msg.as_bytes())
     return rel
 

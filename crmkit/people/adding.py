@@ -12,7 +12,7 @@ from typing import Any
 from crmkit.errors import CrmkitError
 from crmkit.people.dedupe import find_by_email
 from crmkit.store.editing import new_record, parse_assignments
-from crmkit.store.records import Record, check_id, new_id
+from crmkit.store.records import Record, check_id
 from crmkit.store.validate import validate_data
 from crmkit.store.workspace import Workspace
 
@@ -52,7 +52,9 @@ def add_record(ws: Workspace, kind: str, title: str | None, assignments: list[st
                 other, why = found
                 raise CrmkitError(f"{other.ref} ({other.title}) has {why}: probably the same person; "
                                   "use --force to add another contact anyway (or --merge with an email)")
-        rid = record_id or new_id(kind, data, ws.taken_ids(kind), ws.now())
+        from crmkit.store.team import new_record_id  # ids from who it is, in a team workspace
+
+        rid = record_id or new_record_id(ws, kind, data)
         validate_data(ws, kind, rid, data, ws.path_for(kind, rid))
         tx.message = f"add {kind}/{rid}"
         return tx.create(kind, data, rid)

@@ -128,6 +128,9 @@ class PoolState:
         self.pools = load_pools(ws)
         self.routed: dict[str, int] = {}
         self.load: dict[str, int] = {}
+        #: the round-robin turn (1-based) the last choose() gave out, written as routing.turn
+        #: so that `check` sees a turn two clones both handed out; None for least loaded.
+        self.last_turn: int | None = None
         for rec in records:
             routing = rec.data.get("routing")
             if isinstance(routing, dict) and isinstance(routing.get("pool"), str):
@@ -155,6 +158,7 @@ class PoolState:
         skipped: list[str] = []
         chosen: str | None = None
         how = ""
+        self.last_turn = None
         if pool.strategy == "least_loaded":
             best: tuple[Any, ...] | None = None
             for i, m in enumerate(pool.members):
@@ -182,6 +186,7 @@ class PoolState:
                 turn = self.routed.get(name, 0)
                 chosen = seq[turn % len(seq)]
                 how = f"round robin, turn {turn + 1}"
+                self.last_turn = turn + 1
         notes: list[str] = []
         if chosen is None:
             reason = "; ".join(skipped) if skipped else "no members"

@@ -46,6 +46,8 @@ class Assignment:
     previous_owner: str | None
     status: Any
     pool: str | None = None
+    #: the pool's round-robin turn this assignment took (None for other strategies)
+    turn: int | None = None
     set: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     notify: str | None = None
@@ -164,6 +166,7 @@ def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: s
     elif rule.pool:
         a.pool = rule.pool
         a.owner, notes = state.choose(rule.pool)
+        a.turn = state.last_turn if a.owner else None
         a.notes.extend(notes)
     else:
         a.owner = a.previous_owner
@@ -323,6 +326,8 @@ def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
     block["owner"] = a.owner
     if a.pool:
         block["pool"] = a.pool
+    if a.turn is not None:
+        block["turn"] = a.turn
     out["routing"] = block
     return out
 

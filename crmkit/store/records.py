@@ -86,8 +86,21 @@ def check_id(record_id: str) -> str:
     return record_id
 
 
-def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime) -> str:
-    """An id that needs no central counter: a slug, or the date plus a random part."""
+def identity_suffix(identity: str) -> str:
+    """Four typable characters that follow from `identity` (an email, say), the same everywhere."""
+    import hashlib
+
+    digest = hashlib.sha256(fold(identity.strip()).encode("utf-8")).digest()
+    return "".join(_RANDOM_ALPHABET[b % len(_RANDOM_ALPHABET)] for b in digest[:4])
+
+
+def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime,
+           identity: str | None = None) -> str:
+    """An id that needs no central counter: a slug, or the date plus a random part.
+
+    With `identity` (a team workspace: the contact's email) the slug gets a suffix made
+    from it, so two clones adding the same person make the same id and two different
+    Anna Bergs get different ones: 'anna-berg-k3f9'."""
     prefix = ID_PREFIX.get(kind)
     if prefix:
         import secrets  # only when making ids: it pulls in hmac and friends
@@ -101,6 +114,8 @@ def new_id(kind: str, data: dict[str, Any], taken: set[str], now: datetime) -> s
     if not title:
         raise CrmkitError(f"a {kind} needs a {TITLE_FIELD[kind]} to make its id")
     base = slugify(str(title))
+    if identity:
+        base = f"{slugify(str(title), 55)}-{identity_suffix(identity)}"
     candidate, n = base, 2
     while candidate in taken:
         candidate = f"{base}-{n}"

@@ -73,8 +73,14 @@ def create_workspace(target: Path, *, sample: bool = False) -> list[Path]:
         with open(gitignore, "a", encoding="utf-8") as fh:
             fh.write(GITIGNORE)
         written.append(gitignore)
+    from crmkit.store import team
+
+    attributes = team.write_gitattributes(target)
+    if attributes is not None:
+        written.append(attributes)
     if gitio.find_worktree(target) is None:
         gitio.init(target)
+    team.ensure_driver(target)
     return written
 
 

@@ -110,7 +110,9 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
     notes: list[str] = []
     for b in plan.breaches:
         def breach(doc: Any, b: Breach = b) -> None:
-            event: dict[str, Any] = {"type": "breached", "at": now, "by": who, "target": b.target}
+            # `at` is when the target was breached (its due time), not when this run noticed:
+            # two clones ticking at different times then write the same event.
+            event: dict[str, Any] = {"type": "breached", "at": b.at or now, "by": who, "target": b.target}
             if b.at:
                 event["due"] = b.at
             append_event(doc, event)
