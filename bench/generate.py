@@ -169,12 +169,12 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
         ci = i % len(companies) if i < len(companies) else rng.randrange(len(companies))
         cid, cc, owner, _name = companies[ci]
         first, last, _suffix, cities, phone, lang = COUNTRIES[cc]
-        f, l = rng.choice(first), rng.choice(last)
-        name = f"{l} {f}" if cc == "HU" else f"{f} {l}"
+        f, la = rng.choice(first), rng.choice(last)
+        name = f"{la} {f}" if cc == "HU" else f"{f} {la}"
         pid = f"{slug(name)}-{i}"
         city, zipc = rng.choice(cities)
         created = today - dt.timedelta(days=rng.randrange(30, 700))
-        lines = [f"name: {q(name)}", f"email: {slug(f)}.{slug(l)}{i}@{cid}.example",
+        lines = [f"name: {q(name)}", f"email: {slug(f)}.{slug(la)}{i}@{cid}.example",
                  f"phone: \"{phone} {rng.randrange(100, 999)} {rng.randrange(10, 99)} {rng.randrange(100, 999)}\"",
                  f"company: {cid}", f"country: {cc}", f"language: {lang}",
                  "address:", f"  street: {q(STREETS[cc] + ' ' + str(rng.randrange(1, 120)))}",
@@ -242,12 +242,12 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
     for i in range(counts["leads"]):
         cc = rng.choices(countries, COUNTRY_WEIGHTS)[0]
         first, last, suffix, _cities, phone, _lang = COUNTRIES[cc]
-        f, l = rng.choice(first), rng.choice(last)
+        f, la = rng.choice(first), rng.choice(last)
         day = today - dt.timedelta(days=rng.randrange(0, 14))
         lid = ids.new("ld", day)
         company = f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_TAILS).lower()} {suffix}"
         write(f"leads/{lid}.yaml",
-              f"name: {q(f'{l} {f}' if cc == 'HU' else f'{f} {l}')}\nemail: {slug(f)}.{slug(l)}.{i}@lead.example\n"
+              f"name: {q(f'{la} {f}' if cc == 'HU' else f'{f} {la}')}\nemail: {slug(f)}.{slug(la)}.{i}@lead.example\n"
               f"company_name: {q(company)}\nstatus: prospect\nsource: {rng.choice(SOURCES)}\n"
               f"users: {rng.choice([rng.randrange(1, 50), rng.randrange(50, 500)])}\ncountry: {cc}\n"
               f"industry: {rng.choice(INDUSTRIES)}\ninterest: {rng.choice(PRODUCTS[:3])}\n"
@@ -293,7 +293,7 @@ def generate(root: Path, counts: dict[str, int], seed: int) -> dict[str, int]:
 
     # Activities ----------------------------------------------------------------
     types = ["call", "meeting", "email", "note", "task"]
-    for i in range(counts["activities"]):
+    for _ in range(counts["activities"]):
         pid, ci = contacts[rng.randrange(len(contacts))]
         typ = rng.choices(types, [3, 2, 3, 1, 3])[0]
         day = today - dt.timedelta(days=rng.randrange(0, 120))

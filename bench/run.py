@@ -62,7 +62,7 @@ def cpu_model() -> str:
 
 
 def machine_header() -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"Date: {now}; machine: {platform.machine()}, {os.cpu_count()} CPUs (nproc), "
             f"{cpu_model()}; Python {platform.python_version()}")
 

@@ -16,12 +16,11 @@ import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from conftest import MINIMAL_CONFIG, invoke
 
 SENTINEL = "SENTINEL-7f3a-outside-the-workspace"
@@ -90,7 +89,7 @@ class Case:
     says: str = ""
     #: Lines stderr may have: 1 for an error or a warning, 0 for a clean success.
     stderr_lines: int = 1
-    check: Callable[[Env, "object"], None] | None = None
+    check: Callable[[Env, object], None] | None = None
 
 
 def _yaml_alias_bomb() -> str:

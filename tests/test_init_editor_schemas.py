@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 

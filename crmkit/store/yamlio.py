@@ -183,7 +183,7 @@ def _check_no_anchors(text: str, path: str | None) -> None:
 #: parser overflows its stack (a crash, not an error) on 100,000 nested "[", and every
 #: walk over the values (cache, JSON, templates) recurses.
 MAX_DEPTH = 64
-_DEEP_INDENT = re.compile(r"^[ \t-]{%d,}" % (2 * MAX_DEPTH), re.M)
+_DEEP_INDENT = re.compile(rf"^[ \t-]{{{2 * MAX_DEPTH},}}", re.M)
 
 
 def _check_depth(text: str, path: str | None) -> None:

@@ -65,7 +65,7 @@ def _parse_spans(value: Any, where: str) -> list[Span]:
     if not isinstance(value, list):
         raise CrmkitError(f"{where}: expected a list of opening hours like [08:00-12:00, 13:00-17:00]")
     spans = sorted((_parse_span(v, where) for v in value), key=lambda s: s[0])
-    for (s1, e1), (s2, _e2) in zip(spans, spans[1:]):
+    for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
         if e1 is None or e1 > s2:
             raise CrmkitError(f"{where}: opening hours overlap")
     return spans

@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-from conftest import git
-
 
 @pytest.fixture
 def ws(make_ws):

@@ -41,7 +41,7 @@ def test_move_appends_history_and_commits(make_ws, run) -> None:
     diff = git(ws, "show", "--format=%s%n%b", "HEAD")
     assert diff.startswith("crmkit: move deal/nordvik-erp to negotiation")
     assert "Crmkit-Command: crmkit" in diff
-    changed = [l for l in diff.splitlines() if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))]
+    changed = [ln for ln in diff.splitlines() if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))]
     assert changed == ["-stage: proposal", "+stage: negotiation", "+  - stage: negotiation",
                        "+    at: 2026-11-23T10:00:00+01:00", "+    from: proposal", "+    by: tester"]
 

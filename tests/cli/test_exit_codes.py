@@ -9,10 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
 from conftest import git
 
 ROUTING_WITHOUT_FALLBACK = "- id: big\n  when: users > 50\n  assign: karin\n"

@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from conftest import git
-from crmkit.store import yamlio
+
 from crmkit.io import vcard
+from crmkit.store import yamlio
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -291,8 +290,8 @@ def test_merge_dry_run_and_record_id_completion(run, make_ws) -> None:
 
     import click
 
-    from crmkit.cli.completion import complete_record_id
     from crmkit.cli.common import App
+    from crmkit.cli.completion import complete_record_id
 
     def complete(incomplete: str, *names: str) -> list[str]:
         ctx = None

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 FAKE_EDITOR = """#!{python}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import io
 import json
 import os
 import socket
@@ -13,8 +12,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import git
 
 COMPANY = "name: Nordvik AS\ncountry: NO\ndomain: nordvik.no\nowner: daniel\n"

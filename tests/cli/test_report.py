@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
-import re
 import tempfile
 from pathlib import Path
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 

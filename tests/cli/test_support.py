@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import MINIMAL_CONFIG, git
+
 from crmkit.store import yamlio
 
 CONFIG = MINIMAL_CONFIG.replace("users:\n", "users:\n  nora: {name: Nora E, email: nora@example.se}\n"

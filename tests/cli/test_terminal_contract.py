@@ -9,7 +9,6 @@ import sys
 
 import click
 import pytest
-
 from conftest import git
 
 

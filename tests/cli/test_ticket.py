@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import MINIMAL_CONFIG, git
 
 CONFIG = MINIMAL_CONFIG.replace("users:\n", "users:\n  zsofia: {name: Szőke Zsófia, email: zsofia@example.se}\n") + """

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 CONFIG_TAIL = """

@@ -7,10 +7,10 @@ import io
 import json
 from pathlib import Path
 
-from crmkit.store import yamlio
 from crmkit.exchange.exporter import csv_table, export_csv, export_json, export_vcard, flatten, select_records
-from crmkit.store.workspace import Workspace
 from crmkit.io import vcard
+from crmkit.store import yamlio
+from crmkit.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -7,11 +7,12 @@ import io
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmkit.errors import CrmkitError
-from crmkit.render.cells import runs_as_formula
 from crmkit.io.csvfmt import decode, parse_rows, read_rows, sniff_delimiter, unescape_cell, write_csv
+from crmkit.render.cells import runs_as_formula
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

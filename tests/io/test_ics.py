@@ -86,7 +86,7 @@ def _calendar_of_moments() -> bytes:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def test_vtimezone_read_by_vobject_gives_the_real_utc_times() -> None:
@@ -95,8 +95,8 @@ def test_vtimezone_read_by_vobject_gives_the_real_utc_times() -> None:
     cal = vobject.readOne(_calendar_of_moments().decode("utf-8"))
     got = {str(t.summary.value): _utc(t.due.value) for t in cal.vtodo_list}
     assert got == {name: _utc(when) for name, when in MOMENTS.items()}
-    assert got["spring"] == dt.datetime(2027, 3, 28, 1, 30, tzinfo=dt.timezone.utc)
-    assert got["summer-2040"] == dt.datetime(2040, 7, 10, 8, 0, tzinfo=dt.timezone.utc)
+    assert got["spring"] == dt.datetime(2027, 3, 28, 1, 30, tzinfo=dt.UTC)
+    assert got["summer-2040"] == dt.datetime(2040, 7, 10, 8, 0, tzinfo=dt.UTC)
 
 
 def test_vtimezone_read_by_icalendar_without_its_tz_database() -> None:

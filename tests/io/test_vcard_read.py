@@ -87,7 +87,7 @@ def test_crmkit_fields_travel_in_x_properties() -> None:
 
     contact = {"name": "Anna Åkerberg", "email": "anna@akerberg.se", "opted_out": True,
                "consent": {"marketing": False, "date": dt.date(2026, 3, 1)}, "language": "sv", "owner": "daniel",
-               "tags": ["erp", "vip, gold"], "created": dt.datetime(2026, 1, 2, 9, 30, tzinfo=dt.timezone.utc),
+               "tags": ["erp", "vip, gold"], "created": dt.datetime(2026, 1, 2, 9, 30, tzinfo=dt.UTC),
                "customer_no": 4711, "birthday": dt.date(1980, 4, 12), "nickname": "Annie",
                "websites": [{"type": "work", "value": "https://akerberg.se"}]}
     text = vcard.to_vcard(contact)
@@ -96,7 +96,8 @@ def test_crmkit_fields_travel_in_x_properties() -> None:
     assert back.contact == contact
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _LINE = st.one_of(
     st.sampled_from(["BEGIN:VCARD", "END:VCARD", "VERSION:2.1", "FN:Åsa", "N:;;;;", "TEL;CELL:+46 70",

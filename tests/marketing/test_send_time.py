@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from conftest import git
+
 from crmkit.store import yamlio
 
 NOW = "2026-11-23T10:00:00+01:00"
@@ -172,5 +172,5 @@ def test_non_ascii_subjects_arrive_with_their_spaces(run, sample_ws, smtp) -> No
             for a in (yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")) if a.get("type") == "email"}
     assert {k: v for k, v in acts.items() if k in want} == want
     log = git(ws, "log", "--format=%s")
-    for addr, subject in want.items():
+    for _addr, subject in want.items():
         assert subject in log

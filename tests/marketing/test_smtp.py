@@ -15,8 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from crmkit.marketing import smtp
 from crmkit.errors import CrmkitError
+from crmkit.marketing import smtp
 
 
 class Recorder:

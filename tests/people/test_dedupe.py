@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crmkit.people.dedupe import (find_by_email, find_duplicates, normal_domain, normal_email, normal_name,
-                                normal_phone)
 from crmkit.errors import UsageError
+from crmkit.people.dedupe import find_by_email, find_duplicates, normal_domain, normal_email, normal_name, normal_phone
 from crmkit.store.workspace import Workspace
 
 

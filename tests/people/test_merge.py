@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+from crmkit.people.merge import apply_merge, merged_fields, plan_merge
 from crmkit.store import yamlio
-from crmkit.people.merge import merged_fields, plan_merge, apply_merge
 from crmkit.store.workspace import Workspace
 
 
@@ -68,7 +68,8 @@ def test_plan_then_apply_moves_nested_references_and_tombstones(make_ws) -> None
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
 
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st
 
 _VALUE = st.one_of(st.text(max_size=5), st.integers(), st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
                    st.dictionaries(st.sampled_from(["city", "zip"]), st.text(max_size=3), max_size=2))

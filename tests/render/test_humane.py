@@ -13,7 +13,7 @@ from crmkit.render.humane import human
 def test_values_as_written() -> None:
     tz = ZoneInfo("Europe/Stockholm")
     assert human(["large", "nordic"]) == "large, nordic"
-    assert human(dt.datetime(2026, 11, 22, 8, 30, tzinfo=dt.timezone.utc), tz) == "2026-11-22 09:30"
+    assert human(dt.datetime(2026, 11, 22, 8, 30, tzinfo=dt.UTC), tz) == "2026-11-22 09:30"
     assert human(dt.date(2026, 11, 22)) == "2026-11-22"
     assert human(True) == "yes" and human(3) == 3 and human("x") == "x"
     assert human({"rule": "r1", "at": dt.datetime(2026, 11, 22, 9, 30, 5, tzinfo=tz)}, tz) == \

@@ -60,7 +60,7 @@ def test_table() -> None:
     out = render(sample(), "table")
     lines = out.splitlines()
     assert lines[0] == "Test report" and lines[1] == "==========="
-    row = [l for l in lines if l.startswith("lead")][0]
+    row = [ln for ln in lines if ln.startswith("lead")][0]
     assert "1,200,001" in row and "█" * 16 in row
     assert "(nothing)" in out and "a note" in out
 

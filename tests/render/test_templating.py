@@ -15,8 +15,8 @@ from crmkit.render.templating import (
     render_file,
     render_string,
 )
-from crmkit.store.workspace import Workspace
 from crmkit.resources import default_templates_dir
+from crmkit.store.workspace import Workspace
 
 
 @pytest.fixture

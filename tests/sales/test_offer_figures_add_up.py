@@ -57,6 +57,7 @@ def test_rendered_offer_says_12_manader(run, make_ws) -> None:
 
 def test_an_accepted_offer_can_become_the_deal_value(run, make_ws) -> None:
     from conftest import git
+
     from crmkit.store import yamlio
 
     ws = make_ws({"deals/support.yaml": "title: Support\nstage: negotiation\nvalue: 120000\noffer:\n  discount: {amount: 12000}\n"

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import CrmkitError
-from crmkit.values import format_money, round_money, to_decimal
 from crmkit.sales.offers import compute
+from crmkit.values import format_money, round_money, to_decimal
 
 D = Decimal
 

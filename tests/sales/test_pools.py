@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from crmkit.sales import routing
-from crmkit.sales.pools import Pool, Member, check_pools
+from crmkit.sales.pools import Member, Pool, check_pools
 from crmkit.sales.rules import load_checked
 from crmkit.store.workspace import Workspace
 

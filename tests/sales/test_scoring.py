@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crmkit.sales import scoring
-from crmkit.errors import RuleError
 from crmkit.conditions.listing import select
+from crmkit.errors import RuleError
+from crmkit.sales import scoring
 from crmkit.store.workspace import Workspace
 
 SCORING = """\

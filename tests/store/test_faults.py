@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE
+
 from crmkit.store import yamlio
 
 SEED = int(os.environ.get("CRMKIT_FAULT_SEED", "20261203"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import git
+
 from crmkit.store import gitio
 
 

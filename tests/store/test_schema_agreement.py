@@ -102,7 +102,7 @@ def _js_values(value):
 class _DateObject(dt.date):
     """A parsed date as a JSON Schema validator of JavaScript values sees it: no properties."""
 
-    def __new__(cls, value: dt.date) -> "_DateObject":
+    def __new__(cls, value: dt.date) -> _DateObject:
         return super().__new__(cls, value.year, value.month, value.day)
 
     def __len__(self) -> int:           # maxProperties counts the object's properties

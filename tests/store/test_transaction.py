@@ -7,8 +7,8 @@ import os
 import signal
 
 import pytest
-
 from conftest import git
+
 from crmkit.store import transaction
 from crmkit.store.transaction import JOURNAL, Interrupted
 from crmkit.store.workspace import Workspace

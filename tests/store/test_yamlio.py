@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmkit.store import yamlio
 from crmkit.errors import CrmkitError
+from crmkit.store import yamlio
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,7 +172,7 @@ def test_fast_equals_roundtrip_on_generated_documents(doc: dict) -> None:
 
 
 def test_a_value_used_twice_is_written_twice_not_as_an_alias() -> None:
-    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
     tags = ["a"]
     out = yamlio.dumps({"at": now, "created": now, "x": tags, "y": tags})
     assert "&" not in out and "*" not in out

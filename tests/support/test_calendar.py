@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmkit.support.calendar import BusinessCalendar, format_duration, parse_duration
 from crmkit.errors import CrmkitError
+from crmkit.support.calendar import BusinessCalendar, format_duration, parse_duration
 
 STO = ZoneInfo("Europe/Stockholm")
 H = dt.timedelta(hours=1)
@@ -96,7 +96,7 @@ def test_bad_calendars_are_refused(cfg: dict, message: str) -> None:
 
 def test_hours_may_run_to_midnight_and_be_written_as_text() -> None:
     cal = BusinessCalendar.from_config("late", {"timezone": "UTC", "hours": {"mon": "18:00-24:00"}})
-    start = dt.datetime(2026, 11, 23, 18, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 23, 18, tzinfo=dt.UTC)
     assert cal.between(start, start + 10 * H) == 6 * H
 
 
@@ -154,7 +154,7 @@ def test_naive_times_and_negative_durations_are_refused(office: BusinessCalendar
 
 
 def test_results_are_in_the_calendars_zone(office: BusinessCalendar) -> None:
-    start = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.timezone.utc)  # 08:00 in Stockholm
+    start = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)  # 08:00 in Stockholm
     due = office.add(start, H)
     assert due == t(2026, 11, 23, 9, 0)
     assert due.tzinfo == STO
@@ -196,7 +196,7 @@ def test_opening_hours_through_the_night_of_the_change() -> None:
     assert cal.add(t(2026, 3, 29, 1, 0), 2 * H) == t(2026, 3, 29, 4, 0)
     # 01:00 + 2h on the autumn night is 02:00 the second time (CET)
     due = cal.add(t(2026, 10, 25, 1, 0), 2 * H)
-    assert due.astimezone(dt.timezone.utc) == dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.timezone.utc)
+    assert due.astimezone(dt.UTC) == dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC)
 
 
 def test_an_opening_inside_the_spring_gap_opens_when_the_clocks_move_on() -> None:
@@ -220,7 +220,7 @@ CALENDARS = [BusinessCalendar.from_config("office", OFFICE), BusinessCalendar.fr
              BusinessCalendar.from_config("utc", {"timezone": "UTC", "hours": {"tue": ["09:00-17:00"]}})]
 
 instants = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 6, 30),
-                        timezones=st.just(dt.timezone.utc)).map(lambda d: d.replace(microsecond=0))
+                        timezones=st.just(dt.UTC)).map(lambda d: d.replace(microsecond=0))
 durations = st.integers(min_value=0, max_value=120 * 60).map(lambda m: dt.timedelta(minutes=m))
 calendars_ = st.sampled_from(CALENDARS)
 

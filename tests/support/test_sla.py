@@ -100,8 +100,8 @@ def test_changing_the_calendar_gives_a_new_deterministic_answer() -> None:
 
 import pytest  # noqa: E402
 
-from crmkit.support.sla import check_config, policy_for, sla_state, sla_summary, waiting_hours  # noqa: E402
 from crmkit.store.workspace import Workspace  # noqa: E402
+from crmkit.support.sla import check_config, policy_for, sla_state, sla_summary, waiting_hours  # noqa: E402
 
 
 def test_first_response_across_the_autumn_dst_change() -> None:
@@ -169,7 +169,7 @@ def test_at_risk_threshold_is_configurable() -> None:
 
 
 def test_event_times_in_other_zones_are_the_same_instants() -> None:
-    utc = dt.timezone.utc
+    utc = dt.UTC
     ticket = dict(BASE, created=dt.datetime(2026, 11, 23, 7, 0, tzinfo=utc),
                   events=[ev("created", dt.datetime(2026, 11, 23, 7, 0, tzinfo=utc)),
                           ev("replied", dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc))])
