@@ -11,6 +11,7 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.exchange.titles import title_field
+from crmkit.render.jsontext import revive
 from crmkit.store import yamlio
 from crmkit.store.records import fold
 from crmkit.store.schema import FIELDS, coerce
@@ -98,28 +99,7 @@ def _field_type(kind: str, target: str) -> Any:
     return top or "text"
 
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
-
-def _revive(value: Any) -> Any:
-    """JSON from a cell back to YAML values: ISO dates and zoned timestamps become dates again."""
-    if isinstance(value, dict):
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    if isinstance(value, str):
-        if _ISO_DATE.match(value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                return value
-        if _ISO_TIME.match(value):
-            try:
-                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                return value
-    return value
 
 
 def convert(kind: str, target: str, text: str) -> Any:
@@ -141,7 +121,7 @@ def convert(kind: str, target: str, text: str) -> Any:
                 value = json.loads(text)
                 if not isinstance(value, list):
                     raise ValueError(text)
-                return _revive(value)
+                return revive(value)
             return [item.strip() for item in text.split(",") if item.strip()]
         if t in ("int", "number", "amount"):
             # A spreadsheet's "1,234" may be 1234 or 1.234: refused rather than guessed.
@@ -160,9 +140,9 @@ def convert(kind: str, target: str, text: str) -> Any:
             value = json.loads(text)        # a mapping exported as JSON (a deal's offer)
             if not isinstance(value, dict):
                 raise ValueError(text)
-            return _revive(value)
+            return revive(value)
         if t == "any":
-            return _revive(text)      # a birthday 1980-04-12 is a date again; "--04-12" stays text
+            return revive(text)      # a birthday 1980-04-12 is a date again; "--04-12" stays text
         if t == "bool":
             low = text.casefold()
             if low in _YES:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from crmkit.errors import UsageError
+from crmkit.render.jsontext import jsonable
 from crmkit.store.records import Record
 
 #: Usual first columns per kind (after `id`).
@@ -59,17 +59,6 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
 
 def _open_object(kind: str | None, key: str) -> bool:
     """A mapping field whose keys crmkit does not fix (a deal's `offer`, a custom mapping)."""
@@ -90,14 +79,14 @@ def flatten(data: dict[str, Any], prefix: str = "", kind: str | None = None,
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value and not prefix and _open_object(kind, key):
-            out[name] = json.dumps(_jsonable(value), ensure_ascii=False)
+            out[name] = json.dumps(jsonable(value), ensure_ascii=False)
         elif isinstance(value, dict) and value:
             out.update(flatten(value, f"{name}.", scalar=scalar))
         elif isinstance(value, list):
             if all(not isinstance(v, (dict, list)) for v in value) and not any("," in _scalar(v) for v in value):
                 out[name] = ", ".join(_scalar(v) for v in value)
             else:
-                out[name] = json.dumps(_jsonable(value), ensure_ascii=False)
+                out[name] = json.dumps(jsonable(value), ensure_ascii=False)
         elif isinstance(value, dict):
             out[name] = ""
         else:
@@ -177,7 +166,7 @@ def export_csv(kind: str, records: Sequence[Record], fields: Sequence[str] | Non
 
 def export_json(records: Sequence[Record], *, indent: int | None = 2) -> str:
     """A JSON list of {"id": ..., fields...}: the shape of `list --json` (dates ISO, amounts as text)."""
-    return json.dumps([_jsonable({"id": r.id, **r.data}) for r in records], ensure_ascii=False, indent=indent) + "\n"
+    return json.dumps([jsonable({"id": r.id, **r.data}) for r in records], ensure_ascii=False, indent=indent) + "\n"
 
 
 def export_vcard(ws: Any, records: Sequence[Record]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from crmkit.io.countries import country_code
 from crmkit.io.vcard_read import Prop, RawCard
+from crmkit.render.jsontext import revive
 
 #: Properties that are not contact data: reported as not imported, with a count.
 UNKEPT = {"PHOTO", "LOGO", "SOUND", "KEY", "VERSION", "PRODID", "REV", "PROFILE", "NAME", "SOURCE",
@@ -111,31 +112,13 @@ def _address(prop: Prop, labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
-
-def _revive(value: Any) -> Any:
-    """JSON back to YAML values: ISO dates and zoned timestamps are dates and timestamps again."""
-    if isinstance(value, dict):
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    if isinstance(value, str):
-        try:
-            if _ISO_DATE.match(value):
-                return dt.date.fromisoformat(value)
-            if _ISO_TIME.match(value):
-                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    return value
 
 
 def _json_value(text: str) -> Any:
     """An X-CRMKIT-* value: JSON as `export vcard` writes it; text that is not JSON stays text."""
     try:
-        return _revive(json.loads(text))
+        return revive(json.loads(text))
     except ValueError:
         return text
 

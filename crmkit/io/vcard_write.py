@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import Decimal
 from typing import Any
+
+from crmkit.render.jsontext import jsonable
 
 #: Fields that `to_vcard` writes as standard properties (the rest go into X-CRMKIT-*).
 NATIVE = {"name", "name_parts", "email", "emails", "phone", "phones", "company", "department", "title",
@@ -53,17 +54,6 @@ def escape(text: str) -> str:
     return (text.replace("\\", "\\\\").replace("\r\n", "\n").replace("\n", "\\n")
             .replace(",", "\\,").replace(";", "\\;"))
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def fold(line: str) -> str:
@@ -126,7 +116,7 @@ def extra_lines(contact: dict[str, Any]) -> list[str]:
             continue
         if key == "country" and isinstance(contact.get("address"), dict) and contact["address"].get("country") == value:
             continue   # the address carries it
-        text = json.dumps(_jsonable(value), ensure_ascii=False)
+        text = json.dumps(jsonable(value), ensure_ascii=False)
         lines.append(f"X-CRMKIT-{key.upper().replace('_', '-')}:{text}")
     return lines
 
