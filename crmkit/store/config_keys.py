@@ -22,4 +22,6 @@ CONFIG_KEYS: dict[str, str] = {
     "calendars": "Business calendars: name -> {timezone, hours, holidays, exceptions, day}.",
     "sla": "SLA policies: at_risk and policies [{id, when, calendar, pause_on, targets}].",
     "tickets": "Ticket settings: reply_to_closed (follow_up or reopen).",
+    "team": "Team use over git: router_branch (where route, tick and mail send may run), stable_ids.",
+    "git": "The identity crmkit commits as where git has none: {name, email}.",
 }

@@ -22,7 +22,8 @@ from crmkit.errors import CrmkitError, Problem
 
 MAP, LIST, TEXT, NUMBER, ANY = "mapping", "list", "text", "number", "any"
 
-#: key -> kind, or (kind, {subkey: kind}) for sections with known keys.
+#: key -> kind, or (kind, {subkey: kind}) for sections with known keys. The same keys as
+#: store/config_keys.py (their descriptions, for the editor schema); a test keeps them so.
 SCHEMA: dict[str, Any] = {
     "name": TEXT,
     "timezone": TEXT,
@@ -34,11 +35,14 @@ SCHEMA: dict[str, Any] = {
     "pools": MAP,
     "calendars": MAP,
     "pipeline": (MAP, {"stages": LIST, "rates": MAP}),
-    "offers": (MAP, {"vat": NUMBER, "rounding": TEXT, "validity_days": NUMBER}),
+    "offers": (MAP, {"vat": NUMBER, "rounding": TEXT, "validity_days": NUMBER, "accepted_sets_value": ANY}),
     "smtp": (MAP, {"host": TEXT, "port": NUMBER, "security": TEXT, "user": TEXT, "password_env": TEXT,
                    "cafile": TEXT, "timeout": NUMBER, "from": TEXT, "password": ANY}),
-    "mail": (MAP, {"from": TEXT, "unsubscribe": ANY}),
+    "mail": (MAP, {"from": TEXT, "unsubscribe": ANY, "unsubscribe_url": TEXT}),
     "sla": (MAP, {"at_risk": NUMBER, "policies": LIST}),
+    "tickets": (MAP, {"reply_to_closed": TEXT}),
+    "team": (MAP, {"router_branch": TEXT, "stable_ids": ANY}),
+    "git": (MAP, {"name": TEXT, "email": TEXT}),
 }
 
 #: The items of lists of mappings: dotted list key -> {key: kind}. An item may also be
