@@ -109,7 +109,7 @@ class Rates:
             missing = self.target if cur in self.rates else cur
             raise CrmkitError(
                 f"cannot add {cur} to {self.target}{src}: crmkit.yaml has no exchange rate for {missing}. "
-                f"Add one under pipeline.rates (e.g. `rates: {{{missing}: 11.50}}` = 1 {missing} in {self.base}), "
+                f"Add one under pipeline.rates: `{missing}: <how many {self.base} one {missing} is worth>` "
                 f"or narrow the report to one currency with --where 'currency == \"{cur}\"' --currency {cur}"
             )
         self._factor[currency] = f

@@ -304,3 +304,14 @@ def test_any_sequence_of_moves_keeps_invariants(moves: list[str]) -> None:
         if st_.lost:
             assert deal["lost_reason"] == "r"
         assert stage_as_of(deal, t, TZ) == s
+
+
+def test_a_missing_rate_says_what_the_number_means_without_inventing_one() -> None:
+    """The hint once read `rates: {HUF: 11.50}`, about 400 times wrong for forints."""
+    from crmkit.errors import CrmkitError
+
+    r = Rates("SEK", {"EUR": "11.50"})
+    with pytest.raises(CrmkitError) as exc:
+        r.factor("HUF", "deals/x.yaml")
+    text = str(exc.value)
+    assert "HUF: <how many SEK one HUF is worth>" in text and "11.50" not in text
