@@ -36,6 +36,7 @@ from typing import Any
 
 from crmkit.errors import EXIT_NOT_READY, CrmkitError
 from crmkit.store.faults import fault
+from crmkit.store.yamlio import fsync_dir
 
 JOURNAL_DIR = Path(".crmkit") / "tx"
 JOURNAL = JOURNAL_DIR / "journal"
@@ -149,7 +150,7 @@ class Journal:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         self._line(header)
         self.sync()
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def _line(self, data: dict[str, Any]) -> None:
         assert self.fd is not None
@@ -195,17 +196,6 @@ class Journal:
             path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
         self.n_backups = 0
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
-        pass
 
 
 def load_journal(root: Path) -> dict[str, Any] | None:

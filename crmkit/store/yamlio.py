@@ -481,11 +481,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError) and exc.filename is None:
             exc.filename = str(path)  # write() errors (disk full) do not say which file
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in folder `path` durable (the folder's entry, not the file)."""
     try:
-        dfd = os.open(path.parent, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
-            os.fsync(dfd)
+            os.fsync(fd)
         finally:
-            os.close(dfd)
+            os.close(fd)
     except OSError:  # pragma: no cover - some filesystems refuse directory fsync
         pass
