@@ -85,6 +85,9 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),
         "vcard": ("crmkit.cli.io:import_vcard", "Import contacts from a vCard file."),
     }),
+    "inbox": ("Email that arrives: filed on tickets, leads and contacts.", {
+        "fetch": ("crmkit.cli.inbox:fetch", "File each new message of a Maildir or IMAP folder, once."),
+    }),
     "export": ("Take records out again.", {
         "csv": ("crmkit.cli.io:export_csv", "Export records as CSV (formula-safe)."),
         "json": ("crmkit.cli.io:export_json", "Export records as JSON."),

@@ -120,6 +120,10 @@ def choose_recipients(ws: Any, records: list[Record], marketing: bool) -> tuple[
             continue
         # opting out and consent are about marketing; an answer to a customer's own
         # question (transactional) still reaches them
+        bounced = rec.get("bounced")  # marked by `crmkit inbox fetch` (support/inbound.py)
+        if isinstance(bounced, dict) and str(bounced.get("address") or "").lower() == email.strip().lower():
+            skipped.append(Skipped(rec.id, f"address bounced ({bounced.get('status') or 'undeliverable'})"))
+            continue
         if marketing and rec.get("opted_out") is True:
             skipped.append(Skipped(rec.id, "opted out"))
             continue

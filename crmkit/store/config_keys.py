@@ -23,5 +23,6 @@ CONFIG_KEYS: dict[str, str] = {
     "sla": "SLA policies: at_risk and policies [{id, when, calendar, pause_on, targets}].",
     "tickets": "Ticket settings: reply_to_closed (follow_up or reopen).",
     "team": "Team use over git: router_branch (where route, tick and mail send may run), stable_ids.",
+    "inbox": "Email that arrives: maildir, support, sales, max_attachment_mb, create_contacts, imap.",
     "git": "The identity crmkit commits as where git has none: {name, email}.",
 }

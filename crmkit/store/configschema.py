@@ -43,6 +43,8 @@ SCHEMA: dict[str, Any] = {
     "tickets": (MAP, {"reply_to_closed": TEXT}),
     "team": (MAP, {"router_branch": TEXT, "stable_ids": ANY}),
     "git": (MAP, {"name": TEXT, "email": TEXT}),
+    "inbox": (MAP, {"maildir": TEXT, "support": ANY, "sales": ANY, "max_attachment_mb": NUMBER,
+                    "create_contacts": TEXT, "imap": MAP}),
 }
 
 #: The items of lists of mappings: dotted list key -> {key: kind}. An item may also be

@@ -18,6 +18,8 @@ from crmkit.values import parse_decimal
 Type = Any
 
 ADDRESS: Type = ("object", {"street": "text", "zip": "text", "city": "text", "region": "text", "country": "text"})
+#: An address that bounced (crmkit inbox fetch): mail to it is skipped while it is the address.
+BOUNCED: Type = ("object", {"address": "text", "at": "when", "status": "text", "reason": "text"})
 COMMON: dict[str, Type] = {
     "owner": "user",
     "tags": ("list", "text"),
@@ -48,6 +50,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         "websites": ("list", ("object", {"type": "text", "value": "text"})),
         "social": ("list", ("object", {"type": "text", "value": "text"})),
         "related": ("list", ("object", {"type": "text", "value": "text"})),
+        "bounced": BOUNCED,
     },
     "company": {
         "name": "text", "domain": "text", "industry": "text", "country": "text",
@@ -62,6 +65,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         "converted": ("object", {"contact": ("ref", "contact"), "company": ("ref", "company"),
                                  "deal": ("ref", "deal"), "at": "when"}),
         "routing": ("object", {"rule": "text", "at": "when", "status": "text"}),
+        "bounced": BOUNCED,
     },
     "deal": {
         "title": "text", "company": ("ref", "company"), "contacts": ("list", ("ref", "contact")),
@@ -87,6 +91,8 @@ FIELDS: dict[str, dict[str, Type]] = {
         "contact": ("ref", "contact"), "company": ("ref", "company"), "deal": ("ref", "deal"),
         "lead": ("ref", "lead"), "ticket": ("ref", "ticket"), "body": "text",
         "direction": ("enum", ["in", "out"]),
+        "message_id": "text",
+        "attachments": ("list", ("object", {"name": "text", "path": "text", "type": "text", "size": "int"})),
     },
 }
 for _fields in FIELDS.values():

@@ -36,16 +36,18 @@ def reply_to_closed(ws: Any) -> str:
     return setting
 
 
-def record_reply(ws: Any, tx: Any, rec: Any, *, by: str, customer: bool, body: str | None) -> tuple[str, list[str]]:
-    """Record a reply on ticket `rec` inside transaction `tx`.
+def record_reply(ws: Any, tx: Any, rec: Any, *, by: str, customer: bool, body: str | None,
+                 at: Any = None) -> tuple[str, list[str]]:
+    """Record a reply on ticket `rec` inside transaction `tx`, at `at` (default: now; an email
+    that arrives is dated when it was written, support/inbound.py).
 
     Returns (the ticket the reply landed on, what changed). A customer's reply to a
     closed ticket lands on a new follow-up ticket unless `reopen` is configured."""
-    now = ws.now()
+    now = at or ws.now()
     status = str(rec.get("status", "new"))
     if customer and status == "closed":
         if reply_to_closed(ws) == "follow_up":
-            return _follow_up(ws, tx, rec, by=by, body=body)
+            return _follow_up(ws, tx, rec, by=by, body=body, now=now)
         changes: list[str] = []
 
         def reopen(doc: Any) -> None:
@@ -62,8 +64,7 @@ def record_reply(ws: Any, tx: Any, rec: Any, *, by: str, customer: bool, body: s
     return rec.id, changes
 
 
-def _follow_up(ws: Any, tx: Any, old: Any, *, by: str, body: str | None) -> tuple[str, list[str]]:
-    now = ws.now()
+def _follow_up(ws: Any, tx: Any, old: Any, *, by: str, body: str | None, now: Any) -> tuple[str, list[str]]:
     subject = str(old.get("subject") or old.id)
     data: dict[str, Any] = {"subject": subject if subject.lower().startswith("re:") else f"Re: {subject}"}
     for key in CARRIED:
