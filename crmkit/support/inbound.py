@@ -43,7 +43,9 @@ from crmkit.errors import CrmkitError
 from crmkit.io.maildir import BadMessage, Inbound, parse
 from crmkit.store.records import Record
 
-ACTOR = "inbox"
+#: How a commit names what a filed message became.
+COMMIT_WORDS = {"ticket-reply": "customer reply on", "reply": "reply logged on", "ticket": "new",
+                "lead": "new", "bounce": "bounce marked", "logged": "email logged on"}
 CREATE_CONTACTS = ("always", "never")
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -132,7 +134,7 @@ def fetch(ws: Any, source: Iterable[tuple[str, bytes]], command: str) -> FetchRe
                 continue
             result.messages.append(outcome)
             if outcome.filed:
-                tx.message = f"inbox: {outcome.action} {outcome.record or ''} from {msg.sender}".replace("  ", " ")
+                tx.message = f"inbox: {COMMIT_WORDS[outcome.action]} {outcome.record} from {msg.sender}"
                 tx.note(f"Message-ID: {msg.message_id}")
                 if msg.subject:
                     tx.note(f"Subject: {msg.subject}")
@@ -178,7 +180,7 @@ def _file(ws: Any, tx: Any, name: str, msg: Inbound, settings: Settings, result:
     for a in msg.attachments:
         if a.size > settings.max_attachment:
             raise CrmkitError(f"attachment {a.name} is {a.size / 1048576:.1f} MB, over the "
-                              f"{settings.max_attachment / 1048576:g} MB limit (inbox.max_attachment_mb); not filed")
+                              f"{settings.max_attachment / 1048576:g} MB limit (inbox.max_attachment_mb)")
     earlier = [logged[m] for m in msg.refers_to if m in logged]
     ticket = next((ws.index("ticket").get(str(a.get("ticket"))) for a in earlier if a.get("ticket")), None) \
         or _ticket_token(ws, msg.subject)

@@ -257,3 +257,20 @@ def test_two_clones_filing_the_same_message_merge_into_one(tmp_path, run, ws) ->
     git(clones[1], "pull", "-q", "--no-rebase", "--no-edit")
     assert len(records(clones[1], "ticket")) == 1 and len(inbound(clones[1])) == 1
     assert git(clones[1], "status", "--porcelain", "--untracked-files=no").strip() == ""
+
+
+def test_the_sample_inbox_files_a_reply_a_request_a_bounce_and_a_lead_and_skips_the_spam(run, sample_ws) -> None:
+    r = run(["--now", "2026-11-23T10:30", "inbox", "fetch", "--json"], sample_ws)
+    assert r.exit_code == 0, r.stderr
+    import json
+
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["action"] for row in rows] == ["ticket-reply", "ticket", "bounce", "spam", "lead"]
+    assert rows[0]["record"] == "ticket/tk-20261120-g9z9n"
+    assert records(sample_ws, "ticket")["tk-20261120-g9z9n"]["status"] == "open"
+    assert records(sample_ws, "contact")["espen-aas"]["bounced"]["status"] == "5.1.1"
+    new_ticket = records(sample_ws, "ticket")[rows[1]["record"].split("/")[1]]
+    assert new_ticket["company"] == "nordvik-as" and new_ticket["owner"]
+    assert run(["check"], sample_ws).exit_code == 0
+    again = run(["--now", "2026-11-23T11:00", "inbox", "fetch", "--json"], sample_ws)
+    assert [json.loads(line)["action"] for line in again.stdout.splitlines()] == ["already"] * 4 + ["spam"]
