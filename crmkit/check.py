@@ -14,6 +14,8 @@ from crmkit.errors import Problem
 from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
+from crmkit.people.network import check_network
+from crmkit.people.social import check_social
 from crmkit.sales.offers import check_offers
 from crmkit.sales.rules import check_rules as check_sales_rules
 from crmkit.sales.value import check_value_rules
@@ -37,6 +39,8 @@ CHECKERS: list[Checker] = [
     check_offers,
     check_templates,
     check_value_rules,
+    check_social,
+    check_network,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "contact": {
         "sentiment": ("crmkit.cli.satisfaction:sentiment", "Log sentiment changes (upset ... loyal) with reasons."),
+        "social": ("crmkit.cli.social:social", "Add or remove a social profile (validated, normalised)."),
     },
     "company": {},
     "lead": {
@@ -80,6 +81,7 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "sla": ("crmkit.cli.report_sla:sla", "Support SLA attainment, breaches, backlog."),
         "value": ("crmkit.cli.report_value:value", "Customers by lifetime value, tiers, Pareto, tier movement."),
         "satisfaction": ("crmkit.cli.report_value:satisfaction", "CSAT by month, agent, line, tier; journey."),
+        "network": ("crmkit.cli.social:network", "Warm paths into a company: who in our team knows whom."),
     }),
     "import": ("Bring records in from spreadsheets and phones.", {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),

@@ -173,11 +173,16 @@ class Condition:
                     value = node[part]
                 except KeyError:
                     return MISSING
+            elif isinstance(node, list):
+                # a typed list ({type, value} items: social, emails, phones) is indexed by its
+                # type: `social.linkedin`, `phones.cell`
+                value = next((item.get("value") for item in node if isinstance(item, Mapping)
+                              and str(item.get("type", "")).lower() == part.lower()), None)
             else:
                 return MISSING
             if value is None:
                 return MISSING
-            if i < len(parts) - 1 and not isinstance(value, Mapping):
+            if i < len(parts) - 1 and not isinstance(value, (Mapping, list)):
                 if resolve is None:
                     return MISSING
                 value = resolve(part, value)

@@ -232,6 +232,9 @@ class Parser:
 
     def comparison(self, left: Any) -> Any:
         t = self.tok
+        if isinstance(left, Path) and self.word("exists"):  # `social.linkedin exists`, as exists(...)
+            self.take()
+            return Exists(left)
         if t.kind == "op" and t.text in COMPARISONS:
             self.take()
             return Compare(left, t.text, self.operand(bare_is_text=True))

@@ -20,17 +20,22 @@ BOOKKEEPING = UNKEPT - {"PHOTO", "LOGO", "SOUND", "KEY"}
 
 def plan_cards(ws: Any, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
     items: list[Item] = []
+    notes: list[tuple[int, str]] = []
     for card in cards:
         if card.error:
             items.append(Item(card.line, None, card.error))
             continue
         data = copy.deepcopy(card.contact)
+        refused = _social(data)
         if card.company:
             data["company"] = card.company
         if card.record_id:
             data["id"] = card.record_id
         items.append(Item(card.line, data))
+        notes += [(card.line, why) for why in refused]
     plan = plan_records(ws, "contact", items, source, on_match)
+    plan.notes += notes
+    plan.strict_issues += len(notes)
     for card in cards:
         for line, prop, message in card.problems:
             plan.notes.append((line, f"{prop}: {message}"))
@@ -41,3 +46,22 @@ def plan_cards(ws: Any, cards: list[Any], source: str, on_match: str = "update")
                 plan.strict_issues += 1
     plan.notes.sort()
     return plan
+
+
+def _social(data: dict[str, Any]) -> list[str]:
+    """Profiles normalised (people/social.py); those refused there (a `javascript:` link, an
+    unknown network) are not imported, each with the reason."""
+    from crmkit.errors import CrmkitError
+    from crmkit.people.social import normalise
+
+    kept, refused = [], []
+    for item in data.get("social") or []:
+        try:
+            kept.append(normalise(str(item.get("type") or ""), str(item.get("value") or "")))
+        except CrmkitError as exc:
+            refused.append(f"social profile {item.get('value')!r} not imported: {exc.message}")
+    if kept:
+        data["social"] = kept
+    else:
+        data.pop("social", None)
+    return refused

@@ -51,6 +51,10 @@ FIELDS: dict[str, dict[str, Type]] = {
         "social": ("list", ("object", {"type": "text", "value": "text"})),
         "related": ("list", ("object", {"type": "text", "value": "text"})),
         "bounced": BOUNCED,
+        # people in networks (crmkit.people.network): organisations besides the employer, and people
+        "memberships": ("list", ("object", {"organisation": ("ref", "company"), "role": "text", "since": "when"})),
+        "relationships": ("list", ("object", {"type": ("enum", ["knows", "introduced_by", "reports_to"]),
+                                              "contact": ("ref", "contact"), "user": "user"})),
     },
     "company": {
         "name": "text", "domain": "text", "industry": "text", "country": "text",
