@@ -17,6 +17,7 @@ from crmkit.people.damage import duplicate_people
 from crmkit.people.network import check_network
 from crmkit.people.social import check_social
 from crmkit.sales.offers import check_offers
+from crmkit.sales.partners import check_partners
 from crmkit.sales.rules import check_rules as check_sales_rules
 from crmkit.sales.value import check_value_rules
 from crmkit.store.damage import check_damage
@@ -41,6 +42,7 @@ CHECKERS: list[Checker] = [
     check_value_rules,
     check_social,
     check_network,
+    check_partners,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -82,6 +82,7 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "value": ("crmkit.cli.report_value:value", "Customers by lifetime value, tiers, Pareto, tier movement."),
         "satisfaction": ("crmkit.cli.report_value:satisfaction", "CSAT by month, agent, line, tier; journey."),
         "network": ("crmkit.cli.social:network", "Warm paths into a company: who in our team knows whom."),
+        "partners": ("crmkit.cli.partner:partners", "Leads handed to channel partners: accepted, converted, won."),
     }),
     "import": ("Bring records in from spreadsheets and phones.", {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),

@@ -152,7 +152,8 @@ def first_match(ws: Any, rules: list[Rule], rec: Record) -> Rule | None:
     return None
 
 
-def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: str) -> Assignment:
+def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: str,
+            partners_planned: dict[str, int] | None = None) -> Assignment:
     data = rec.data
     old_owner = data.get("owner")
     a = Assignment(rec.kind, rec.id, rec.title, reason, rule.id if rule else None,
@@ -174,6 +175,13 @@ def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: s
     for key, value in rule.set.items():
         if data.get(key) != value:
             a.set[key] = value
+    if rule.partner and rec.kind == "lead":
+        from crmkit.sales.partners import choose
+
+        chosen, note = choose(ws, rec, rule.partner, partners_planned)
+        a.notes.append(note)
+        if chosen and data.get("partner") != chosen:
+            a.set["partner"] = chosen
     if "status" in a.set:
         a.status = a.set["status"]
     have = data.get("tags") if isinstance(data.get("tags"), list) else []
@@ -226,7 +234,11 @@ def plan(
             if manual:
                 reason += f"; forced over {manual}"
             rule = first_match(ws, rules, rec)
-            a = _decide(ws, state, rule, rec, reason)
+            planned: dict[str, int] = {}
+            for earlier in result.assignments:
+                if earlier.set.get("partner"):
+                    planned[earlier.set["partner"]] = planned.get(earlier.set["partner"], 0) + 1
+            a = _decide(ws, state, rule, rec, reason, planned)
             if a.owner is None:
                 result.unassigned.append(a)
                 continue
@@ -392,6 +404,14 @@ def apply(ws: Any, the_plan: Plan, command: str, replan: Callable[[], Plan] | No
                     tx.note(f"{a.ref}: notified {a.owner}: {written}")
                 else:
                     a.notes.append(f"notify {a.notify}: not sent ({a.owner} has no email in crmkit.yaml)")
+        for a in the_plan.assignments:
+            if a.set.get("partner"):
+                from crmkit.sales.partners import notify
+
+                ws.invalidate(a.kind)
+                note = notify(ws, tx, ws.index(a.kind)[a.id], str(a.set["partner"]))
+                a.notes.append(note)
+                tx.note(f"{a.ref}: {note}")
         for kind in kinds:
             ws.invalidate(kind)
     return tx.commits[-1] if tx.commits else None

@@ -32,13 +32,14 @@ from crmkit.store.records import KINDS
 #: Rule files in the order their rules are considered; the default kind of each.
 RULE_FILES: tuple[tuple[str, str], ...] = (("rules/routing.yaml", "lead"), ("rules/triage.yaml", "ticket"))
 
-ACTION_KEYS = ("assign", "pool", "set", "tags", "notify")
+ACTION_KEYS = ("assign", "pool", "set", "tags", "notify", "partner")
 RULE_KEYS = ("id", "kind", "when", "description") + ACTION_KEYS
 
 #: Fields a rule may not `set`: they are routing's own bookkeeping or have their own action.
 RESERVED_SET = {"owner": "use `assign:` or `pool:` to choose the owner",
                 "routing": "routing is written by `crmkit route` itself",
-                "converted": "written by `crmkit lead convert`", "id": "the id is the file name"}
+                "converted": "written by `crmkit lead convert`", "id": "the id is the file name",
+                "partner": "use `partner:` to hand a lead to a partner"}
 
 #: Problem codes that `crmkit route` and `crmkit check` both report as warnings: the
 #: rules still run (a record no rule routes is left without an owner, exit 4 in route).
@@ -62,6 +63,7 @@ class Rule:
     set: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     notify: str | None = None
+    partner: str | None = None     # a partner company, or auto (crmkit.sales.partners)
     description: str | None = None
 
     @property
@@ -214,7 +216,7 @@ def _read_rule(ws: Any, item: Any, rel: str, line: int | None, default_kind: str
         rule.when = parse("exists(__never__)")
     desc = item.get("description")
     rule.description = str(desc) if desc is not None else None
-    for key in ("assign", "pool", "notify"):
+    for key in ("assign", "pool", "notify", "partner"):
         value = item.get(key)
         if value is None:
             continue

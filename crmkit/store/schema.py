@@ -60,6 +60,8 @@ FIELDS: dict[str, dict[str, Type]] = {
         "name": "text", "domain": "text", "industry": "text", "country": "text",
         "employees": "int", "revenue": "amount", "address": ADDRESS, "phone": "text",
         "agreement": "text", "customer": "bool", "vat_no": "text",
+        "partner": ("object", {"territory": "text", "specialities": ("list", "text"), "capacity": "int",
+                               "contact": ("ref", "contact"), "email": "text", "share": ("list", "text")}),
     },
     "lead": {
         "name": "text", "email": "text", "company_name": "text", "phone": "text",
@@ -70,6 +72,7 @@ FIELDS: dict[str, dict[str, Type]] = {
                                  "deal": ("ref", "deal"), "at": "when"}),
         "routing": ("object", {"rule": "text", "at": "when", "status": "text"}),
         "bounced": BOUNCED,
+        "partner": "text",          # the partner company it was handed to (crmkit.sales.partners)
     },
     "deal": {
         "title": "text", "company": ("ref", "company"), "contacts": ("list", ("ref", "contact")),

@@ -361,7 +361,8 @@ def route_created(ws: Any, result: FetchResult, command: str) -> list[str]:
     fresh = [ws.index(r.kind)[r.id] for r in result.created if r.id in ws.index(r.kind)]
     the_plan = routing.plan(ws, ruleset, only=fresh)
     routing.apply(ws, the_plan, command)
-    lines = [f"{a.ref} -> {a.owner}  rule {a.rule}" for a in the_plan.assignments]
+    lines = [f"{a.ref} -> {a.owner}  rule {a.rule}" + "".join(f"; {n}" for n in a.notes if "partner" in n)
+             for a in the_plan.assignments]
     lines += [f"{a.ref}: left without an owner: {'; '.join(a.notes)}" for a in the_plan.unassigned]
     return lines
 

@@ -266,6 +266,9 @@ def test_the_sample_inbox_files_a_reply_a_request_a_bounce_and_a_lead_and_skips_
 
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [row["action"] for row in rows] == ["ticket-reply", "ticket", "bounce", "spam", "lead"]
+    lead_id = rows[4]["record"].split("/")[1]
+    assert records(sample_ws, "lead")[lead_id]["partner"] == "saimaa-solutions-oy"  # rules/routing.yaml partner-finland
+    assert list((sample_ws / "outbox").glob(f"partner-{lead_id}-saimaa-solutions-oy-*.eml"))
     assert rows[0]["record"] == "ticket/tk-20261120-g9z9n"
     assert records(sample_ws, "ticket")["tk-20261120-g9z9n"]["status"] == "open"
     assert records(sample_ws, "contact")["espen-aas"]["bounced"]["status"] == "5.1.1"
