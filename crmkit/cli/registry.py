@@ -91,6 +91,10 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "inbox": ("Email that arrives: filed on tickets, leads and contacts.", {
         "fetch": ("crmkit.cli.inbox:fetch", "File each new message of a Maildir or IMAP folder, once."),
     }),
+    "partner": ("Channel partners: their slice of the workspace, out and back.", {
+        "export": ("crmkit.cli.partner:export", "Write a partner's slice as a git repository of its own."),
+        "import": ("crmkit.cli.partner:import_", "Take back what a partner changed in their slice."),
+    }),
     "export": ("Take records out again.", {
         "csv": ("crmkit.cli.io:export_csv", "Export records as CSV (formula-safe)."),
         "json": ("crmkit.cli.io:export_json", "Export records as JSON."),

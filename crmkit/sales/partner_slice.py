@@ -1,0 +1,219 @@
+"""A partner's slice: `crmkit partner export P DIR` and `crmkit partner import P DIR`.
+
+The slice is a workspace of its own, a git repository the partner clones:
+
+    crmkit.yaml            the partner's: our name, currency, pipeline; no users
+    slice.yaml             what it is: partner, exported_at, and the records it holds
+    companies/P.yaml       the partner itself, and contacts/ its own people
+    leads/, activities/, deals/
+                           the leads handed to P, the activities on them, and the deals
+                           (quotes, orders) made from them or naming `partner: P`; a lead
+                           holds only what partner.share and consent.partners allow
+    shared/                the brochures and campaign material of `partners/shared/`
+
+`partner import` takes back what the partner committed there since the export,
+through the merge driver of team use (store/merge_driver.py): changes to a lead's
+status and partner fields (LEAD_FIELDS), new and changed activities on its leads,
+new and changed deals from its leads. Anything else — a record outside the slice,
+a lead field such as its owner, a deleted record, crmkit.yaml — refuses the whole
+import (exit 1, nothing changed), as does a merge that conflicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmkit.errors import CrmkitError
+from crmkit.sales.partners import partners
+
+SHARED = "partners/shared"
+MANIFEST = "slice.yaml"
+#: Lead fields a partner may change.
+LEAD_FIELDS = frozenset({"status", "partner_status", "disqualified_reason", "notes", "tags", "users",
+                         "interest", "industry"})
+#: Record folders a partner may add to or change, and the kind in each.
+FOLDERS = {"leads": "lead", "activities": "activity", "deals": "deal"}
+
+
+def _partner(ws: Any, pid: str) -> Any:
+    found = partners(ws)
+    if pid not in found:
+        if pid in ws.index("company"):
+            raise CrmkitError(f"company {pid} has no partner: settings; it is not a partner")
+        raise CrmkitError(f"no partner company {pid!r} (a company with partner: settings)")
+    return found[pid]
+
+
+def slice_records(ws: Any, pid: str) -> dict[str, Any]:
+    """rel path -> record of every record in P's slice."""
+    partner = _partner(ws, pid)
+    leads = {r.id: r for r in ws.records("lead") if r.get("partner") == pid}
+    chosen = {ws.rel(partner.path): partner}
+    chosen.update({ws.rel(c.path): c for c in ws.records("contact") if c.get("company") == pid})
+    chosen.update({ws.rel(r.path): r for r in leads.values()})
+    for act in ws.records("activity"):
+        if act.get("lead") in leads:
+            chosen[ws.rel(act.path)] = act
+    for deal in ws.records("deal"):
+        if deal.get("lead") in leads or deal.get("partner") == pid:
+            chosen[ws.rel(deal.path)] = deal
+    return chosen
+
+
+def _consented(ws: Any, act: Any) -> bool:
+    lead = ws.index("lead").get(str(act.get("lead")))
+    consent = lead.get("consent") if lead is not None else None
+    return isinstance(consent, dict) and consent.get("partners") is True
+
+
+def export(ws: Any, pid: str, dest: Path, command: str) -> tuple[str, dict[str, int]]:
+    """Write P's slice as a new git repository at `dest`; (its commit, counts per folder)."""
+    from crmkit.store import paths, yamlio
+    from crmkit.store.gitio import commit_message
+
+    from crmkit.sales.partners import shared_fields
+
+    partner = _partner(ws, pid)
+    records = slice_records(ws, pid)
+    files: dict[str, bytes] = {}
+    for rel, rec in list(records.items()):
+        if rec.kind == "lead":
+            # what the partner may see of it (partner.share, consent.partners) and what it may change
+            seen, _withheld = shared_fields(partner, rec.data)
+            keep = {k: rec.data[k] for k in rec.data if k in LEAD_FIELDS or k in ("partner", "created", "source")}
+            # a lead needs a name: where the person's is withheld, the company's or the id stands in
+            name = seen.get("name") or rec.get("company_name") or f"Lead {rec.id}"
+            files[rel] = yamlio.dumps({"name": name, **seen, **keep}).encode("utf-8")
+        elif rec.kind == "activity" and rec.get("direction") == "in" and not _consented(ws, rec):
+            del records[rel]  # the person's own words go only where they agreed to it
+        else:
+            files[rel] = paths.read_bytes(rec.path)
+    shared = ws.root / SHARED
+    if shared.is_dir():
+        for path in sorted(shared.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                files["shared/" + path.relative_to(shared).as_posix()] = paths.read_bytes(path)
+    cfg = ws.config
+    config = {"name": f"{cfg.get('name', 'crmkit')}: slice for {partner.get('name')}",
+              **{k: cfg[k] for k in ("timezone", "locale", "currency", "pipeline") if k in cfg}}
+    files["crmkit.yaml"] = yamlio.dumps(config).encode("utf-8")
+    manifest = {"partner": pid, "exported_at": ws.now(), "of": str(cfg.get("name", "")),
+                "records": sorted(records)}
+    files[MANIFEST] = yamlio.dumps(manifest).encode("utf-8")
+    files[".gitignore"] = b".crmkit/\n"
+    from crmkit.store.team import GITATTRIBUTES
+
+    files[".gitattributes"] = GITATTRIBUTES.encode("utf-8")  # the partner's clone merges as a team's does
+    from crmkit.store.slices import write_repository
+
+    sha = write_repository(dest, files, commit_message(f"slice of {cfg.get('name', 'crmkit')} for partner {pid}",
+                                                       [], command), cfg)
+    counts: dict[str, int] = {}
+    for rel in files:
+        top = rel.split("/", 1)[0] if "/" in rel else "(top)"
+        counts[top] = counts.get(top, 0) + 1
+    return sha, counts
+
+
+@dataclass
+class TakeBack:
+    changed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def take_back(ws: Any, pid: str, src: Path, command: str) -> TakeBack:
+    """Merge what the partner committed in their slice at `src` into the workspace, or refuse
+    all of it (CrmkitError naming every refused change)."""
+    from crmkit.store import yamlio
+    from crmkit.store.merge_driver import merge_texts
+    from crmkit.store.slices import read_changes, record_path
+
+    _partner(ws, pid)
+    _first, status, then, now = read_changes(src)
+    manifest_text = (then.get(MANIFEST) or now.get(MANIFEST))
+    if manifest_text is None:
+        from crmkit.store.slices import read_file_at
+
+        manifest_text = read_file_at(src, _first, MANIFEST)
+    manifest = yamlio.loads_fast(manifest_text.decode("utf-8"), MANIFEST) if manifest_text else None
+    if not isinstance(manifest, dict) or "partner" not in manifest:
+        raise CrmkitError(f"{src} has no {MANIFEST}: not a slice made by `crmkit partner export`")
+    if manifest["partner"] != pid:
+        raise CrmkitError(f"{src} is the slice of partner {manifest['partner']}, not of {pid}")
+    exported = set(manifest.get("records") or [])
+    leads = {r.id for r in ws.records("lead") if r.get("partner") == pid}
+    refused: list[str] = []
+    plan: list[tuple[str, str, str, str | None, str]] = []   # (rel, kind, id, base text, theirs text)
+    for rel, code in sorted(status.items()):
+        where = record_path(rel)
+        kind = FOLDERS.get(where[0]) if where else None
+        if rel.startswith("shared/"):
+            continue  # material we publish: their copy is theirs
+        if where is None or kind is None:
+            refused.append(f"{rel}: outside the partner's slice (a partner changes leads, activities and deals)")
+            continue
+        if code == "D":
+            refused.append(f"{rel}: a partner does not delete records")
+            continue
+        theirs_text = now[rel].decode("utf-8")
+        data = yamlio.loads_fast(theirs_text, rel)
+        if not isinstance(data, dict):
+            refused.append(f"{rel}: not a record (a YAML mapping)")
+            continue
+        if code == "A" and kind == "lead":
+            refused.append(f"{rel}: a partner does not add leads")
+            continue
+        if code == "M" and rel not in exported:
+            refused.append(f"{rel}: outside the partner's slice")
+            continue
+        if kind in ("activity", "deal") and data.get("lead") not in leads and data.get("partner") != pid:
+            refused.append(f"{rel}: names lead {data.get('lead')!r}, not one of partner {pid}'s leads")
+            continue
+        base_text = then[rel].decode("utf-8") if rel in then else None
+        if kind == "lead" and base_text is not None:
+            before = yamlio.loads_fast(base_text, rel) or {}
+            changed = sorted(k for k in set(before) | set(data) if before.get(k) != data.get(k) and k not in LEAD_FIELDS)
+            if changed:
+                refused.append(f"{rel}: a partner may change {', '.join(sorted(LEAD_FIELDS))} of a lead, "
+                               f"not {', '.join(changed)}")
+                continue
+        plan.append((rel, kind, where[1], base_text, theirs_text))
+    if refused:
+        more = f" (and {len(refused) - 1} more: {'; '.join(refused[1:4])})" if len(refused) > 1 else ""
+        raise CrmkitError(f"partner {pid}'s changes refused, nothing taken back: {refused[0]}{more}")
+    result = TakeBack()
+    merged: list[tuple[str, str, str, str]] = []
+    for rel, kind, rid, base_text, theirs_text in plan:
+        from crmkit.store import paths
+
+        rec = ws.index(kind).get(rid)
+        ours_text = paths.read_text(rec.path) if rec is not None else None
+        if ours_text is None:
+            if base_text is not None:
+                raise CrmkitError(f"{rel}: removed here since the export; nothing taken back")
+            text = theirs_text
+        else:
+            res = merge_texts(base_text if base_text is not None else ours_text, ours_text, theirs_text, rel,
+                              labels=("ours", f"partner {pid}"))
+            if not res.clean:
+                raise CrmkitError(f"{rel}: the partner's change conflicts with ours ({', '.join(res.conflicts)}); "
+                                  "nothing taken back")
+            text = res.text
+        if text != ours_text:
+            merged.append((rel, kind, rid, text))
+    if not merged:
+        result.notes.append("nothing new to take back")
+        return result
+    from crmkit.store.validate import validate_data
+
+    with ws.transaction(f"take back partner {pid}'s changes", command) as tx:
+        for rel, kind, rid, text in merged:
+            data = yamlio.loads_fast(text, rel)
+            validate_data(ws, kind, rid, data, ws.root / rel)
+            tx.write_file(rel, text)
+            result.changed.append(rel)
+            tx.note(rel)
+        ws.invalidate()
+    return result
