@@ -70,10 +70,9 @@ def _consented(ws: Any, act: Any) -> bool:
 
 def export(ws: Any, pid: str, dest: Path, command: str) -> tuple[str, dict[str, int]]:
     """Write P's slice as a new git repository at `dest`; (its commit, counts per folder)."""
+    from crmkit.sales.partners import shared_fields
     from crmkit.store import paths, yamlio
     from crmkit.store.gitio import commit_message
-
-    from crmkit.sales.partners import shared_fields
 
     partner = _partner(ws, pid)
     records = slice_records(ws, pid)
