@@ -44,7 +44,8 @@ def partners_report(ws: Any, period: Period) -> Report:
             key = str(lead_id)
             first_touch[key] = min(first_touch.get(key, at), at)
     rows: list[dict[str, Any]] = []
-    totals = {"handed": 0, "accepted": 0, "declined": 0, "converted": 0, "won_value": Decimal(0)}
+    counts = {"handed": 0, "accepted": 0, "declined": 0, "converted": 0}
+    won_total = Decimal(0)
     data_rows = []
     for pid in sorted(found):
         handed = accepted = declined = converted = 0
@@ -76,11 +77,11 @@ def partners_report(ws: Any, period: Period) -> Report:
                "declined": declined, "converted": converted, "won_value": m(won), "first_contact_h": median}
         rows.append(row)
         data_rows.append({**row, "won_value": str(m(won))})
-        for key in ("handed", "accepted", "declined", "converted"):
-            totals[key] += row[key]
-        totals["won_value"] += won
-    total = {"partner": "total", "name": "", **{k: v for k, v in totals.items() if k != "won_value"},
-             "won_value": m(totals["won_value"]), "first_contact_h": None}
+        for key, n in (("handed", handed), ("accepted", accepted), ("declined", declined), ("converted", converted)):
+            counts[key] += n
+        won_total += won
+    total: dict[str, Any] = {"partner": "total", "name": "", **counts, "won_value": m(won_total),
+                             "first_contact_h": None}
     return Report(
         name="partners", title="Channel partners",
         meta=[("period", period.label), ("currency", rates.target)],

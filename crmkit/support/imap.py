@@ -103,12 +103,13 @@ def messages(ws: Any) -> Iterator[tuple[str, bytes]]:
         status, found = client.uid("SEARCH", "ALL")
         if status != "OK":
             raise CrmkitError(f"IMAP {host}: search failed in {folder}")
-        for uid in (found[0] or b"").split():
+        for raw_uid in (found[0] or b"").split():
+            uid = raw_uid.decode() if isinstance(raw_uid, bytes) else str(raw_uid)
             status, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
             body = next((p[1] for p in parts if isinstance(p, tuple) and len(p) > 1), None)
             if status != "OK" or not isinstance(body, bytes):
-                raise CrmkitError(f"IMAP {host}: cannot fetch message {uid.decode()} of {folder}")
-            yield f"imap:{folder}/{uid.decode()}", body
+                raise CrmkitError(f"IMAP {host}: cannot fetch message {uid} of {folder}")
+            yield f"imap:{folder}/{uid}", body
     except (imaplib.IMAP4.abort, OSError) as exc:
         raise Unreachable(f"IMAP {host}: connection lost ({_text(exc)}); run again to read the rest") from None
     finally:
