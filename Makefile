@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_DIR := $(shell mktemp -d 2>/dev/null || echo /tmp/crmkit-demo)/fjordlys
 
-.PHONY: install test-deps browser spreadsheet test test-faults ruff lint demo bench clean
+.PHONY: install test-deps browser spreadsheet imap test test-faults ruff lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.test-installed: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-test-deps: $(VENV)/.test-installed browser spreadsheet
+test-deps: $(VENV)/.test-installed browser spreadsheet imap
 
 # The HTML report tests look at pages in a real headless browser (Debian's chromium).
 browser:
@@ -48,6 +48,17 @@ spreadsheet:
 	       libreoffice-calc-nogui >/dev/null) \
 	      || echo "warning: could not install LibreOffice; spreadsheet tests will be skipped"; \
 	  else echo "note: soffice not found; spreadsheet tests will be skipped"; fi; }
+
+# inbox fetch --imap is tested against a real Dovecot over TLS, started by the tests in a
+# temporary folder (Debian's dovecot-imapd; the packaged service itself is not used).
+imap:
+	@command -v dovecot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Dovecot for the IMAP tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	       dovecot-imapd openssl >/dev/null) \
+	      || echo "warning: could not install Dovecot; IMAP tests will be skipped"; \
+	  else echo "note: dovecot not found; IMAP tests will be skipped"; fi; }
 
 # ruff is clean and part of every test run; mypy is not clean yet across the tree, so
 # `make lint` runs both and `make test` only ruff.
