@@ -6,6 +6,7 @@ crmkit.reports (one module per report), render with crmkit.render.report.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, pass_app
 from crmkit.cli.completion import complete_user
-from crmkit.errors import UsageError
+from crmkit.errors import EXIT_PARTIAL, UsageError
 
 REPORT_FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -102,6 +103,8 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
+    if report.partial:
+        sys.exit(EXIT_PARTIAL)  # what could be reported is above; the warnings say what is missing
 
 
 # --------------------------------------------------------------------------- commands

@@ -58,6 +58,9 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Something could not be reported (a deal without an exchange rate): the warnings say
+    #: what, and the command exits 4 after printing the rest.
+    partial: bool = False
 
     def merged(self, other: Report) -> Report:
         """This report followed by another on one page (the pipeline page shows the forecast too)."""
@@ -71,6 +74,7 @@ class Report:
             self.charts + other.charts,
             data,
             self.warnings + [w for w in other.warnings if w not in self.warnings],
+            self.partial or other.partial,
         )
 
 

@@ -17,7 +17,9 @@ from crmkit.reports.frame import (
     closed_from_history,
     group_of,
     m,
+    mark_left_out,
     report_meta,
+    without_rates,
 )
 from crmkit.reports.periods import add_months, month_end, month_start
 from crmkit.sales.facts import Bag, amount_of, stage_of
@@ -47,6 +49,7 @@ def forecast_report(
     if months < 1 or months > 120:
         raise UsageError("--months must be between 1 and 120")
     rates = cfg.rates_to(currency)
+    deals, left = without_rates(deals, rates, cfg.currency)
     warnings: list[str] = []
     today = local_date(now, cfg.tz)
     first = month_start(today)
@@ -242,4 +245,4 @@ def forecast_report(
         data["groups"] = sections[1].rows
     meta = report_meta(cfg, rates, now)
     meta.append(("horizon", f"{keys[0]} .. {keys[-1]}"))
-    return Report("forecast", "Forecast", meta, sections, [chart], data, warnings)
+    return mark_left_out(Report("forecast", "Forecast", meta, sections, [chart], data, warnings), left, rates)

@@ -13,7 +13,9 @@ from crmkit.reports.frame import (
     closed_from_history,
     group_of,
     m,
+    mark_left_out,
     report_meta,
+    without_rates,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.sales.facts import Bag, stage_of
@@ -51,6 +53,7 @@ def pipeline_report(
             if past is not None:
                 pairs.append((i, past))
         deals = pairs
+    deals, left = without_rates(deals, rates, cfg.currency)
     today = local_date(now, cfg.tz)
     if period is None:
         period = parse_period("quarter", today)
@@ -225,7 +228,7 @@ def pipeline_report(
     }
     if by:
         data["groups"] = group_rows
-    return Report("pipeline", title, meta, sections, charts, data, warnings)
+    return mark_left_out(Report("pipeline", title, meta, sections, charts, data, warnings), left, rates)
 
 
 
