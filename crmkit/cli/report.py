@@ -92,7 +92,7 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
     for w in report.warnings:
         app.warn(w)
     fmt = fmt or ("json" if app.json else ("html" if out and out.endswith((".html", ".htm")) else "table"))
-    text = render(report, fmt)
+    text = render(report, fmt, locale=app.workspace().config.get("locale"))
     if out:
         from crmkit.store import yamlio
 
@@ -141,7 +141,8 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
     day = option_date(as_of, "--as-of")
     # --as-of rebuilds each deal from its whole stage history
     deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where, cfg)
-    rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
+    rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day,
+                          locale=app.workspace().config.get("locale"))
     if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
         rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
     emit_report(app, rep, fmt, out)

@@ -33,11 +33,13 @@ def pipeline_report(
     period: Period | None = None,
     currency: str | None = None,
     as_of: dt.date | None = None,
+    locale: str | None = None,
 ) -> Report:
     """Open deals by stage (count, value, weighted value), totals, and won/lost in ``period`` apart.
 
     ``as_of`` rebuilds each deal's stage on that date (end of day) from its stage
-    history; ``now`` is then the end of that day.
+    history; ``now`` is then the end of that day. ``locale`` (the workspace's) writes the
+    figures in the chart's note as the tables do.
     """
     check_by(by)
     rates = cfg.rates_to(currency)
@@ -211,8 +213,8 @@ def pipeline_report(
             [Series("value", [r["value"] for r in rows]), Series("weighted", [r["weighted"] for r in rows])],
             unit=rates.target,
             # money_text rounds half up as the tables do (a format spec would round half even)
-            note=f"{total['count']} open deals, {money_text(total['value'])} {rates.target}, "
-                 f"weighted {money_text(total['weighted'])}",
+            note=f"{total['count']} open deals, {money_text(total['value'], locale=locale)} {rates.target}, "
+                 f"weighted {money_text(total['weighted'], locale=locale)}",
         )
     ]
     data = {

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from crmkit.render.numbers import whole
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import mark_left_out, without_rates
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
@@ -137,6 +138,6 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
                             [Series("lifetime value", [r["lifetime_value"] for r in tier_rows])]))
     return mark_left_out(Report("value", "Customer value",
                   meta=[("as of", as_of.isoformat()), ("tier movement since", since.isoformat()),
-                        ("buying customers", str(n)), ("revenue", f"{_money(total):,.0f} {data['currency']}"),
+                        ("buying customers", str(n)), ("revenue", f"{whole(_money(total).quantize(Decimal(1), rounding=ROUND_HALF_UP), ws.config.get('locale'))} {data['currency']}"),
                         ("Pareto", pareto_text)],
                   sections=sections, charts=charts, data=data), left, rates)
