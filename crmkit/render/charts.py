@@ -162,6 +162,10 @@ def svg_bars(chart: Chart, width: int = 520, height: int = 300) -> str:
     """Stacked vertical bars per label (series of kind bar) with line series drawn as markers joined by a line."""
     n = max(len(chart.labels), 1)
     left, right, top, bottom = 56, 10, 12, 46
+    # every slot is at least as wide as the longest word of its label (up to 110 units):
+    # many long labels make the drawing wider (it is scaled to the page) rather than cut words
+    word = max((_text_w(w) for x in chart.labels for w in str(x).split()), default=0)
+    width = max(width, math.ceil(left + right + n * (min(word, 110) + 8)))
     pw, ph = width - left - right, height - top - bottom
     # x labels in lines that fit their slot (a label wider than its slot overlapped its
     # neighbours); the drawing grows downwards by the extra lines

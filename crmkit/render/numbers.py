@@ -93,7 +93,8 @@ def short(v: float) -> str:
             return f"{v:.0f}"
         from babel.numbers import format_compact_decimal
 
-        return format_compact_decimal(v, locale=loc, fraction_digits=1)
+        # thousands whole, millions with one decimal: as the English 350k and 1.2M
+        return format_compact_decimal(v, locale=loc, fraction_digits=0 if a < 1e6 else 1)
     if a >= 1e9:
         return f"{v / 1e9:.1f}bn".replace(".0bn", "bn")
     if a >= 1e6:
