@@ -39,7 +39,9 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
     rows_ = deal_rows(ws, cfg)
     # a deal in a currency without a rate is left out (and named), not the whole report
     rates = cfg.rates_to()
-    _, left = without_rates([(rid, {"value": row[3], "currency": row[4]}) for rid, row in rows_], rates, cfg.currency)
+    # (a deal of no customer, neither company nor contact, counts nowhere and is not named)
+    _, left = without_rates([(rid, {"value": row[3], "currency": row[4]}) for rid, row in rows_
+                             if row[0] is not None or row[1] is not None], rates, cfg.currency)
     if left:
         unpriced = {x.id for x in left}
         rows_ = [(rid, row) for rid, row in rows_ if rid not in unpriced]
