@@ -96,3 +96,36 @@ def test_a_rate_makes_the_report_whole(ws, run) -> None:
 def test_a_reporting_currency_without_rate_is_still_refused(ws, run) -> None:
     r = run(["report", "pipeline", "--currency", "USD", *NOW], ws)
     assert r.exit_code == 1 and "no exchange rate for USD" in r.stderr
+
+
+def test_tiers_and_sla_do_not_vanish_for_want_of_a_rate(make_ws, run) -> None:
+    """A policy that asks `company.tier` reads customer values; one HUF deal without a rate
+    used to make that fail quietly, and every ticket's SLA clock disappeared from list and tick."""
+    from conftest import MINIMAL_CONFIG
+
+    config = MINIMAL_CONFIG + """calendars:
+  office:
+    timezone: Europe/Stockholm
+    hours: {mon: [08:00-17:00], tue: [08:00-17:00], wed: [08:00-17:00], thu: [08:00-17:00], fri: [08:00-17:00]}
+sla:
+  policies:
+    - id: platinum
+      when: company.tier == platinum
+      calendar: office
+      targets:
+        normal: {first_response: 1h}
+    - id: standard
+      calendar: office
+      targets:
+        normal: {first_response: 4h}
+"""
+    ws = make_ws({**FILES, "crmkit.yaml": config,
+                  "tickets/tk-20261123-aaaaa.yaml": "subject: Cannot post invoices\ncompany: alfa\npriority: normal\n"
+                  "status: new\nline: first\nevents:\n  - {type: created, at: 2026-11-23T08:00:00+01:00}\n"
+                  "created: 2026-11-23T08:00:00+01:00\n"})
+    r = run(["ticket", "list", "--json", "--now", "2026-11-23T09:00"], ws)
+    assert r.exit_code == 0, r.stderr
+    (ticket,) = json.loads(r.stdout)
+    assert ticket["sla"]["state"] == "running", ticket.get("sla")
+    companies = run(["company", "list", "--where", "tier == standard", *NOW], ws)
+    assert companies.exit_code == 0, companies.stderr
