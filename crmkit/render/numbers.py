@@ -71,12 +71,13 @@ def decimal(d: Decimal) -> str:
     return text if loc is None else text.replace(".", _decimal_sign(loc))
 
 
-def percent(d: Decimal) -> str:
-    """A percent number (``12.5`` means 12.5 %) with one decimal at most: ``12.5%``, ``12,5 %``, ``50%``."""
+def percent(d: Decimal, locale: str | None = None) -> str:
+    """A percent number (``12.5`` means 12.5 %) with one decimal at most: ``12.5%``, ``12,5 %``, ``50%``.
+    ``locale`` overrides the rendering's locale (for text a report builds itself)."""
     text = str(d.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
     if text.endswith(".0"):
         text = text[:-2]
-    loc = _LOCALE.get()
+    loc = people_locale(locale) if locale is not None else _LOCALE.get()
     if loc is None:
         return text + "%"
     from babel.numbers import format_percent

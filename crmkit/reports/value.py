@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from crmkit.render.numbers import whole
+from crmkit.render.numbers import percent, whole
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import mark_left_out, without_rates
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
@@ -91,7 +91,9 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
 
     n = len(buyers)
     pareto_share = _pct(Decimal(pareto_count), Decimal(n)) if pareto_count and n else None
-    pareto_text = (f"{pareto_count} of {n} buying customers ({pareto_share}%) make 80% of the revenue"
+    loc = ws.config.get("locale")
+    pareto_text = (f"{pareto_count} of {n} buying customers ({percent(pareto_share, loc) if pareto_share is not None else '-'}) make "
+                   f"{percent(PARETO, loc)} of the revenue"
                    if pareto_count else "no revenue yet")
 
     def plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,7 @@ def test_reports_write_numbers_in_the_workspace_locale(make_ws, run, tmp_path: P
     from conftest import MINIMAL_CONFIG
 
     ws = make_ws({"crmkit.yaml": MINIMAL_CONFIG.replace("locale: sv_SE", f"locale: {locale}"),
+                  "companies/alfa.yaml": "name: Alfa AB\n",
                   "deals/a.yaml": "title: A\nstage: proposal\nvalue: 1081500\nexpected_close: 2026-12-15\n"})
     table = run(["report", "pipeline", *NOW], ws).stdout
     assert f"  {figure}  " in table and f"  {percent}  " in table
@@ -113,6 +114,11 @@ def test_reports_write_numbers_in_the_workspace_locale(make_ws, run, tmp_path: P
     # machines get plain numbers in every locale
     assert json.loads(run(["report", "pipeline", "--json", *NOW], ws).stdout)["totals"]["value"] == "1081500.00"
     assert "1081500.00" in run(["report", "pipeline", "--format", "csv", *NOW], ws).stdout
+    run(["deal", "move", "a", "won", *NOW], ws)
+    run(["set", "a", "company=alfa", *NOW], ws)
+    value = run(["report", "value", *NOW], ws)
+    assert value.exit_code == 0, value.stderr
+    assert f"revenue: {figure} SEK" in value.stdout and f"1 of 1 buying customers (100{percent[2:]})" in value.stdout
 
 
 def test_forecast(ws, run) -> None:
