@@ -144,7 +144,8 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
     rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day,
                           locale=app.workspace().config.get("locale"))
     if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
-        rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
+        rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency,
+                                             locale=app.workspace().config.get("locale")))
     emit_report(app, rep, fmt, out)
 
 
@@ -172,7 +173,8 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
 
     cfg = _config(app)
     rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
-                          overdue_limit=None if overdue_limit < 0 else overdue_limit)
+                          overdue_limit=None if overdue_limit < 0 else overdue_limit,
+                          locale=app.workspace().config.get("locale"))
     emit_report(app, rep, fmt, out)
 
 

@@ -1,4 +1,4 @@
-"""Numbers in reports for people, in the workspace's locale: grouping, decimal sign, percent, short forms.
+"""Numbers (and chart months) in reports for people, in the workspace's locale: grouping, decimal sign, percent, short forms.
 
 The renderers for people (table, md, html and its charts) write numbers the way the
 workspace's ``locale`` does, through Babel as offers do: ``5 911 500`` in sv_SE, nb_NO
@@ -13,6 +13,7 @@ does it), so the cell formatter deep inside a table needs no extra argument.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -103,6 +104,16 @@ def short(v: float) -> str:
     if a >= 1e3:
         return f"{v / 1e3:.0f}k"
     return f"{v:.0f}"
+
+
+def month_label(day: dt.date, locale: str | None = None) -> str:
+    """A chart's month: ``Dec 2026``, or as ``locale`` writes it (``dec. 2026`` in sv_SE)."""
+    loc = people_locale(locale)
+    if loc is None:
+        return day.strftime("%b %Y")
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMM", day, locale=loc)  # the locale's order: 2026. dec. in hu
 
 
 def _decimal_sign(loc: str) -> str:

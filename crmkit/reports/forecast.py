@@ -21,6 +21,7 @@ from crmkit.reports.frame import (
     report_meta,
     without_rates,
 )
+from crmkit.render.numbers import month_label
 from crmkit.reports.periods import add_months, month_end, month_start
 from crmkit.sales.facts import Bag, amount_of, stage_of
 from crmkit.sales.pipeline import ZERO, PipelineConfig
@@ -36,6 +37,7 @@ def forecast_report(
     by: str | None = None,
     currency: str | None = None,
     overdue_limit: int | None = 50,
+    locale: str | None = None,
 ) -> Report:
     """Open deals by month of expected close for ``months`` months from this one.
 
@@ -223,7 +225,7 @@ def forecast_report(
     chart = Chart(
         "bars",
         "Forecast by month of expected close",
-        ["overdue"] + [d.strftime("%b %Y") for d in month_keys],
+        ["overdue"] + [month_label(d, locale) for d in month_keys],
         [Series(CATEGORY_LABELS[c], [r[c] for r in chart_rows], "bar", CATEGORY_COLORS[c]) for c in cats]
         + [Series("weighted", [r["weighted"] for r in chart_rows], "line", "#e76f51")],
         unit=rates.target,

@@ -91,14 +91,14 @@ def test_pipeline_leaves_out_a_currency_without_rate(make_ws, run) -> None:
     assert "deals/h.yaml (1000000 HUF)" in r.stderr and "pipeline.rates" in r.stderr
 
 
-@pytest.mark.parametrize(("locale", "figure", "percent", "short"), [
-    ("sv_SE", "1\u00a0081\u00a0500", "50\u00a0%", "1,1\u00a0mn"),
-    ("nb_NO", "1\u00a0081\u00a0500", "50\u00a0%", "1,1\u00a0mill."),
-    ("hu_HU", "1\u00a0081\u00a0500", "50%", "1,1\u00a0M"),
-    ("en_GB", "1,081,500", "50%", "1.1M"),
+@pytest.mark.parametrize(("locale", "figure", "percent", "short", "month"), [
+    ("sv_SE", "1\u00a0081\u00a0500", "50\u00a0%", "1,1\u00a0mn", "dec. 2026"),
+    ("nb_NO", "1\u00a0081\u00a0500", "50\u00a0%", "1,1\u00a0mill.", "des. 2026"),
+    ("hu_HU", "1\u00a0081\u00a0500", "50%", "1,1\u00a0M", "2026. dec."),
+    ("en_GB", "1,081,500", "50%", "1.1M", "Dec 2026"),
 ])
 def test_reports_write_numbers_in_the_workspace_locale(make_ws, run, tmp_path: Path, locale, figure, percent,
-                                                       short) -> None:
+                                                       short, month) -> None:
     from conftest import MINIMAL_CONFIG
 
     ws = make_ws({"crmkit.yaml": MINIMAL_CONFIG.replace("locale: sv_SE", f"locale: {locale}"),
@@ -111,6 +111,8 @@ def test_reports_write_numbers_in_the_workspace_locale(make_ws, run, tmp_path: P
     assert f">{figure}<" in page.replace("&nbsp;", "\u00a0")  # the tables
     assert f"1 open deals, {figure} SEK" in page.replace("&nbsp;", "\u00a0")  # the funnel's note
     assert f">{short} · " in page.replace("&nbsp;", "\u00a0")  # the funnel's figure
+    words = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f" {month} " in words  # the forecast chart's months (a long one in two lines)
     # machines get plain numbers in every locale
     assert json.loads(run(["report", "pipeline", "--json", *NOW], ws).stdout)["totals"]["value"] == "1081500.00"
     assert "1081500.00" in run(["report", "pipeline", "--format", "csv", *NOW], ws).stdout
@@ -260,7 +262,7 @@ def test_pipeline_page_renders_charts_in_chromium(make_ws, run, tmp_path: Path) 
     assert funnel.count('<rect class="bar"') == 3  # lead, proposal, negotiation have value; qualified none
     bars = dom[dom.index('class="chart bars"'):]
     bars = bars[: bars.index("</svg>")]
-    assert '<rect class="bar"' in bars and "<polyline" in bars and "Dec 2026" in bars
+    assert '<rect class="bar"' in bars and "<polyline" in bars and "dec." in bars  # sv_SE: dec. 2026
     assert "Open deals by stage" in dom and "133&nbsp;200" in dom  # chromium writes the no-break space so
     shot = tmp_path / "shot.png"
     res = chromium(f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri())
