@@ -1,4 +1,4 @@
-"""Numbers (and chart months) in reports for people, in the workspace's locale: grouping, decimal sign, percent, short forms.
+"""Numbers (and chart months) in reports for people, in the workspace locale: grouping, signs, short forms.
 
 The renderers for people (table, md, html and its charts) write numbers the way the
 workspace's ``locale`` does, through Babel as offers do: ``5 911 500`` in sv_SE, nb_NO

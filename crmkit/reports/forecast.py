@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmkit.errors import UsageError
+from crmkit.render.numbers import month_label
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import (
     CATEGORY_COLORS,
@@ -21,7 +22,6 @@ from crmkit.reports.frame import (
     report_meta,
     without_rates,
 )
-from crmkit.render.numbers import month_label
 from crmkit.reports.periods import add_months, month_end, month_start
 from crmkit.sales.facts import Bag, amount_of, stage_of
 from crmkit.sales.pipeline import ZERO, PipelineConfig
