@@ -6,6 +6,7 @@ crmkit.reports (one module per report), render with crmkit.render.report.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import click
 
 from crmkit.cli.common import App, crmkit_command, pass_app
 from crmkit.cli.completion import complete_user
-from crmkit.errors import UsageError
+from crmkit.errors import EXIT_PARTIAL, UsageError
 
 REPORT_FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -91,7 +92,7 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
     for w in report.warnings:
         app.warn(w)
     fmt = fmt or ("json" if app.json else ("html" if out and out.endswith((".html", ".htm")) else "table"))
-    text = render(report, fmt)
+    text = render(report, fmt, locale=app.workspace().config.get("locale"))
     if out:
         from crmkit.store import yamlio
 
@@ -102,6 +103,8 @@ def emit_report(app: App, report: Any, fmt: str | None, out: str | None) -> None
         click.echo(f"crmkit: wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
+    if report.partial:
+        sys.exit(EXIT_PARTIAL)  # what could be reported is above; the warnings say what is missing
 
 
 # --------------------------------------------------------------------------- commands
@@ -138,9 +141,11 @@ def pipeline(app: App, fmt: str | None, where: str | None, by: str | None, perio
     day = option_date(as_of, "--as-of")
     # --as-of rebuilds each deal from its whole stage history
     deals = report_records(app, "deal", where) if day is not None else deal_summaries(app, where, cfg)
-    rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day)
+    rep = pipeline_report(deals, cfg, app.now, by=by, period=_period(app, period), currency=currency, as_of=day,
+                          locale=app.workspace().config.get("locale"))
     if (fmt == "html" or (fmt is None and out and out.endswith((".html", ".htm")))) and day is None:
-        rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency))
+        rep = dashboard(rep, forecast_report(deals, cfg, app.now, months=months, currency=currency,
+                                             locale=app.workspace().config.get("locale")))
     emit_report(app, rep, fmt, out)
 
 
@@ -168,7 +173,8 @@ def forecast(app: App, fmt: str | None, where: str | None, by: str | None, month
 
     cfg = _config(app)
     rep = forecast_report(deal_summaries(app, where, cfg), cfg, app.now, months=months, by=by, currency=currency,
-                          overdue_limit=None if overdue_limit < 0 else overdue_limit)
+                          overdue_limit=None if overdue_limit < 0 else overdue_limit,
+                          locale=app.workspace().config.get("locale"))
     emit_report(app, rep, fmt, out)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from crmkit.render import numbers
+
 
 @dataclass
 class Series:
@@ -51,15 +53,38 @@ def _num(v: Any) -> float:
 
 
 def _short(v: float) -> str:
-    """Axis and label numbers: 1.2M, 350k, 900."""
-    a = abs(v)
-    if a >= 1e9:
-        return f"{v / 1e9:.1f}bn".replace(".0bn", "bn")
-    if a >= 1e6:
-        return f"{v / 1e6:.1f}M".replace(".0M", "M")
-    if a >= 1e3:
-        return f"{v / 1e3:.0f}k"
-    return f"{v:.0f}"
+    """Axis and label numbers: 1.2M, 350k, 900 (in the rendering's locale: crmkit.render.numbers)."""
+    return numbers.short(v)
+
+
+#: The width of one character of chart text (12px system-ui, in viewBox units), rounded up so
+#: that an estimate never falls short of what a browser draws: labels are laid out by it.
+CHAR_W = 7.2
+
+
+def _text_w(text: str) -> float:
+    return len(text) * CHAR_W
+
+
+def _fit(text: str, room: float) -> str:
+    """``text`` cut with an ellipsis to fit ``room`` (the full text stays in a <title>)."""
+    if _text_w(text) <= room:
+        return text
+    n = max(int(room // CHAR_W) - 1, 1)
+    return text[:n].rstrip() + "…"
+
+
+def _wrap(text: str, room: float, max_lines: int = 3) -> list[str]:
+    """Words of ``text`` in lines that fit ``room``; a word too long for a line is cut."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_w(lines[-1] + " " + word) <= room:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1:])]
+    return [_fit(line, room) for line in lines] or [""]
 
 
 def _nice_max(v: float, ticks: int = 4) -> float:
@@ -75,26 +100,32 @@ def _nice_max(v: float, ticks: int = 4) -> float:
 
 
 def svg_funnel(chart: Chart, width: int = 520) -> str:
-    """A funnel: one centred bar per stage, width by value, label and figure on each."""
+    """A funnel: one centred bar per stage, width by value, label and figure on each.
+
+    The stage labels get the room the longest one needs (up to 200 units; longer ones are
+    cut, the full name in a tooltip), and a figure that does not fit in its bar goes to
+    its right: the drawing grows to the right for it rather than cut it off.
+    """
     values = [_num(v) for v in (chart.series[0].values if chart.series else [])]
     n = len(chart.labels)
     row, gap, top = 34, 6, 6
     height = top + n * (row + gap) + 4
-    label_w = 130
+    label_w = int(min(max((_text_w(str(x)) for x in chart.labels), default=0) + 14, 200))
+    label_w = max(label_w, 60)
     area = width - label_w - 10
     vmax = max(values, default=0) or 1.0
-    parts = [
-        f'<svg class="chart funnel" role="img" aria-label="{_e(chart.title)}" viewBox="0 0 {width} {height}" '
-        f'xmlns="http://www.w3.org/2000/svg">'
-    ]
+    right = float(width)
+    parts = []
     for i, (label, v) in enumerate(zip(chart.labels, values)):
         y = top + i * (row + gap)
         w = max(area * v / vmax, 2.0 if v > 0 else 0.0)
         x = label_w + (area - w) / 2
         color = PALETTE[0]
         opacity = 1.0 - 0.5 * (i / max(n - 1, 1))
+        shown = _fit(str(label), label_w - 12)
+        tip = f"<title>{_e(label)}</title>" if shown != str(label) else ""
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{_e(label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{tip}{_e(shown)}</text>'
         )
         if v > 0:
             parts.append(
@@ -109,29 +140,46 @@ def svg_funnel(chart: Chart, width: int = 520) -> str:
         extra = ""
         if len(chart.series) > 1:
             extra = " · " + " · ".join(f"{_short(_num(s.values[i]))} {s.name}" for s in chart.series[1:])
-        inside = w > 150
-        tx = label_w + area / 2 if inside else x + w + 6
+        figure = _short(v) + extra
+        inside = w >= _text_w(figure) + 16
+        tx = x + w / 2 if inside else x + w + 6
+        if not inside:
+            right = max(right, tx + _text_w(figure) + 4)
         anchor = "middle" if inside else "start"
         fill = ' style="fill:#fff;font-weight:600"' if inside else ""
         parts.append(
             f'<text x="{tx:.1f}" y="{y + row / 2 + 4:.1f}" text-anchor="{anchor}"{fill}>'
-            f"{_e(_short(v))}{_e(extra)}</text>"
+            f"{_e(figure)}</text>"
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    head = (
+        f'<svg class="chart funnel" role="img" aria-label="{_e(chart.title)}" viewBox="0 0 {math.ceil(right)} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+    )
+    return head + "".join(parts) + "</svg>"
 
 
 def svg_bars(chart: Chart, width: int = 520, height: int = 300) -> str:
     """Stacked vertical bars per label (series of kind bar) with line series drawn as markers joined by a line."""
     n = max(len(chart.labels), 1)
     left, right, top, bottom = 56, 10, 12, 46
+    # every slot is at least as wide as the longest word of its label (up to 110 units):
+    # many long labels make the drawing wider (it is scaled to the page) rather than cut words
+    word = max((_text_w(w) for x in chart.labels for w in str(x).split()), default=0)
+    width = max(width, math.ceil(left + right + n * (min(word, 110) + 8)))
     pw, ph = width - left - right, height - top - bottom
+    # x labels in lines that fit their slot (a label wider than its slot overlapped its
+    # neighbours); the drawing grows downwards by the extra lines
+    label_lines = [_wrap(str(x), pw / n - 4) for x in chart.labels]
+    extra_lines = max((len(ls) for ls in label_lines), default=1) - 1
+    height += 14 * extra_lines
     bars = [s for s in chart.series if s.kind == "bar"]
     lines = [s for s in chart.series if s.kind == "line"]
     totals = [sum(_num(s.values[i]) for s in bars) for i in range(len(chart.labels))]
     peak = max(totals + [_num(v) for s in lines for v in s.values], default=0)
     vmax = _nice_max(peak)
     slot = pw / n
+    # a figure above each bar, when every one fits its slot (else the tooltips carry them)
+    show_totals = all(_text_w(_short(t)) <= slot - 2 for t in totals if t > 0)
     bw = min(slot * 0.62, 64)
     parts = [
         f'<svg class="chart bars" role="img" aria-label="{_e(chart.title)}" viewBox="0 0 {width} {height}" '
@@ -158,12 +206,16 @@ def svg_bars(chart: Chart, width: int = 520, height: int = 300) -> str:
                 f'<rect class="bar" x="{cx - bw / 2:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" '
                 f'fill="{color}"{stroke}><title>{_e(label)} {_e(s.name)}: {_e(_short(v))} {_e(chart.unit)}</title></rect>'
             )
-        if totals[i] > 0:
+        if totals[i] > 0 and show_totals:
             parts.append(
                 f'<text x="{cx:.1f}" y="{y - 4:.1f}" text-anchor="middle" class="muted">{_e(_short(totals[i]))}</text>'
             )
         style = f' style="fill:{WARN};font-weight:600"' if hl else ""
-        parts.append(f'<text x="{cx:.1f}" y="{top + ph + 16}" text-anchor="middle"{style}>{_e(label)}</text>')
+        ll = label_lines[i]
+        tip = f"<title>{_e(label)}</title>" if " ".join(ll) != str(label) else ""
+        body = _e(ll[0]) if len(ll) == 1 else "".join(
+            f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 14}">{_e(line)}</tspan>' for k, line in enumerate(ll))
+        parts.append(f'<text x="{cx:.1f}" y="{top + ph + 16}" text-anchor="middle"{style}>{tip}{body}</text>')
     for j, s in enumerate(lines):
         color = s.color or PALETTE[(len(bars) + j) % len(PALETTE)]
         pts = [

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from crmkit.render import numbers
 from crmkit.render.charts import Chart
 
 #: Column kinds decide alignment and how values print.
@@ -58,6 +59,9 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Something could not be reported (a deal without an exchange rate): the warnings say
+    #: what, and the command exits 4 after printing the rest.
+    partial: bool = False
 
     def merged(self, other: Report) -> Report:
         """This report followed by another on one page (the pipeline page shows the forecast too)."""
@@ -71,6 +75,7 @@ class Report:
             self.charts + other.charts,
             data,
             self.warnings + [w for w in other.warnings if w not in self.warnings],
+            self.partial or other.partial,
         )
 
 
@@ -81,14 +86,15 @@ def _q(d: Decimal, places: str) -> Decimal:
     return d.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def money_text(value: Any, *, exact: bool = False) -> str:
-    """Money for people (``1,234,568``: whole units) or, ``exact``, for machines (``1234567.50``)."""
+def money_text(value: Any, *, exact: bool = False, locale: str | None = None) -> str:
+    """Money for people (``1,234,568``: whole units, grouped as the rendering's locale does, or as
+    ``locale`` does) or, ``exact``, for machines (``1234567.50``)."""
     if value is None or value == "":
         return ""
     d = value if isinstance(value, Decimal) else Decimal(str(value))
     if exact:
         return str(_q(d, "0.01"))
-    return f"{_q(d, '1'):,}"
+    return numbers.whole(_q(d, "1"), locale)
 
 
 def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
@@ -106,11 +112,10 @@ def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
         d = value if isinstance(value, Decimal) else Decimal(str(value))
         if exact:
             return str(_q(d, "0.1"))
-        text = str(_q(d, "0.1"))
-        return (text[:-2] if text.endswith(".0") else text) + "%"
+        return numbers.percent(d)
     if kind in ("days", "num"):
         d = value if isinstance(value, Decimal) else Decimal(str(value))
-        return str(_q(d, "0.1"))
+        return str(_q(d, "0.1")) if exact else numbers.decimal(_q(d, "0.1"))
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, (dt.datetime,)):
@@ -120,7 +125,7 @@ def cell_text(value: Any, kind: str, *, exact: bool = False) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(str(v) for v in value)
     if isinstance(value, int) and kind == "int" and not exact:
-        return f"{value:,}"
+        return numbers.whole(value)
     return str(value)
 
 

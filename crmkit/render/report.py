@@ -86,8 +86,16 @@ def render_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def render(report: Report, fmt: str = "table") -> str:
-    """Render a report in one of :data:`FORMATS`."""
+def render(report: Report, fmt: str = "table", locale: str | None = None) -> str:
+    """Render a report in one of :data:`FORMATS`; ``locale`` (the workspace's) decides how
+    table, md and html write numbers (crmkit.render.numbers); json and csv stay plain."""
+    from crmkit.render.numbers import number_locale
+
+    with number_locale(locale if fmt in ("table", "md", "html") else None):
+        return _render(report, fmt)
+
+
+def _render(report: Report, fmt: str) -> str:
     if fmt == "table":
         from crmkit.render.table import render_table
 

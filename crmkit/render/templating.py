@@ -162,7 +162,7 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
         return cache[key]
     from crmkit.render.humane import human
     from crmkit.render.sandbox import limited_environment_class, safe_loader_class
-    from crmkit.values import format_money, format_number, format_percent
+    from crmkit.values import format_money, format_number, format_percent, round_money
 
     strict, record = _undefined_classes()
     tz = getattr(ws, "tz", None)
@@ -181,6 +181,17 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
     def money(value: Any, currency: str | None = None) -> str:
         return format_money(Decimal(str(value)), currency or str(ws.config.get("currency", "SEK")), locale)
 
+    def price(value: Any, currency: str | None = None) -> str:
+        """A unit price as the offer computed with it: at least the currency's decimals, and
+        more when it has them (333 333,33 Ft), so quantity x price checks against the line."""
+        from babel.numbers import format_currency
+
+        cur = (currency or str(ws.config.get("currency", "SEK"))).upper()
+        d = Decimal(str(value))
+        if d == round_money(d, cur):
+            return format_money(d, cur, locale)
+        return format_currency(d, cur, locale=locale, decimal_quantization=False)
+
     def date(value: Any, fmt: str = "long") -> str:
         from babel.dates import format_date
 
@@ -192,7 +203,7 @@ def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) ->
 
     from crmkit.render.units import unit_text
 
-    env.filters.update(unit=unit_text, money=money, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
+    env.filters.update(unit=unit_text, money=money, price=price, date=date, number=lambda v: format_number(Decimal(str(v)), locale),
                        percent=lambda v: format_percent(Decimal(str(v)), locale))
     env.crmkit_templates = {}  # compiled template strings, by source
     cache[key] = env

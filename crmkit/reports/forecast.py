@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmkit.errors import UsageError
+from crmkit.render.numbers import month_label
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import (
     CATEGORY_COLORS,
@@ -17,7 +18,9 @@ from crmkit.reports.frame import (
     closed_from_history,
     group_of,
     m,
+    mark_left_out,
     report_meta,
+    without_rates,
 )
 from crmkit.reports.periods import add_months, month_end, month_start
 from crmkit.sales.facts import Bag, amount_of, stage_of
@@ -34,6 +37,7 @@ def forecast_report(
     by: str | None = None,
     currency: str | None = None,
     overdue_limit: int | None = 50,
+    locale: str | None = None,
 ) -> Report:
     """Open deals by month of expected close for ``months`` months from this one.
 
@@ -47,6 +51,7 @@ def forecast_report(
     if months < 1 or months > 120:
         raise UsageError("--months must be between 1 and 120")
     rates = cfg.rates_to(currency)
+    deals, left = without_rates(deals, rates, cfg.currency)
     warnings: list[str] = []
     today = local_date(now, cfg.tz)
     first = month_start(today)
@@ -220,7 +225,7 @@ def forecast_report(
     chart = Chart(
         "bars",
         "Forecast by month of expected close",
-        ["overdue"] + [d.strftime("%b %Y") for d in month_keys],
+        ["overdue"] + [month_label(d, locale) for d in month_keys],
         [Series(CATEGORY_LABELS[c], [r[c] for r in chart_rows], "bar", CATEGORY_COLORS[c]) for c in cats]
         + [Series("weighted", [r["weighted"] for r in chart_rows], "line", "#e76f51")],
         unit=rates.target,
@@ -242,4 +247,4 @@ def forecast_report(
         data["groups"] = sections[1].rows
     meta = report_meta(cfg, rates, now)
     meta.append(("horizon", f"{keys[0]} .. {keys[-1]}"))
-    return Report("forecast", "Forecast", meta, sections, [chart], data, warnings)
+    return mark_left_out(Report("forecast", "Forecast", meta, sections, [chart], data, warnings), left, rates)

@@ -5,7 +5,9 @@ Every report function takes plain records as ``(id, dict)`` pairs, the
 datetime), and returns a :class:`~crmkit.render.report.Report` whose ``data`` is the
 documented JSON shape. Money is exact ``Decimal`` in the reporting currency
 (the workspace currency unless asked otherwise); amounts in other currencies are
-converted with ``pipeline.rates`` or refused. One module per report stands on it
+converted with ``pipeline.rates``; a deal in a currency without a rate is left out
+(:func:`without_rates`), named in a warning, and the report is marked partial
+(exit code 4), so one such deal never hides every other figure. One module per report stands on it
 (pipeline, forecast, winrate, velocity, stale, agenda); crmkit.reports.selection
 reads the records they take.
 
@@ -17,12 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crmkit.errors import UsageError
-from crmkit.sales.facts import DealFacts, deal_facts, stage_of
+from crmkit.sales.facts import DealFacts, amount_of, deal_facts, stage_of
 from crmkit.sales.history import history_of
 from crmkit.sales.pipeline import CENT, HUNDRED, PipelineConfig, Rates
 from crmkit.values import local_date, to_date, to_datetime
@@ -74,6 +76,70 @@ def setup(cfg: PipelineConfig, now: dt.datetime, by: str | None, currency: str |
     """--by checked, --currency turned into rates (or refused), today as the workspace sees it."""
     check_by(by)
     return Setup(cfg.rates_to(currency), [], local_date(now, cfg.tz))
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A deal with a value in a currency that has no exchange rate to the reporting currency."""
+
+    id: str
+    currency: str
+    value: Decimal
+    data: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+def without_rates(deals: RecordPairs, rates: Rates, base: str) -> tuple[list[tuple[str, Mapping[str, Any]]], list[LeftOut]]:
+    """The deals a money report can convert, and the ones it cannot (a value in a currency
+    with no rate). Deals without a value need no rate and are kept. A reporting currency
+    (--currency) that itself has no rate stays an error, as before: asking for it is the mistake.
+    """
+    kept: list[tuple[str, Mapping[str, Any]]] = []
+    left: list[LeftOut] = []
+    known: dict[Any, bool] = {}  # currency as written -> convertible; a handful of currencies
+    target_known = rates.target in rates.rates
+    for i, d in deals:
+        cur = d.get("currency") or base
+        ok = known.get(cur)
+        if ok is None:
+            c = str(cur).upper()
+            ok = known[cur] = c == rates.target or (c in rates.rates and target_known)
+            if not ok and not target_known:
+                rates.factor(c, f"deals/{i}.yaml")  # raises: the asked-for currency has no rate
+        if ok:
+            kept.append((i, d))
+            continue
+        v = amount_of(d.get("value"))
+        if v is None:
+            kept.append((i, d))
+        else:
+            left.append(LeftOut(i, str(cur).upper(), v, d))
+    return kept, left
+
+
+def left_out_warning(left: list[LeftOut], rates: Rates, what: str = "left out of this report", shown: int = 20) -> str:
+    """One line naming the deals without a rate (``what`` became of them), and how to add the rates."""
+    names = ", ".join(f"deals/{x.id}.yaml ({x.value.normalize():f} {x.currency})" for x in left[:shown])
+    more = f" and {len(left) - shown} more" if len(left) > shown else ""
+    missing = sorted({x.currency for x in left})
+    how = "; ".join(f"`{c}: <how many {rates.base} one {c} is worth>`" for c in missing)
+    return (f"{len(left)} deal(s) {what}: crmkit.yaml has no exchange rate for "
+            f"{', '.join(missing)}: {names}{more}. Add under pipeline.rates: {how}")
+
+
+def left_out_data(left: list[LeftOut]) -> list[dict[str, Any]]:
+    """The left-out deals for ``--json``: id, value (exact string) and currency."""
+    return [{"deal": x.id, "value": f"{x.value.normalize():f}", "currency": x.currency} for x in left]
+
+
+def mark_left_out(report: Any, left: list[LeftOut], rates: Rates) -> Any:
+    """A report with the left-out deals named: warning, a meta line, ``left_out`` in its data, partial."""
+    if not left:
+        return report
+    report.warnings.append(left_out_warning(left, rates))
+    report.meta.append(("left out", f"{len(left)} deal(s) without an exchange rate ({', '.join(sorted({x.currency for x in left}))})"))
+    report.data["left_out"] = left_out_data(left)
+    report.partial = True
+    return report
 
 
 def collect_facts(

@@ -13,7 +13,9 @@ from crmkit.reports.frame import (
     closed_from_history,
     group_of,
     m,
+    mark_left_out,
     report_meta,
+    without_rates,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.sales.facts import Bag, stage_of
@@ -31,11 +33,13 @@ def pipeline_report(
     period: Period | None = None,
     currency: str | None = None,
     as_of: dt.date | None = None,
+    locale: str | None = None,
 ) -> Report:
     """Open deals by stage (count, value, weighted value), totals, and won/lost in ``period`` apart.
 
     ``as_of`` rebuilds each deal's stage on that date (end of day) from its stage
-    history; ``now`` is then the end of that day.
+    history; ``now`` is then the end of that day. ``locale`` (the workspace's) writes the
+    figures in the chart's note as the tables do.
     """
     check_by(by)
     rates = cfg.rates_to(currency)
@@ -51,6 +55,7 @@ def pipeline_report(
             if past is not None:
                 pairs.append((i, past))
         deals = pairs
+    deals, left = without_rates(deals, rates, cfg.currency)
     today = local_date(now, cfg.tz)
     if period is None:
         period = parse_period("quarter", today)
@@ -208,8 +213,8 @@ def pipeline_report(
             [Series("value", [r["value"] for r in rows]), Series("weighted", [r["weighted"] for r in rows])],
             unit=rates.target,
             # money_text rounds half up as the tables do (a format spec would round half even)
-            note=f"{total['count']} open deals, {money_text(total['value'])} {rates.target}, "
-                 f"weighted {money_text(total['weighted'])}",
+            note=f"{total['count']} open deals, {money_text(total['value'], locale=locale)} {rates.target}, "
+                 f"weighted {money_text(total['weighted'], locale=locale)}",
         )
     ]
     data = {
@@ -225,7 +230,7 @@ def pipeline_report(
     }
     if by:
         data["groups"] = group_rows
-    return Report("pipeline", title, meta, sections, charts, data, warnings)
+    return mark_left_out(Report("pipeline", title, meta, sections, charts, data, warnings), left, rates)
 
 
 

@@ -12,9 +12,12 @@ from crmkit.reports.frame import (
     collect_facts,
     due_info,
     is_done,
+    left_out_warning,
     m,
     report_meta,
+    without_rates,
 )
+from crmkit.sales.facts import stage_of
 from crmkit.sales.history import history_of
 from crmkit.sales.pipeline import PipelineConfig
 from crmkit.values import local_date, to_datetime
@@ -41,7 +44,13 @@ def stale_report(
     if days < 0:
         raise UsageError("--days must not be negative")
     rates = cfg.rates_to(currency)
-    warnings: list[str] = []
+    # stale is about attention, not money: a deal whose currency has no rate is listed
+    # like any other, without a value (the warning says why), and the report is whole
+    deals, left = without_rates(deals, rates, cfg.currency)
+    closed = {s.name for s in cfg.stages if s.is_closed}
+    left = [x for x in left if stage_of(x.data) not in closed]  # stale lists open deals only
+    deals += [(x.id, {**x.data, "value": None}) for x in left]
+    warnings: list[str] = [left_out_warning(left, rates, "shown without a value")] if left else []
     tz = cfg.tz
     today = local_date(now, tz)
     last_touch: dict[str, dt.datetime] = {}

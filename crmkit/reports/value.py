@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from crmkit.render.numbers import percent, whole
 from crmkit.render.report import Chart, Column, Report, Section, Series
+from crmkit.reports.frame import mark_left_out, without_rates
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
 
 HUNDRED = Decimal(100)
@@ -33,7 +35,16 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
     from crmkit.sales.pipeline import PipelineConfig
     from crmkit.sales.value import deal_rows
 
-    rows_ = deal_rows(ws, PipelineConfig.from_config(ws.config, ws.tz))
+    cfg = PipelineConfig.from_config(ws.config, ws.tz)
+    rows_ = deal_rows(ws, cfg)
+    # a deal in a currency without a rate is left out (and named), not the whole report
+    rates = cfg.rates_to()
+    # (a deal of no customer, neither company nor contact, counts nowhere and is not named)
+    _, left = without_rates([(rid, {"value": row[3], "currency": row[4]}) for rid, row in rows_
+                             if row[0] is not None or row[1] is not None], rates, cfg.currency)
+    if left:
+        unpriced = {x.id for x in left}
+        rows_ = [(rid, row) for rid, row in rows_ if rid not in unpriced]
     now_values = compute(ws, as_of, tiering, rows_)
     then_values = compute(ws, since, tiering, rows_)
     keys = set(chosen) if chosen is not None else None
@@ -80,7 +91,9 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
 
     n = len(buyers)
     pareto_share = _pct(Decimal(pareto_count), Decimal(n)) if pareto_count and n else None
-    pareto_text = (f"{pareto_count} of {n} buying customers ({pareto_share}%) make 80% of the revenue"
+    loc = ws.config.get("locale")
+    pareto_text = (f"{pareto_count} of {n} buying customers ({percent(pareto_share, loc) if pareto_share is not None else '-'}) make "
+                   f"{percent(PARETO, loc)} of the revenue"
                    if pareto_count else "no revenue yet")
 
     def plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +140,8 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
     if any(r["customers"] for r in tier_rows):
         charts.append(Chart("bars", "Lifetime value by tier", [r["tier"] for r in tier_rows],
                             [Series("lifetime value", [r["lifetime_value"] for r in tier_rows])]))
-    return Report("value", "Customer value",
+    return mark_left_out(Report("value", "Customer value",
                   meta=[("as of", as_of.isoformat()), ("tier movement since", since.isoformat()),
-                        ("buying customers", str(n)), ("revenue", f"{_money(total):,.0f} {data['currency']}"),
+                        ("buying customers", str(n)), ("revenue", f"{whole(_money(total).quantize(Decimal(1), rounding=ROUND_HALF_UP), ws.config.get('locale'))} {data['currency']}"),
                         ("Pareto", pareto_text)],
-                  sections=sections, charts=charts, data=data)
+                  sections=sections, charts=charts, data=data), left, rates)

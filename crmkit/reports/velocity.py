@@ -12,10 +12,12 @@ from crmkit.reports.frame import (
     collect_facts,
     group_of,
     m,
+    mark_left_out,
     pct,
     report_meta,
     round_days,
     setup,
+    without_rates,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.reports.winrate import closed_facts, win_stats
@@ -44,7 +46,7 @@ def velocity_report(
     start = setup(cfg, now, by, currency)
     rates, warnings, today = start.rates, start.warnings, start.today
     period = period or parse_period("12m", today)
-    deals = deals if isinstance(deals, list) else list(deals)
+    deals, left = without_rates(deals, rates, cfg.currency)
     open_stages = cfg.open_stages
     order = {s.name: i for i, s in enumerate(open_stages)}
     n_open = len(open_stages)
@@ -166,4 +168,4 @@ def velocity_report(
     meta = report_meta(cfg, rates, now) + [("closed in", period.label)]
     chart = Chart("funnel", "Deals reaching each stage", [r["stage"] for r in stage_rows] + [cfg.won_stage.name],
                   [Series("deals", [r["reached"] for r in stage_rows] + [reached[n_open]])], unit="deals")
-    return Report("velocity", "Sales velocity", meta, sections, [chart], data, warnings)
+    return mark_left_out(Report("velocity", "Sales velocity", meta, sections, [chart], data, warnings), left, rates)

@@ -13,10 +13,12 @@ from crmkit.reports.frame import (
     collect_facts,
     created_on,
     m,
+    mark_left_out,
     pct,
     report_meta,
     round_days,
     setup,
+    without_rates,
 )
 from crmkit.reports.periods import Period, parse_period
 from crmkit.sales.facts import DealFacts
@@ -92,6 +94,7 @@ def winrate_report(
     start = setup(cfg, now, by, currency)
     rates, warnings, today = start.rates, start.warnings, start.today
     period = period or parse_period("12m", today)
+    deals, left = without_rates(deals, rates, cfg.currency)
     facts = collect_facts(deals, cfg, rates, warnings, only="closed")
     items = closed_facts(facts, cfg, period, warnings)
     total = _public(win_stats(items, cfg))
@@ -128,4 +131,4 @@ def winrate_report(
         "groups": rows,
     }
     meta = report_meta(cfg, rates, now) + [("period", period.label)]
-    return Report("winrate", "Win rate", meta, [sec], [], data, warnings)
+    return mark_left_out(Report("winrate", "Win rate", meta, [sec], [], data, warnings), left, rates)

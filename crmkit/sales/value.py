@@ -442,7 +442,13 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             continue
         amount = amount_of(value_raw)
         if amount is not None and currency and currency.upper() != rates.target:
-            amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
+            try:
+                amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
+            except CrmkitError:
+                # no exchange rate: the deal adds no money (never kronor plus forints), and
+                # tiers, SLA policies on `company.tier` and every listing still work;
+                # `report value` names such deals and exits 4
+                amount = None
         cv = out.get(key)
         if cv is None:
             if not names and key[0] == "contact":

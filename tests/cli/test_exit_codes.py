@@ -87,6 +87,14 @@ def test_4_route_leaves_a_record_without_owner(run, ws) -> None:
     assert r.exit_code == 4 and "left without an owner" in r.stderr
 
 
+def test_4_a_report_leaves_out_a_deal_without_exchange_rate(run, make_ws) -> None:
+    ws = make_ws({"deals/h.yaml": "title: Huf\nstage: lead\nvalue: 1000000\ncurrency: HUF\n",
+                  "deals/s.yaml": "title: Sek\nstage: lead\nvalue: 1000\n"})
+    r = run(["report", "pipeline", "--json"], ws)
+    assert r.exit_code == 4 and json.loads(r.stdout)["totals"]["value"] == "1000.00"
+    assert "left out of this report" in r.stderr and "deals/h.yaml" in r.stderr
+
+
 def test_a_missing_fallback_is_a_warning_in_route_and_in_check(run, ws) -> None:
     (ws / "leads/ld-20261101-aaaaa.yaml").write_text("name: Big\nstatus: prospect\nusers: 300\n")
     git(ws, "commit", "-qam", "big")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
 from sales_report_data import CFG, DEALS, NOW, by_key
 
-from crmkit.errors import CrmkitError
 from crmkit.render.report import render
 from crmkit.reports.periods import parse_period
 from crmkit.reports.pipeline import pipeline_report
@@ -55,10 +53,15 @@ def test_pipeline_in_another_currency() -> None:
     assert rep.data["totals"]["weighted"] == Decimal("100.00")
 
 
-def test_pipeline_refuses_to_mix_currencies_without_rate() -> None:
+def test_pipeline_never_mixes_currencies_without_rate() -> None:
+    """Kronor are never added to forints: the HUF deal is left out, named, and the report partial."""
+    whole = pipeline_report(DEALS, CFG, NOW)
     deals = DEALS + [("h", {"stage": "lead", "value": 1000000, "currency": "HUF"})]
-    with pytest.raises(CrmkitError, match=r"cannot add HUF to SEK \(deals/h.yaml\).*pipeline.rates"):
-        pipeline_report(deals, CFG, NOW)
+    rep = pipeline_report(deals, CFG, NOW)
+    assert rep.partial and not whole.partial
+    assert rep.data["totals"] == whole.data["totals"]
+    assert rep.data["left_out"] == [{"deal": "h", "value": "1000000", "currency": "HUF"}]
+    assert any("deals/h.yaml (1000000 HUF)" in w and "pipeline.rates" in w for w in rep.warnings)
 
 
 def test_pipeline_unknown_stage_is_counted_and_warned() -> None:
