@@ -389,8 +389,10 @@ class Transaction:
         self._refuse_bad_write(kind, record_id, None, data, text, path)
         self._remember(path)
         yamlio.atomic_write_text(path, text)
-        ws.invalidate(kind)
-        return Record(kind, record_id, yamlio.to_plain(data), path)
+        plain = yamlio.to_plain(data)
+        # a copy of its own for what was read: the caller may change the record it gets
+        ws.patch(kind, record_id, yamlio.as_read(yamlio.to_plain(data), text), path)
+        return Record(kind, record_id, plain, path)
 
     def update(self, kind: str, record_id: str, fn: Any) -> bool:
         """Load one record faithfully, let `fn` change it in place, write it back if it changed."""
@@ -413,11 +415,13 @@ class Transaction:
         after = yamlio.apply_style(yamlio.dumps(doc), style)  # CRLF and BOM kept as the file had them
         if after == raw:
             return False
-        self._refuse_bad_write(kind, record_id, old if isinstance(old, dict) else None,
-                               yamlio.to_plain(doc), after, path)
+        plain = yamlio.to_plain(doc)
+        self._refuse_bad_write(kind, record_id, old if isinstance(old, dict) else None, plain, after, path)
         self._remember(path)
         yamlio.atomic_write_text(path, after)
-        ws.invalidate(kind)
+        # the one record replaced in what was read, as a fresh read would give it
+        # (tests/store/test_linear.py compares the two after tick and route)
+        ws.patch(kind, record_id, yamlio.as_read(plain, after.lstrip("\ufeff")), path)
         return True
 
     #: Set by `merge`, the one command that writes tombstones (merged_into).
@@ -440,7 +444,7 @@ class Transaction:
         path = self.ws.path_for(kind, record_id)
         self._remember(path)
         path.unlink(missing_ok=True)
-        self.ws.invalidate(kind)
+        self.ws.patch(kind, record_id, None, path)
 
     def _inside(self, relpath: str) -> Path:
         from crmkit.errors import UsageError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import fcntl
 import gc
@@ -226,6 +227,7 @@ class Workspace:
             out: list[tuple[str, Any]] = []
             fresh: dict[str, tuple[int, int, Any]] = {}
             changed = False
+            yamlio.COUNTS["visit"] += len(entries)
             for entry in entries:
                 try:
                     st = entry.stat()
@@ -286,6 +288,7 @@ class Workspace:
         racy_after = cache.racy_after()
         out: list[Record] = []
         tombstones = self._tombstones.setdefault(kind, {})
+        yamlio.COUNTS["visit"] += len(entries)
         for entry in entries:
             name = entry.name
             try:
@@ -382,6 +385,35 @@ class Workspace:
                 if value == target.id or (isinstance(value, list) and target.id in value):
                     hits.append((rec, field))
         return hits
+
+    def patch(self, kind: str, record_id: str, data: dict[str, Any] | None, path: Path | str = "") -> None:
+        """After a write of one record: replace its entry in what was read (`data` None: the
+        file is gone), instead of forgetting the whole kind. Forgetting made a tick or a
+        route over N records read the folder again per record written: N x N."""
+        self.memo.clear()
+        records = self._records.get(kind)
+        if records is None:
+            return  # not read yet: the next read sees the file as written
+        index = self._index[kind]
+        tombstones = self._tombstones.setdefault(kind, {})
+        old = index.pop(record_id, None)
+        tombstones.pop(record_id, None)
+        new: Record | None = None
+        if data is not None:
+            if "merged_into" in data:
+                tombstones[record_id] = str(data["merged_into"])
+            else:
+                with _long_lived():
+                    new = Record(kind, record_id, _shared(data), str(path or self.path_for(kind, record_id)))
+                index[record_id] = new
+        at = bisect.bisect_left(records, record_id, key=operator.attrgetter("id"))
+        if old is not None and at < len(records) and records[at].id == record_id:
+            if new is None:
+                del records[at]
+            else:
+                records[at] = new
+        elif new is not None:
+            records.insert(at, new)
 
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
