@@ -87,6 +87,7 @@ class Workspace:
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
+        self._unsafe_said: set[Problem] = set()
         self.commit_enabled = commit
         #: --include-edits: a file crmkit changes may carry uncommitted edits of the user's
         self.include_edits = include_edits
@@ -275,7 +276,10 @@ class Workspace:
 
     def _warn_unsafe(self, exc: CrmkitError) -> None:
         problem = Problem(exc.path or "", None, "symlink", exc.message)
-        if problem not in self.warnings:
+        # once per command: a folder listed again (check reads it from its own cache
+        # first, then the checkers read records) must not warn again after it was reported
+        if problem not in self._unsafe_said:
+            self._unsafe_said.add(problem)
             self.warnings.append(problem)
 
     def _read_kind(self, kind: str) -> list[Record]:
