@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store import cache, paths, yamlio
+from crmkit.store.parsing import parse_files
+from crmkit.store.parsing import shared as _shared
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
 from crmkit.store.transaction import JOURNAL, Transaction, recover
 
@@ -36,9 +38,6 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-_ZONES: dict[Any, dt.tzinfo] = {}
-
-
 @contextmanager
 def _long_lived() -> Iterator[None]:
     """Build objects that live as long as the command: the cyclic collector off meanwhile,
@@ -52,22 +51,6 @@ def _long_lived() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
-
-
-def _shared(node: Any) -> Any:
-    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
-    per offset. The parser makes a new object for each; pickle stores a shared object
-    once, so the parse cache gets smaller and loads faster."""
-    if isinstance(node, dict):
-        return {(sys.intern(k) if type(k) is str else k): _shared(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_shared(v) for v in node]
-    if type(node) is str and len(node) <= 40:
-        return sys.intern(node)
-    if isinstance(node, dt.datetime) and node.tzinfo is not None:
-        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
-        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
-    return node
 
 
 class Workspace:
@@ -293,34 +276,31 @@ class Workspace:
         out: list[Record] = []
         tombstones = self._tombstones.setdefault(kind, {})
         yamlio.COUNTS["visit"] += len(entries)
+        found: list[tuple[os.DirEntry[str], int, int, Any]] = []
+        missed: list[int] = []
         for entry in entries:
-            name = entry.name
             try:
                 st = entry.stat()
             except FileNotFoundError:
                 continue
             size, mtime = st.st_size, st.st_mtime_ns
-            hit = stored.get(name)
+            hit = stored.get(entry.name)
             if hit is not None and hit[0] == size and hit[1] == mtime:
-                data = hit[2]
-                if mtime < racy_after:
-                    fresh[name] = hit
-                else:
-                    changed = True
+                found.append((entry, size, mtime, hit))
             else:
-                path = Path(entry.path)
-                try:
-                    data = yamlio.load_fast(path)
-                    if data is None:
-                        data = {}
-                    if not isinstance(data, dict):
-                        raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
-                    data = _shared(data)
-                except CrmkitError as exc:
-                    data = exc  # cached too: a broken file is not re-parsed until it changes
+                missed.append(len(found))
+                found.append((entry, size, mtime, None))
+        # a broken file's error is cached too: it is not parsed again until it changes
+        for at, data in zip(missed, parse_files([found[i][0].path for i in missed]), strict=True):
+            found[at] = (*found[at][:3], (found[at][1], found[at][2], data))
+            changed = True
+        for entry, size, mtime, hit in found:
+            name = entry.name
+            data = hit[2]
+            if mtime < racy_after:
+                fresh[name] = hit
+            else:
                 changed = True
-                if mtime < racy_after:
-                    fresh[name] = (size, mtime, data)
             rid = name[:-5]
             if type(data) is dict:
                 if "merged_into" in data:
