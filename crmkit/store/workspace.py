@@ -8,7 +8,6 @@ import fcntl
 import gc
 import operator
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -294,7 +293,7 @@ class Workspace:
         for at, data in zip(missed, parse_files([found[i][0].path for i in missed]), strict=True):
             found[at] = (*found[at][:3], (found[at][1], found[at][2], data))
             changed = True
-        for entry, size, mtime, hit in found:
+        for entry, _size, mtime, hit in found:
             name = entry.name
             data = hit[2]
             if mtime < racy_after:
