@@ -78,6 +78,8 @@ class Workspace:
         #: until the next write: invalidate() clears it.
         self.memo: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
+        #: (size, mtime) of the record files read, when old enough to trust (not racy)
+        self._stats: dict[str, dict[str, tuple[int, int]]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
         try:
@@ -293,14 +295,16 @@ class Workspace:
         for at, data in zip(missed, parse_files([found[i][0].path for i in missed]), strict=True):
             found[at] = (*found[at][:3], (found[at][1], found[at][2], data))
             changed = True
-        for entry, _size, mtime, hit in found:
+        stats = self._stats[kind] = {}
+        for entry, size, mtime, hit in found:
             name = entry.name
             data = hit[2]
+            rid = name[:-5]
             if mtime < racy_after:
                 fresh[name] = hit
+                stats[rid] = (size, mtime)
             else:
                 changed = True
-            rid = name[:-5]
             if type(data) is dict:
                 if "merged_into" in data:
                     tombstones[rid] = str(data["merged_into"])
@@ -381,6 +385,17 @@ class Workspace:
         tombstones = self._tombstones.setdefault(kind, {})
         old = index.pop(record_id, None)
         tombstones.pop(record_id, None)
+        stats = self._stats.get(kind)
+        if stats is not None:
+            stats.pop(record_id, None)
+            if data is not None and path:
+                # written just now by this command, under the lock: what it says is known,
+                # so a second change in the same run need not read it again
+                try:
+                    st = os.stat(path)
+                    stats[record_id] = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    pass
         new: Record | None = None
         if data is not None:
             if "merged_into" in data:
@@ -398,6 +413,19 @@ class Workspace:
         elif new is not None:
             records.insert(at, new)
 
+    def unchanged(self, kind: str, record_id: str, path: Path) -> dict[str, Any] | None:
+        """The record's data as read, if its file still has the size and mtime it had then
+        (and was old enough then to trust them, as the parse cache does); else None."""
+        seen = self._stats.get(kind, {}).get(record_id)
+        rec = self._index.get(kind, {}).get(record_id)
+        if seen is None or rec is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return rec.data if (st.st_size, st.st_mtime_ns) == seen else None
+
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
         self.memo.clear()
@@ -405,6 +433,7 @@ class Workspace:
             self._records.pop(k, None)
             self._index.pop(k, None)
             self._tombstones.pop(k, None)
+            self._stats.pop(k, None)
 
     # -- writing -----------------------------------------------------------------
 
