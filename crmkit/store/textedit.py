@@ -12,6 +12,7 @@ faithful round-trip edit is made instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -21,9 +22,55 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _SCALARS = (str, int, float, bool, type(None))
 
 
+#: Text a dump writes as it is (no quotes): starts with a letter, no `: `, ` #` or
+#: characters YAML gives a meaning; words YAML reads as booleans or null are quoted.
+_PLAIN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_./@+-]*(?: [A-Za-z0-9_./@+-]+)*\Z")
+_NOT_TEXT = frozenset({"null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"})
+
+
+def _scalar(value: Any) -> str | None:
+    """How a dump writes this value after `key: `, for the common cases; None: ask the dumper."""
+    if type(value) is str:
+        if _PLAIN_TEXT.match(value) and value not in _NOT_TEXT and not yamlio.yaml11_special(value):
+            return value
+        return None
+    if type(value) is int:
+        return str(value)
+    if type(value) is dt.datetime and value.tzinfo is not None:
+        return value.isoformat(timespec="seconds" if not value.microsecond else "microseconds")
+    if type(value) is dt.date:
+        return value.isoformat()
+    return None
+
+
 def _one_line(key: str, value: Any) -> str | None:
+    quick = _scalar(value)
+    if quick is not None:
+        return f"{key}: {quick}\n"
     text: str = yamlio.dumps({key: value})
     return text if text.count("\n") == 1 and text.startswith(f"{key}: ") else None
+
+
+def _items(key: str, items: list[Any]) -> str | None:
+    """The lines of new list items under `key` (`  - a: 1` / `    b: 2`), as a dump writes them."""
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, dict) or not item:
+            break
+        lines = []
+        for k, v in item.items():
+            text = _scalar(v) if type(k) is str and _PLAIN_KEY.match(k) else None
+            if text is None:
+                break
+            lines.append(f"{k}: {text}\n")
+        else:
+            out.append("  - " + "    ".join(lines))
+            continue
+        break
+    else:
+        return "".join(out)
+    dumped = yamlio.dumps({key: items})
+    return dumped[len(key) + 2:] if dumped.startswith(f"{key}:\n  - ") else None
 
 
 def edited(raw: str, before: dict[str, Any], after: dict[str, Any]) -> str | None:
@@ -52,13 +99,13 @@ def edited(raw: str, before: dict[str, Any], after: dict[str, Any]) -> str | Non
         at = starts[key]
         if isinstance(old, list) and isinstance(new, list) and key == keys[-1] \
                 and len(new) > len(old) and new[:len(old)] == old and old:
-            items = yamlio.dumps({key: new[len(old):]})
-            if not items.startswith(f"{key}:\n  - "):
-                return None
             if not lines[at].rstrip() == f"{key}:" or not all(
                     ln.startswith("  ") or not ln for ln in lines[at + 1:]):
                 return None  # the list must run to the end of the file, indented as crmkit writes it
-            tail.append(items[len(key) + 2:])
+            items = _items(key, new[len(old):])
+            if items is None:
+                return None
+            tail.append(items)
             continue
         if type(old) in _SCALARS and type(new) in _SCALARS:
             following = lines[at + 1] if at + 1 < len(lines) else ""
