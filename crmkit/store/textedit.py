@@ -91,21 +91,21 @@ def edited(raw: str, before: dict[str, Any], after: dict[str, Any]) -> str | Non
             starts[head] = i
     if set(starts) != set(keys) or sorted(starts.values()) != [starts[k] for k in keys]:
         return None  # not one block mapping laid out key after key
-    tail: list[str] = []
-    for key in keys:
+    ends = [starts[k] for k in keys[1:]] + [len(lines) - 1]  # where each key's lines stop
+    inserts: dict[int, str] = {}  # line index -> text to put before it
+    for key, end in zip(keys, ends, strict=True):
         old, new = before[key], after[key]
         if old == new and type(old) is type(new):
             continue
         at = starts[key]
-        if isinstance(old, list) and isinstance(new, list) and key == keys[-1] \
-                and len(new) > len(old) and new[:len(old)] == old and old:
-            if not lines[at].rstrip() == f"{key}:" or not all(
-                    ln.startswith("  ") or not ln for ln in lines[at + 1:]):
-                return None  # the list must run to the end of the file, indented as crmkit writes it
+        if isinstance(old, list) and isinstance(new, list) and len(new) > len(old) and new[:len(old)] == old and old:
+            if not lines[at] == f"{key}:" or not all(ln.startswith("  - ") or ln.startswith("    ")
+                                                     for ln in lines[at + 1:end]):
+                return None  # a block list, indented as crmkit writes it, up to the next key
             items = _items(key, new[len(old):])
             if items is None:
                 return None
-            tail.append(items)
+            inserts[end] = items
             continue
         if type(old) in _SCALARS and type(new) in _SCALARS:
             following = lines[at + 1] if at + 1 < len(lines) else ""
@@ -120,9 +120,8 @@ def edited(raw: str, before: dict[str, Any], after: dict[str, Any]) -> str | Non
             continue
         return None
     added = {k: after[k] for k in after if k not in before}
-    text = "\n".join(lines)
-    if tail:
-        text += "".join(tail)
+    text = "".join(inserts.get(i, "") + line + "\n" for i, line in enumerate(lines[:-1]))
+    text += inserts.get(len(lines) - 1, "")
     if added:
         extra = yamlio.dumps(added)
         if extra.startswith((" ", "-")):

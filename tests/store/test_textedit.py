@@ -83,3 +83,12 @@ def test_an_edit_is_the_text_plus_the_new_lines() -> None:
 def test_anything_unusual_goes_the_round_trip_way(raw: str) -> None:
     after = {**BEFORE, "priority": "high", "events": [*BEFORE["events"], {"type": "x", "at": dt.date(2026, 1, 1)}]}
     assert textedit.edited(raw, BEFORE, after) is None
+
+
+def test_a_list_that_is_not_last_grows_in_place() -> None:
+    raw = RAW + "owner: zsofia\n"
+    before = {**BEFORE, "owner": "zsofia"}
+    after = {**before, "events": [*BEFORE["events"], {"type": "escalated", "rule": "r1"}]}
+    text = textedit.edited(raw, before, after)
+    assert text == RAW + "  - type: escalated\n    rule: r1\nowner: zsofia\n"
+    assert yamlio.loads_fast(text) == after
