@@ -113,10 +113,10 @@ def edited(raw: str, before: dict[str, Any], after: dict[str, Any]) -> str | Non
                 return None  # a comment to keep, or a value over several lines
             if _one_line(key, old) != lines[at] + "\n":
                 return None  # not written the way a dump writes it: the round trip decides
-            line = _one_line(key, new)
-            if line is None:
+            new_line = _one_line(key, new)
+            if new_line is None:
                 return None
-            lines[at] = line[:-1]
+            lines[at] = new_line[:-1]
             continue
         return None
     added = {k: after[k] for k in after if k not in before}

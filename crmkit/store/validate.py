@@ -324,7 +324,7 @@ def _check_key(ws: Any) -> str:
 
     from crmkit.store import schema
 
-    code = []
+    code: list[tuple[int, int] | None] = []
     for module_file in (__file__, schema.__file__):
         try:
             st = os.stat(module_file)
