@@ -319,13 +319,15 @@ class _Checked(dict[str, list[tuple[str, Any]]]):
 
 def _check_key(ws: Any) -> str:
     """What a record's own problems depend on besides its file: the users and stages in
-    crmkit.yaml, and the schema and these rules (the code, by its files' size and mtime)."""
+    crmkit.yaml, and the schema, the value parsers and these rules (the code, by its
+    files' size and mtime)."""
     import hashlib
 
+    from crmkit import values
     from crmkit.store import schema
 
     code: list[tuple[int, int] | None] = []
-    for module_file in (__file__, schema.__file__):
+    for module_file in (__file__, schema.__file__, values.__file__):
         try:
             st = os.stat(module_file)
             code.append((st.st_size, st.st_mtime_ns))
