@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shlex
 import sys
@@ -15,7 +14,6 @@ from typing import Any
 import click
 
 from crmkit.errors import CrmkitError, Problem, UsageError
-from crmkit.render.jsontext import json_default
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -201,6 +199,10 @@ def format_option(choices: Sequence[str] = FORMATS) -> Callable[[Callable[..., A
 
 def dumps_json(data: Any, *, lines: bool = False) -> str:
     """JSON text; indented for a person at a terminal, compact (and fast) for a pipe."""
+    import json  # here, not at the top: `crmkit --help` and table output never need it
+
+    from crmkit.render.jsontext import json_default
+
     if lines:
         return "\n".join(json.dumps(item, ensure_ascii=False, default=json_default) for item in data)
     indent = 2 if sys.stdout.isatty() else None

@@ -145,11 +145,11 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
 _ABSENT = object()
 
 
-def config_problems(ws: Any) -> list[Problem]:
+def config_problems(ws: Any, key_lines: Callable[[Path], dict[str, int]] = yamlio.key_lines) -> list[Problem]:
     """The parts of crmkit.yaml the foundation relies on: users and pipeline stages."""
     path = "crmkit.yaml"
     problems: list[Problem] = []
-    lines = yamlio.key_lines(ws.config_path)
+    lines = key_lines(ws.config_path)
     users = ws.config.get("users")
     if users is not None and not isinstance(users, dict):
         problems.append(Problem(path, lines.get("users"), "config", "users must be a mapping of user id to details"))
@@ -171,6 +171,15 @@ def stage_names(ws: Any) -> set[str]:
 
 def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
     """Content, references, owners and stages of one record."""
+    found = own_problems(ws, rec)
+    for field, kind, target in references(rec):
+        if target not in ws.index(kind):
+            found.append((field, "missing-ref", f"{field}: no {kind} with id {target!r}"))
+    return found
+
+
+def own_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
+    """What is wrong with one record on its own: content, owner and stage (no other record read)."""
     found = field_problems(rec.kind, rec.data)
     users = ws.users
     owner = rec.data.get("owner")
@@ -181,15 +190,19 @@ def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
         stage = rec.data.get("stage")
         if stages and isinstance(stage, str) and stage not in stages:  # other types: field_problems
             found.append(("stage", "unknown-stage", f"stage {stage!r} is not a pipeline stage in crmkit.yaml"))
+    return found
+
+
+def references(rec: Record) -> list[tuple[str, str, str]]:
+    """(field, kind, id) for every reference the record makes, in field order."""
+    out: list[tuple[str, str, str]] = []
     for field, kind in REF_FIELDS.items():
         value = rec.data.get(field)
         if value is None or FIELDS[rec.kind].get(field) is None:
             continue
         targets = value if isinstance(value, list) else [value]
-        for target in targets:
-            if isinstance(target, str) and target not in ws.index(kind):
-                found.append((field, "missing-ref", f"{field}: no {kind} with id {target!r}"))
-    return found
+        out.extend((field, kind, target) for target in targets if isinstance(target, str))
+    return out
 
 
 def _line(lines: dict[str, int], field: str, message: str) -> int | None:
@@ -210,10 +223,11 @@ def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> lis
     The domains' own files (rules, segments, templates) are checked by crmkit.check,
     which runs this first.
     """
-    problems = config_problems(ws)
+    key_lines = _KeyLines(ws)
+    problems = config_problems(ws, key_lines)
+    checked = _checked_from_cache(ws)
     for kind in KINDS:
         folder = ws.root / FOLDERS[kind]
-        recs = ws.records(kind)
         seen_folded: dict[str, str] = {}
         if folder.is_dir():
             for name in sorted(os.listdir(folder)):
@@ -228,21 +242,125 @@ def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> lis
                 if other:
                     problems.append(Problem(rel, None, "duplicate-id", f"same id as {other} (ids are case-insensitive)"))
                 seen_folded[rid.lower()] = rel
+        if checked is not None:
+            # from the per-file check cache; references against the ids of every kind
+            for rid, (own, refs) in checked[kind]:
+                found = list(own)
+                for field, ref_kind, target in refs:
+                    if target not in checked.ids[ref_kind]:
+                        found.append((field, "missing-ref", f"{field}: no {ref_kind} with id {target!r}"))
+                if found:
+                    _report(ws, problems, ws.path_for(kind, rid), found, key_lines)
+            if progress:
+                progress(len(checked[kind]))
+            continue
+        recs = ws.records(kind)
         for rec in recs:
             found = record_problems(ws, rec)
             if found:
-                lines = yamlio.key_lines(rec.path)
-                rel = ws.rel(rec.path)
-                for field, code, message in found:
-                    problems.append(Problem(rel, _line(lines, field, message), code, message))
+                _report(ws, problems, rec.path, found, key_lines)
         if progress:
             progress(len(recs))
+    key_lines.save()
     # Unreadable files were collected as warnings while reading; in check they are problems.
     # Links are reported once each by the paths check below, not again as unreadable files.
     problems.extend(Problem(w.path, w.line, "yaml", w.message) for w in ws.warnings if w.code != "symlink")
     ws.warnings.clear()
     problems.sort(key=lambda p: (p.path, p.line or 0, p.code))
     return problems
+
+
+class _KeyLines:
+    """`yamlio.key_lines` (a round-trip parse) of the files with problems, kept beside the
+    check cache per file while its size and mtime stay: a warm check parses nothing."""
+
+    def __init__(self, ws: Any) -> None:
+        from crmkit.store import cache
+
+        self.cache = cache
+        self.root = ws.root
+        self.path = cache.cache_path(ws.root, "check-lines")
+        self.header = (cache.CACHE_VERSION,)
+        self.stored: dict[str, tuple[int, int, dict[str, int]]] = cache.load(self.path, self.header) or {}
+        self.fresh: dict[str, tuple[int, int, dict[str, int]]] = {}
+        self.racy_after = cache.racy_after()
+
+    def __call__(self, path: Path) -> dict[str, int]:
+        try:
+            st = path.stat()
+        except OSError:
+            return yamlio.key_lines(path)
+        name = str(path)
+        hit = self.stored.get(name)
+        if hit is None or hit[0] != st.st_size or hit[1] != st.st_mtime_ns:
+            hit = (st.st_size, st.st_mtime_ns, yamlio.key_lines(path))
+        if st.st_mtime_ns < self.racy_after:
+            self.fresh[name] = hit
+        return hit[2]
+
+    def save(self) -> None:
+        if self.fresh != self.stored:
+            self.cache.save(self.root, self.path, self.header, self.fresh)
+
+
+def _report(ws: Any, problems: list[Problem], path: Path, found: list[tuple[str, str, str]],
+            key_lines: Callable[[Path], dict[str, int]] = yamlio.key_lines) -> None:
+    lines = key_lines(path)
+    rel = ws.rel(path)
+    for field, code, message in found:
+        problems.append(Problem(rel, _line(lines, field, message), code, message))
+
+
+class _Checked(dict[str, list[tuple[str, Any]]]):
+    """Per kind, (id, (own problems, references)) for every record, and the ids of each kind."""
+
+    ids: dict[str, set[str]]
+
+
+def _check_key(ws: Any) -> str:
+    """What a record's own problems depend on besides its file: the users and stages in
+    crmkit.yaml, and the schema, the value parsers and these rules (the code, by its
+    files' size and mtime)."""
+    import hashlib
+
+    from crmkit import values
+    from crmkit.store import schema
+
+    code: list[tuple[int, int] | None] = []
+    for module_file in (__file__, schema.__file__, values.__file__):
+        try:
+            st = os.stat(module_file)
+            code.append((st.st_size, st.st_mtime_ns))
+        except (OSError, TypeError):
+            code.append(None)
+    users = ws.users
+    parts = (sorted(users) if users else users, repr(ws.config.get("users") is None),
+             sorted(stage_names(ws)), code)
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+def _checked_from_cache(ws: Any) -> _Checked | None:
+    """Every record's own problems and references, from the per-file check cache (kept like
+    the parse cache: while the file's size and mtime stay, and while `_check_key` does).
+    A warm check then neither unpickles whole records nor validates them again. None when
+    some file cannot be read: the ordinary path reports it."""
+    users = ws.config.get("users")
+    if users is not None and not isinstance(users, dict):
+        return None  # config_problems speaks of it; the ordinary path is exact about owners
+    key = _check_key(ws)
+    out = _Checked()
+    out.ids = {}
+    for kind in KINDS:
+        def checked(rid: str, data: dict[str, Any], kind: str = kind) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            rec = Record(kind, rid, data)
+            return tuple(own_problems(ws, rec)), tuple(references(rec))
+
+        pairs = ws.derived(kind, "check", checked, key)
+        if pairs is None:
+            return None
+        out[kind] = pairs
+        out.ids[kind] = {rid for rid, _ in pairs}
+    return out
 
 
 def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:

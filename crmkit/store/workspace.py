@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import fcntl
 import gc
 import operator
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store import cache, paths, yamlio
+from crmkit.store.parsing import parse_files
+from crmkit.store.parsing import shared as _shared
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
 from crmkit.store.transaction import JOURNAL, Transaction, recover
 
@@ -35,9 +37,6 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-_ZONES: dict[Any, dt.tzinfo] = {}
-
-
 @contextmanager
 def _long_lived() -> Iterator[None]:
     """Build objects that live as long as the command: the cyclic collector off meanwhile,
@@ -51,22 +50,6 @@ def _long_lived() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
-
-
-def _shared(node: Any) -> Any:
-    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
-    per offset. The parser makes a new object for each; pickle stores a shared object
-    once, so the parse cache gets smaller and loads faster."""
-    if isinstance(node, dict):
-        return {(sys.intern(k) if type(k) is str else k): _shared(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_shared(v) for v in node]
-    if type(node) is str and len(node) <= 40:
-        return sys.intern(node)
-    if isinstance(node, dt.datetime) and node.tzinfo is not None:
-        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
-        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
-    return node
 
 
 class Workspace:
@@ -86,6 +69,7 @@ class Workspace:
         self.config_path = self.root / CONFIG_FILE
         self.config: dict[str, Any] = self._load_config()
         self.warnings: list[Problem] = []
+        self._unsafe_said: set[Problem] = set()
         self.commit_enabled = commit
         #: --include-edits: a file crmkit changes may carry uncommitted edits of the user's
         self.include_edits = include_edits
@@ -94,6 +78,8 @@ class Workspace:
         #: until the next write: invalidate() clears it.
         self.memo: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
+        #: (size, mtime) of the record files read, when old enough to trust (not racy)
+        self._stats: dict[str, dict[str, tuple[int, int]]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
         try:
@@ -226,6 +212,7 @@ class Workspace:
             out: list[tuple[str, Any]] = []
             fresh: dict[str, tuple[int, int, Any]] = {}
             changed = False
+            yamlio.COUNTS["visit"] += len(entries)
             for entry in entries:
                 try:
                     st = entry.stat()
@@ -273,7 +260,10 @@ class Workspace:
 
     def _warn_unsafe(self, exc: CrmkitError) -> None:
         problem = Problem(exc.path or "", None, "symlink", exc.message)
-        if problem not in self.warnings:
+        # once per command: a folder listed again (check reads it from its own cache
+        # first, then the checkers read records) must not warn again after it was reported
+        if problem not in self._unsafe_said:
+            self._unsafe_said.add(problem)
             self.warnings.append(problem)
 
     def _read_kind(self, kind: str) -> list[Record]:
@@ -286,35 +276,35 @@ class Workspace:
         racy_after = cache.racy_after()
         out: list[Record] = []
         tombstones = self._tombstones.setdefault(kind, {})
+        yamlio.COUNTS["visit"] += len(entries)
+        found: list[tuple[os.DirEntry[str], int, int, Any]] = []
+        missed: list[int] = []
         for entry in entries:
-            name = entry.name
             try:
                 st = entry.stat()
             except FileNotFoundError:
                 continue
             size, mtime = st.st_size, st.st_mtime_ns
-            hit = stored.get(name)
+            hit = stored.get(entry.name)
             if hit is not None and hit[0] == size and hit[1] == mtime:
-                data = hit[2]
-                if mtime < racy_after:
-                    fresh[name] = hit
-                else:
-                    changed = True
+                found.append((entry, size, mtime, hit))
             else:
-                path = Path(entry.path)
-                try:
-                    data = yamlio.load_fast(path)
-                    if data is None:
-                        data = {}
-                    if not isinstance(data, dict):
-                        raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
-                    data = _shared(data)
-                except CrmkitError as exc:
-                    data = exc  # cached too: a broken file is not re-parsed until it changes
-                changed = True
-                if mtime < racy_after:
-                    fresh[name] = (size, mtime, data)
+                missed.append(len(found))
+                found.append((entry, size, mtime, None))
+        # a broken file's error is cached too: it is not parsed again until it changes
+        for at, data in zip(missed, parse_files([found[i][0].path for i in missed]), strict=True):
+            found[at] = (*found[at][:3], (found[at][1], found[at][2], data))
+            changed = True
+        stats = self._stats[kind] = {}
+        for entry, size, mtime, hit in found:
+            name = entry.name
+            data = hit[2]
             rid = name[:-5]
+            if mtime < racy_after:
+                fresh[name] = hit
+                stats[rid] = (size, mtime)
+            else:
+                changed = True
             if type(data) is dict:
                 if "merged_into" in data:
                     tombstones[rid] = str(data["merged_into"])
@@ -383,6 +373,59 @@ class Workspace:
                     hits.append((rec, field))
         return hits
 
+    def patch(self, kind: str, record_id: str, data: dict[str, Any] | None, path: Path | str = "") -> None:
+        """After a write of one record: replace its entry in what was read (`data` None: the
+        file is gone), instead of forgetting the whole kind. Forgetting made a tick or a
+        route over N records read the folder again per record written: N x N."""
+        self.memo.clear()
+        records = self._records.get(kind)
+        if records is None:
+            return  # not read yet: the next read sees the file as written
+        index = self._index[kind]
+        tombstones = self._tombstones.setdefault(kind, {})
+        old = index.pop(record_id, None)
+        tombstones.pop(record_id, None)
+        stats = self._stats.get(kind)
+        if stats is not None:
+            stats.pop(record_id, None)
+            if data is not None and path:
+                # written just now by this command, under the lock: what it says is known,
+                # so a second change in the same run need not read it again
+                try:
+                    st = os.stat(path)
+                    stats[record_id] = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    pass
+        new: Record | None = None
+        if data is not None:
+            if "merged_into" in data:
+                tombstones[record_id] = str(data["merged_into"])
+            else:
+                with _long_lived():
+                    new = Record(kind, record_id, _shared(data), str(path or self.path_for(kind, record_id)))
+                index[record_id] = new
+        at = bisect.bisect_left(records, record_id, key=operator.attrgetter("id"))
+        if old is not None and at < len(records) and records[at].id == record_id:
+            if new is None:
+                del records[at]
+            else:
+                records[at] = new
+        elif new is not None:
+            records.insert(at, new)
+
+    def unchanged(self, kind: str, record_id: str, path: Path) -> dict[str, Any] | None:
+        """The record's data as read, if its file still has the size and mtime it had then
+        (and was old enough then to trust them, as the parse cache does); else None."""
+        seen = self._stats.get(kind, {}).get(record_id)
+        rec = self._index.get(kind, {}).get(record_id)
+        if seen is None or rec is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return rec.data if (st.st_size, st.st_mtime_ns) == seen else None
+
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what was read, after a write."""
         self.memo.clear()
@@ -390,6 +433,7 @@ class Workspace:
             self._records.pop(k, None)
             self._index.pop(k, None)
             self._tombstones.pop(k, None)
+            self._stats.pop(k, None)
 
     # -- writing -----------------------------------------------------------------
 

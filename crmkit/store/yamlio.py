@@ -31,6 +31,12 @@ from crmkit.store.faults import fault
 MAX_FILE_BYTES = 1_000_000
 
 _ANCHOR_HINT = re.compile(r"[&*]")
+
+#: How many files were read (`read_text`), documents parsed (fast and round trip) and
+#: record files visited by a folder read (stat, then the parse cache or a parse), since
+#: the process started. Cheap enough to keep always: the test that proves tick, route
+#: and check linear in the records they touch counts them instead of timing.
+COUNTS: dict[str, int] = {"read": 0, "parse": 0, "visit": 0}
 _TOO_DEEP = "invalid YAML: nested too deeply (a record is a few levels of mappings and lists)"
 
 
@@ -228,6 +234,7 @@ def loads_fast(text: str, path: str | None = None) -> Any:
     """Parse YAML text on the fast path (C parser when available, YAML 1.2 semantics)."""
     from ruamel.yaml.error import YAMLError
 
+    COUNTS["parse"] += 1
     _check_depth(text, path)
     _check_no_anchors(text, path)
     fast = _fast_loader()
@@ -260,6 +267,7 @@ def read_text(path: Path, keep_style: bool = False) -> str:
     """
     from crmkit.store import paths
 
+    COUNTS["read"] += 1
     try:
         # No link is followed below a workspace root (store/paths.py), and an oversized
         # file is never read whole: at most one byte past the limit.
@@ -317,6 +325,7 @@ def loads_roundtrip(text: str, path: str | None = None) -> Any:
     """Parse YAML text keeping comments, order and quoting."""
     from ruamel.yaml.error import YAMLError
 
+    COUNTS["parse"] += 1
     _check_depth(text, path)
     _check_no_anchors(text, path)
     try:
@@ -444,6 +453,55 @@ def to_plain(obj: Any) -> Any:
             obj.microsecond, tzinfo=obj.tzinfo,
         )
     return obj
+
+
+_READ_AS_IS = (str, int, float, bool, type(None), _dt.date)
+
+
+def as_read(plain: Any, text: str) -> Any:
+    """What the fast path reads back from `text`, the YAML just written for `plain` (a
+    `to_plain` value): `plain` itself, with every time zone as the fixed offset the parser
+    gives (`+01:00`, not Europe/Stockholm), so a record patched in memory after a write is
+    the record a fresh read gives. Values of other types (a Decimal, a tuple) are parsed back."""
+    def same(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: same(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [same(v) for v in value]
+        if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+            zone = _offset_zone(value.utcoffset())
+            if type(value.tzinfo) is _dt.timezone and value.tzinfo.tzname(None) == zone.tzname(None):
+                return value
+            return value.replace(tzinfo=zone)
+        if type(value) in _READ_AS_IS or isinstance(value, _dt.datetime):
+            return value
+        raise _NotPlain
+
+    try:
+        return same(plain)
+    except _NotPlain:
+        return loads_fast(text)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_OFFSET_ZONES: dict[Any, _dt.timezone] = {}
+
+
+def _offset_zone(offset: _dt.timedelta | None) -> _dt.timezone:
+    """The zone the parser makes of `+01:00`, as `_represent_datetime` writes it: a fixed
+    offset named by its text."""
+    zone = _OFFSET_ZONES.get(offset)
+    if zone is None:
+        if offset is None or offset.microseconds or offset.seconds % 60:
+            raise _NotPlain  # written as +01:00:30, which the parser reads otherwise
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        name = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        zone = _OFFSET_ZONES[offset] = _dt.timezone(offset, name)
+    return zone
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -117,7 +117,7 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
                 event["due"] = b.at
             append_event(doc, event)
 
-        tx.update("ticket", b.ticket.id, breach)
+        tx.update("ticket", b.ticket.id, breach, plain=True)
         notes.append(f"{b.ticket.ref}: {b.target} breached")
     for f in plan.firings:
         changes: list[str] = []
@@ -140,7 +140,7 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
                 event["changes"] = list(changes)
             append_event(doc, event)
 
-        tx.update("ticket", f.ticket.id, fire)
+        tx.update("ticket", f.ticket.id, fire, plain=True)
         if f.rule.notify:
             # the ticket as written just now: an earlier rule in this run may have reassigned it
             fresh = ws.index("ticket").get(f.ticket.id) or f.ticket
