@@ -76,9 +76,9 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
                 first_response.append(target.elapsed.total_seconds() / 3600)
             if target.stopped_at is not None and target.name == "resolution":
                 resolution.append(target.elapsed.total_seconds() / 3600)
-    attainment_rows = []
-    for (policy, priority, target), (met, breached, undecided) in sorted(groups.items()):
-        attainment_rows.append({"policy": policy, "priority": priority, "target": target, "met": met,
+    attainment_rows: list[dict[str, Any]] = []
+    for (policy, priority, target_name), (met, breached, undecided) in sorted(groups.items()):
+        attainment_rows.append({"policy": policy, "priority": priority, "target": target_name, "met": met,
                                 "breached": breached, "open": undecided, "attainment": _pct(met, met + breached)})
     total_met = sum(r["met"] for r in attainment_rows)
     total_breached = sum(r["breached"] for r in attainment_rows)
@@ -99,10 +99,10 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
 
     backlog_rows = []
     for field in ("status", "priority", "line"):
-        counts: dict[str, int] = {}
+        tally: dict[str, int] = {}
         for t in open_tickets:
-            counts[str(t.get(field) or "-")] = counts.get(str(t.get(field) or "-"), 0) + 1
-        backlog_rows += [{"by": field, "value": k, "tickets": v} for k, v in sorted(counts.items())]
+            tally[str(t.get(field) or "-")] = tally.get(str(t.get(field) or "-"), 0) + 1
+        backlog_rows += [{"by": field, "value": k, "tickets": v} for k, v in sorted(tally.items())]
     ages: dict[str, int] = {}
     for t in open_tickets:
         c = t.get("created")

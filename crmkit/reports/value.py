@@ -57,7 +57,7 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
                      "pareto": pareto_count is None or rank <= pareto_count})
     shown = rows[:limit] if limit else rows
 
-    tier_rows = []
+    tier_rows: list[dict[str, Any]] = []
     for name in tiering.names:
         members = [cv for cv in customers if cv.tier == name]
         revenue = sum((cv.lifetime_value for cv in members), Decimal(0))
@@ -65,7 +65,7 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
                           "share": _pct(revenue, total), "open_pipeline":
                           _money(sum((cv.open_pipeline for cv in members), Decimal(0)))})
 
-    moves = []
+    moves: list[dict[str, Any]] = []
     for cv in customers:
         before: CustomerValue | None = then_values.get((cv.kind, cv.id))
         was = before.tier if before is not None else tiering.default
