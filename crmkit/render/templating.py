@@ -79,10 +79,11 @@ class MissingVariable(TemplateError):
         self.names = names
 
 
-class Data(dict):  # type: ignore[type-arg]
+class Data(dict[str, Any]):
     """A mapping that knows its dotted name, so an error can say `contact.title`."""
 
     __slots__ = ("_crmkit_name",)
+    _crmkit_name: str
 
 
 def named(value: Any, name: str) -> Any:
@@ -220,7 +221,8 @@ def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
     recording_cls = template.environment.undefined
     from crmkit.render.sandbox import LimitExceeded, render_limited
 
-    recording_cls.found = found = []
+    found: list[str] = []
+    recording_cls.found = found
     try:
         render_limited(template, context)
     except (Exception, LimitExceeded):  # noqa: BLE001 - we only want the names seen before it stopped
