@@ -218,7 +218,7 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
         revision = int(last.get("revision", 0)) + (1 if new_revision else 0)
     else:
         revision = max(1, by_hand)
-    date = today if new_revision else last.get("date", today)
+    date = today if new_revision or last is None else last.get("date", today)
     valid = offer.get("valid_until") or (date + dt.timedelta(days=int(settings.get("validity_days", 30)))
                                          if isinstance(date, dt.date) else None)
     number = str(offer.get("number") or f"{date:%Y}-{deal.id}")

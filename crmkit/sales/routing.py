@@ -176,7 +176,7 @@ def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: s
             a.set[key] = value
     if "status" in a.set:
         a.status = a.set["status"]
-    have = data.get("tags") if isinstance(data.get("tags"), list) else []
+    have = found if isinstance(found := data.get("tags"), list) else []
     a.tags = [t for t in rule.tags if t not in have]
     if rule.notify and a.owner and a.owner != a.previous_owner:
         a.notify = rule.notify
@@ -262,7 +262,7 @@ def explain(ws: Any, ruleset: RuleSet, rec: Record, *, force: bool = False) -> d
         outcome = {"routed": False, "why": f"not routed now: owner {manual} was set by a person (--force re-routes it)"}
     else:
         p = plan(ws, ruleset, kinds=[rec.kind], force=force, only=[rec])
-        a = (p.assignments or p.unassigned or [None])[0]
+        a = next(iter(p.assignments or p.unassigned), None)
         outcome = {"routed": bool(p.assignments), "why": reason, "assignment": a.to_dict() if a else None}
     return {
         "kind": rec.kind, "id": rec.id, "title": rec.title, "status": rec.data.get("status"),

@@ -174,7 +174,7 @@ def load_rules(ws: Any) -> RuleSet:
 
 
 def _stamp(ws: Any) -> tuple[Any, ...]:
-    out = []
+    out: list[tuple[int, int] | None] = []
     for rel, _ in RULE_FILES:
         try:
             st = (ws.root / rel).stat()

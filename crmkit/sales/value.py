@@ -322,7 +322,7 @@ def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
             tuple((h.at.timestamp(), h.stage, h.from_stage) for h in history_of(deal, tz)),
             tuple(c for c in people if isinstance(c, str)) if isinstance(people, list) else (),
             str(deal.get("title") or ""),
-            tuple(str(t) for t in deal.get("tags")) if isinstance(deal.get("tags"), list) else ())
+            tuple(str(t) for t in tags) if isinstance(tags := deal.get("tags"), list) else ())
 
 
 def company_names(ws: Any) -> list[tuple[str, str]]:
