@@ -275,8 +275,9 @@ class BusinessCalendar:
         if first >= end:
             return dt.timedelta()
         self._extend(first, end)
-        base = self._cum_start
-        return self._cum[(end - base).days] - self._cum[(first - base).days]
+        base, cum = self._cum_start, self._cum
+        assert base is not None and cum is not None  # _extend has set both
+        return cum[(end - base).days] - cum[(first - base).days]
 
     def _open_time(self, day: dt.date) -> dt.timedelta:
         return sum((e - s for s, e in self.intervals_on(day)), dt.timedelta())

@@ -228,6 +228,7 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
         if isinstance(contact, str) and contact:
             out.setdefault(contact, []).append(sig)
 
+    at: dt.datetime | None
     for tid, row in ticket_rows(ws):
         contact = row[0]
         if contact is None:
@@ -240,8 +241,8 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
-    for rid, row in deal_rows(ws, cfg):
-        stage, closed, created, history, people, title, tags = row[2], row[5], row[6], row[7], row[8], row[9], row[10]
+    for rid, drow in deal_rows(ws, cfg):
+        stage, closed, created, history, people, title, tags = drow[2], drow[5], drow[6], drow[7], drow[8], drow[9], drow[10]
         if stage != won or not people:
             continue
         at = None
