@@ -98,5 +98,5 @@ def schema(app: App, out: Path | None, kind: str | None) -> None:
     if app.json:
         echo_json({"written": written})
     else:
-        for path in written:
-            click.echo(path)
+        for name in written:
+            click.echo(name)
