@@ -32,11 +32,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import EXIT_NOT_READY, CrmkitError
 from crmkit.store.faults import fault
 from crmkit.store.yamlio import fsync_dir
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 JOURNAL_DIR = Path(".crmkit") / "tx"
 JOURNAL = JOURNAL_DIR / "journal"
@@ -259,7 +262,7 @@ _SAID_IDENTITY = False
 class Transaction:
     """The files one command writes; committed together, restored if the command fails."""
 
-    def __init__(self, ws: Any, message: str, command: str) -> None:
+    def __init__(self, ws: Workspace, message: str, command: str) -> None:
         from crmkit.store import gitio
 
         self.ws = ws
@@ -569,7 +572,7 @@ def clean_temp_files(paths: list[Path]) -> int:
 # -- recovery -------------------------------------------------------------------------------------
 
 
-def recover(ws: Any) -> str | None:
+def recover(ws: Workspace) -> str | None:
     """Finish or undo what a killed command left (call with the workspace lock held).
     Returns what was done ("completed" / "undone"), or None when there was nothing."""
     from crmkit.store import gitio
@@ -661,7 +664,7 @@ def _undo(root: Path, top: Path | None, head: str | None, entries: list[dict[str
     return restored, kept
 
 
-def unexplained_changes(ws: Any) -> list[str]:
+def unexplained_changes(ws: Workspace) -> list[str]:
     """`crmkit check`: record files that are changed or untracked in git while no crmkit
     transaction is under way (a journal explains its own files), and stray temp files."""
     from crmkit.store import gitio

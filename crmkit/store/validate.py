@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import yamlio
 from crmkit.store.records import FOLDERS, ID_RE, KINDS, REF_FIELDS, Record
 from crmkit.store.schema import FIELDS, REQUIRED, type_problem
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Problem codes that `check` lists without failing: crmkit works on, but something
 #: is probably not what was meant (a misspelt key in crmkit.yaml is silently unused).
@@ -93,7 +96,7 @@ def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]
     return found
 
 
-def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | None,
+def write_problems(ws: Workspace, kind: str, record_id: str, before: dict[str, Any] | None,
                    after: dict[str, Any], size: int, *, reserved_ok: bool = False) -> list[str]:
     """What makes a write unacceptable whichever command does it (the transaction asks).
 
@@ -145,7 +148,7 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
 _ABSENT = object()
 
 
-def config_problems(ws: Any) -> list[Problem]:
+def config_problems(ws: Workspace) -> list[Problem]:
     """The parts of crmkit.yaml the foundation relies on: users and pipeline stages."""
     path = "crmkit.yaml"
     problems: list[Problem] = []
@@ -164,12 +167,12 @@ def config_problems(ws: Any) -> list[Problem]:
     return problems
 
 
-def stage_names(ws: Any) -> set[str]:
+def stage_names(ws: Workspace) -> set[str]:
     stages = (ws.config.get("pipeline") or {}).get("stages") or []
     return {str(s.get("name")) for s in stages if isinstance(s, dict)}
 
 
-def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
+def record_problems(ws: Workspace, rec: Record) -> list[tuple[str, str, str]]:
     """Content, references, owners and stages of one record."""
     found = field_problems(rec.kind, rec.data)
     users = ws.users
@@ -204,7 +207,7 @@ def _line(lines: dict[str, int], field: str, message: str) -> int | None:
     return lines.get(path)
 
 
-def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> list[Problem]:
+def check_records(ws: Workspace, progress: Callable[[int], None] | None = None) -> list[Problem]:
     """Everything wrong with crmkit.yaml, ids, records and references, sorted by file and line.
 
     The domains' own files (rules, segments, templates) are checked by crmkit.check,
@@ -245,7 +248,7 @@ def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> lis
     return problems
 
 
-def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
+def validate_data(ws: Workspace, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
     """Refuse to write a record that `check` would complain about (add, set, edit),
     or that writes a field only crmkit keeps, or that `show` could not read back."""
     rec = Record(kind, record_id, data, path)
@@ -270,7 +273,7 @@ def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path
         raise CrmkitError(f"{message}{more}; nothing was written", path=ws.rel(path))
 
 
-def refuse_broken(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
+def refuse_broken(ws: Workspace, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
     """Refuse to write a record whose own fields are wrong (types, required, emails),
     for commands that change a record on the way (`deal move` of a deal with value: abc)."""
     found = field_problems(kind, data)

@@ -93,6 +93,10 @@ class Workspace:
         #: Figures computed from many records (customer values, sentiment signals), kept
         #: until the next write: invalidate() clears it.
         self.memo: dict[str, Any] = {}
+        #: What a domain's reader keeps for the workspace's whole life (rules, scoring,
+        #: calendars, SLA policies), by the reader's name; each checks its own file stamp
+        #: where the file can change. invalidate() leaves it.
+        self.readers: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
         #: Records merged into others leave a tombstone: id -> the id they live on as.
         self._tombstones: dict[str, dict[str, str]] = {}
