@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.views import view
 from crmkit.errors import CrmkitError
@@ -30,6 +30,9 @@ from crmkit.sales.pools import PoolState, is_open
 from crmkit.sales.rules import Rule, RuleSet
 from crmkit.store.appending import Appender, field_edit, write_all
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 @dataclass
@@ -111,7 +114,7 @@ REROUTE_ON_STATUS = {"lead"}
 
 
 
-def routing_reason(ws: Any, rec: Record) -> str | None:
+def routing_reason(ws: Workspace, rec: Record) -> str | None:
     """Why a record should be routed now, or None when it should be left alone."""
     if not is_open(ws, rec):
         return None
@@ -144,7 +147,7 @@ def manual_owner(rec: Record) -> str | None:
 # -- evaluating rules ---------------------------------------------------------------------
 
 
-def first_match(ws: Any, rules: list[Rule], rec: Record) -> Rule | None:
+def first_match(ws: Workspace, rules: list[Rule], rec: Record) -> Rule | None:
     mapping = view(ws, rec)
     for rule in rules:
         if rule.matches(mapping, ws.resolve):
@@ -152,7 +155,7 @@ def first_match(ws: Any, rules: list[Rule], rec: Record) -> Rule | None:
     return None
 
 
-def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: str) -> Assignment:
+def _decide(ws: Workspace, state: PoolState, rule: Rule | None, rec: Record, reason: str) -> Assignment:
     data = rec.data
     old_owner = data.get("owner")
     a = Assignment(rec.kind, rec.id, rec.title, reason, rule.id if rule else None,
@@ -195,7 +198,7 @@ def notifications_available() -> bool:
 
 
 def plan(
-    ws: Any,
+    ws: Workspace,
     ruleset: RuleSet,
     *,
     kinds: Iterable[str] | None = None,
@@ -235,7 +238,7 @@ def plan(
     return result
 
 
-def explain(ws: Any, ruleset: RuleSet, rec: Record, *, force: bool = False) -> dict[str, Any]:
+def explain(ws: Workspace, ruleset: RuleSet, rec: Record, *, force: bool = False) -> dict[str, Any]:
     """Every rule for the record's kind, whether it matched and why; and what a run would do."""
     rules = ruleset.for_kind(rec.kind)
     mapping = view(ws, rec)
@@ -339,7 +342,7 @@ def _message(the_plan: Plan) -> str:
     return f"route {what}"
 
 
-def apply(ws: Any, the_plan: Plan, command: str, replan: Callable[[], Plan] | None = None) -> str | None:
+def apply(ws: Workspace, the_plan: Plan, command: str, replan: Callable[[], Plan] | None = None) -> str | None:
     """Write the plan in one transaction and one commit; returns the commit or None.
 
     With `replan`, the plan is made again from the files as they are once the workspace
