@@ -27,10 +27,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 UTC = dt.UTC
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -328,13 +331,13 @@ def _exists(local: dt.datetime) -> bool:
     return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
-def calendars(ws: Any) -> dict[str, BusinessCalendar]:
+def calendars(ws: Workspace) -> dict[str, BusinessCalendar]:
     """Every calendar in crmkit.yaml plus `24/7` in the workspace zone, cached per workspace."""
-    cached = getattr(ws, "_crmkit_calendars", None)
+    cached: dict[str, BusinessCalendar] | None = ws.readers.get("calendars")
     if cached is not None:
         return cached
     out = {"24/7": BusinessCalendar.always(ws.tz)}
     for name, cfg in (ws.config.get("calendars") or {}).items():
         out[str(name)] = BusinessCalendar.from_config(str(name), cfg, str(ws.tz.key))
-    ws._crmkit_calendars = out
+    ws.readers["calendars"] = out
     return out
