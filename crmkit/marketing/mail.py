@@ -17,12 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import PartialFailure, TemplateError
 from crmkit.render.templating import find_template, render_string
 from crmkit.store import yamlio
 from crmkit.store.records import Record, slugify
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 HTML_SEPARATOR = re.compile(r"^=== html ===\s*$", re.MULTILINE)
 UNSUBSCRIBE = re.compile(r"\{\{-?\s*unsubscribe\b")
@@ -46,7 +50,7 @@ class MailTemplate:
     front_line: int  # line where the body starts, for messages
 
 
-def load_template(ws: Any, name: str, lang: str | None = None) -> MailTemplate:
+def load_template(ws: Workspace, name: str, lang: str | None = None) -> MailTemplate:
     """Find templates/mail/NAME(.LANG).md.j2 in the workspace or the defaults and split it.
 
     With `lang` (a recipient's `language`), NAME.LANG.md.j2 is preferred when it exists.
@@ -105,7 +109,7 @@ class Skipped:
         return {"id": self.id, "reason": self.reason}
 
 
-def choose_recipients(ws: Any, records: list[Record], marketing: bool) -> tuple[list[Record], list[Skipped]]:
+def choose_recipients(ws: Workspace, records: list[Record], marketing: bool) -> tuple[list[Record], list[Skipped]]:
     """Drop those without an address or already on the list, and for marketing those who
     opted out or gave no consent."""
     from crmkit.people.dedupe import normal_email
@@ -135,7 +139,7 @@ def choose_recipients(ws: Any, records: list[Record], marketing: bool) -> tuple[
     return chosen, skipped
 
 
-def sender(ws: Any) -> dict[str, str]:
+def sender(ws: Workspace) -> dict[str, str]:
     smtp = ws.config.get("smtp") or {}
     mail = ws.config.get("mail") or {}
     text = mail.get("from") or smtp.get("from") or f"{ws.config.get('name', 'crmkit')} <crmkit@localhost>"
@@ -145,7 +149,7 @@ def sender(ws: Any) -> dict[str, str]:
     return {"name": name or str(ws.config.get("name", "")), "email": email}
 
 
-def unsubscribe_line(ws: Any, lang: str | None) -> str:
+def unsubscribe_line(ws: Workspace, lang: str | None) -> str:
     """`mail.unsubscribe` from crmkit.yaml: one text, or one per language ({sv: ..., en: ...})."""
     from crmkit.render.templating import lang_of
 
@@ -160,7 +164,7 @@ def unsubscribe_line(ws: Any, lang: str | None) -> str:
     return DEFAULT_UNSUBSCRIBE.get(lang, DEFAULT_UNSUBSCRIBE["en"])
 
 
-def context_for(ws: Any, rec: Record, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def context_for(ws: Workspace, rec: Record, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a template sees: the contact (or lead), its company, the sender, the unsubscribe line."""
     company = ws.index("company").get(rec.get("company") or "")
     person = dict(rec.data, id=rec.id)
@@ -191,7 +195,7 @@ class Failure:
         return {"id": self.id, "error": self.error, "missing": self.missing}
 
 
-def render_one(ws: Any, template: MailTemplate, ctx: dict[str, Any], locale: str) -> tuple[str, str, str | None]:
+def render_one(ws: Workspace, template: MailTemplate, ctx: dict[str, Any], locale: str) -> tuple[str, str, str | None]:
     """Subject, text and HTML for one context. Raises MissingVariable naming every missing
     variable of all three parts, or TemplateError for anything else."""
     from crmkit.render.templating import MissingVariable
@@ -220,12 +224,12 @@ def render_one(ws: Any, template: MailTemplate, ctx: dict[str, Any], locale: str
     return str(subject).strip(), str(text), html_body
 
 
-def language_of(ws: Any, rec: Record) -> str | None:
+def language_of(ws: Workspace, rec: Record) -> str | None:
     lang = rec.get("language")
     return str(lang) if isinstance(lang, str) and lang else None
 
 
-def render_all(ws: Any, template: MailTemplate, records: list[Record]) -> tuple[list[Rendered], list[Failure]]:
+def render_all(ws: Workspace, template: MailTemplate, records: list[Record]) -> tuple[list[Rendered], list[Failure]]:
     """Render for every recipient, in the recipient's language where the template has one.
     A missing variable is a failure naming it, never a blank."""
     from crmkit.render.templating import LOCALES, MissingVariable
@@ -264,7 +268,7 @@ def _one_line_ok(text: str) -> bool:
     return not any(c in text for c in "\r\n\x00")
 
 
-def pending(ws: Any) -> set[tuple[str, str]]:
+def pending(ws: Workspace) -> set[tuple[str, str]]:
     """(record ref, template) of every message waiting in the outbox."""
     from crmkit.io import eml
 
@@ -275,7 +279,7 @@ def pending(ws: Any) -> set[tuple[str, str]]:
     return out
 
 
-def drop_pending(ws: Any, template: MailTemplate, records: list[Record]) -> tuple[list[Record], list[Skipped]]:
+def drop_pending(ws: Workspace, template: MailTemplate, records: list[Record]) -> tuple[list[Record], list[Skipped]]:
     """Leave out recipients who already have this template waiting in the outbox."""
     waiting = pending(ws)
     keep, skipped = [], []
@@ -287,7 +291,7 @@ def drop_pending(ws: Any, template: MailTemplate, records: list[Record]) -> tupl
     return keep, skipped
 
 
-def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Rendered]) -> list[str]:
+def write_outbox(ws: Workspace, tx: Transaction, template: MailTemplate, rendered: list[Rendered]) -> list[str]:
     """One .eml per recipient in outbox/; returns the relative paths."""
     from crmkit.io import eml
 
@@ -312,7 +316,7 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
     return paths
 
 
-def render_notification(ws: Any, tx: Any, template_name: str, record: Record, owner_id: str,
+def render_notification(ws: Workspace, tx: Transaction, template_name: str, record: Record, owner_id: str,
                         rule: str = "") -> str | None:
     """Routing's `notify` action: the named template, to the new owner, into the outbox.
 
@@ -371,7 +375,7 @@ STATE_HEADER = "X-Crmkit-State"
 ACTIVITY_HEADER = "X-Crmkit-Activity"
 
 
-def outbox_files(ws: Any) -> list[Path]:
+def outbox_files(ws: Workspace) -> list[Path]:
     """The messages waiting in outbox/; a link there (or an outbox that is one) is refused
     before anything is sent: it could mail a file from outside the workspace."""
     from crmkit.store import paths
@@ -384,13 +388,13 @@ def outbox_files(ws: Any) -> list[Path]:
     return files
 
 
-def _logged_message_ids(ws: Any) -> dict[str, str]:
+def _logged_message_ids(ws: Workspace) -> dict[str, str]:
     """Message-ID -> delivery state ("sent", or "sending" while unconfirmed) of logged email."""
     return {str(a.get("message_id")): str(a.get("delivery") or "sent")
             for a in ws.records("activity") if a.get("message_id")}
 
 
-def send_outbox(ws: Any, command: str, *, resend_unconfirmed: bool = False) -> SendResult:
+def send_outbox(ws: Workspace, command: str, *, resend_unconfirmed: bool = False) -> SendResult:
     """Send every message in the outbox over SMTP, each exactly once.
 
     Per message, two commits: before SMTP, the message's fixed Message-ID and the state
@@ -420,7 +424,7 @@ def send_outbox(ws: Any, command: str, *, resend_unconfirmed: bool = False) -> S
     return result
 
 
-def _send_one(ws: Any, tx: Any, conn: Any, path: Path, logged: dict[str, str], resend: bool,
+def _send_one(ws: Workspace, tx: Transaction, conn: Any, path: Path, logged: dict[str, str], resend: bool,
               result: SendResult) -> str:
     """One message through its states; returns "ok" or "stop" (the connection is gone)."""
     from crmkit.io import eml
@@ -471,7 +475,7 @@ def _send_one(ws: Any, tx: Any, conn: Any, path: Path, logged: dict[str, str], r
     return "ok"
 
 
-def _mark_sending(ws: Any, tx: Any, rel: str, msg: Any, ref: str, kind: str) -> str:
+def _mark_sending(ws: Workspace, tx: Transaction, rel: str, msg: Any, ref: str, kind: str) -> str:
     """Commit the message's fixed Message-ID and Date, the "sending" state and (for customer
     mail) the activity that logs it, before a byte goes to the server."""
     from email.utils import make_msgid
@@ -496,7 +500,7 @@ def _mark_sending(ws: Any, tx: Any, rel: str, msg: Any, ref: str, kind: str) -> 
     return message_id
 
 
-def _unmark(ws: Any, tx: Any, rel: str, waiting: bytes | None, activity: str, why: str) -> None:
+def _unmark(ws: Workspace, tx: Transaction, rel: str, waiting: bytes | None, activity: str, why: str) -> None:
     """The server refused it (so it was not delivered): back to waiting, the activity gone."""
     from crmkit.io import eml
 
@@ -511,7 +515,7 @@ def _unmark(ws: Any, tx: Any, rel: str, waiting: bytes | None, activity: str, wh
     tx.commit_now()
 
 
-def _outgoing(ws: Any, msg: Any) -> Any:
+def _outgoing(ws: Workspace, msg: Any) -> Any:
     """What the server gets: crmkit's own headers say whom to log it on and its state; they
     are not the recipient's business."""
     import copy
@@ -526,12 +530,12 @@ def _delivered(doc: Any) -> None:
     doc["delivery"] = "sent"
 
 
-def _drop(ws: Any, tx: Any, rel: str) -> None:
+def _drop(ws: Workspace, tx: Transaction, rel: str) -> None:
     """Take a message out of the outbox (one that was never in git leaves no trace in it)."""
     tx.remove_file(rel)
 
 
-def _date_header(ws: Any) -> str:
+def _date_header(ws: Workspace) -> str:
     from email.utils import format_datetime
 
     return format_datetime(ws.now())
@@ -552,7 +556,7 @@ def raise_if_partial(result: SendResult) -> None:
             "`crmkit mail send --resend-unconfirmed` sends them again")
 
 
-def _log(ws: Any, tx: Any, msg: Any, ref: str, message_id: str) -> Any:
+def _log(ws: Workspace, tx: Transaction, msg: Any, ref: str, message_id: str) -> Any:
     """An email activity on the recipient's record (`ref`): what was said, to whom, when."""
     from crmkit.io import eml
 
@@ -570,7 +574,7 @@ def _log(ws: Any, tx: Any, msg: Any, ref: str, message_id: str) -> Any:
 
 
 
-def check_templates(ws: Any) -> list[Any]:
+def check_templates(ws: Workspace) -> list[Any]:
     """`crmkit check`: the workspace's own templates parse; email templates have front matter,
     a known kind, and (marketing) the unsubscribe line. Reported with file and line."""
     import jinja2
