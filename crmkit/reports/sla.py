@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.store.records import Record
 from crmkit.support.sla import CLOSED, SlaState, event_type, sla_state
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 def _hours(td: dt.timedelta) -> Decimal:
@@ -45,7 +48,7 @@ def _escalated(ticket: Record) -> bool:
     return ticket.get("line") == "second" and any(event_type(e) in ("escalated", "assigned") for e in events)
 
 
-def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, period_label: str) -> Report:
+def sla_report(ws: Workspace, tickets: list[Record], start: dt.date, end: dt.date, period_label: str) -> Report:
     """Every figure of the SLA report for tickets created in [start, end], and the open ones now."""
     now = ws.now()
     states: dict[str, SlaState | None] = {t.id: sla_state(ws, t) for t in tickets}

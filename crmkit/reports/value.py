@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 HUNDRED = Decimal(100)
 PARETO = Decimal(80)
@@ -22,7 +25,7 @@ def _money(d: Decimal) -> Decimal:
     return d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple[str, str]] | None = None,
+def value_report(ws: Workspace, as_of: dt.date, since: dt.date, chosen: Iterable[tuple[str, str]] | None = None,
                  limit: int | None = None) -> Report:
     """Every figure of the value report as of a date; tier movement from `since` to `as_of`.
 
