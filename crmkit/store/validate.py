@@ -35,6 +35,12 @@ COMPUTED_FIELDS: dict[str, frozenset[str]] = {
     "contact": frozenset({"bought", "sentiment"}) | VALUE_FIELDS,
 }
 
+#: Fields judged on every write of a record of the kind, changed by it or not: a deal's
+#: company and value feed every pipeline figure, so no command (`deal move`, `set`, an
+#: offer, an import) writes on a deal whose company is missing or whose value is no
+#: amount; the line says which, and the deal is fixed with `set` or `edit` first.
+ALWAYS_JUDGED: dict[str, frozenset[str]] = {"deal": frozenset({"company", "value"})}
+
 #: Fields holding one email address; `emails` holds a list of {type, value}.
 EMAIL_FIELDS = ("email",)
 MAX_EMAIL = 254
@@ -105,7 +111,8 @@ def write_problems(ws: Workspace, kind: str, record_id: str, before: dict[str, A
     read), reserved fields, and the fields this write changes: required fields, email
     syntax, references (the target's file exists) and owner. Fields left as they were
     are not judged here: a cron job that routes a lead is not stopped by an old,
-    unrelated mistake in it; `check` reports those.
+    unrelated mistake in it; `check` reports those. The exception is ALWAYS_JUDGED
+    (a deal's company and value): judged, type included, on every write.
     """
     from crmkit.store.yamlio import MAX_FILE_BYTES
 
@@ -119,12 +126,15 @@ def write_problems(ws: Workspace, kind: str, record_id: str, before: dict[str, A
             out.append(f"{name} is kept by crmkit and cannot be written")
     if "merged_into" in after and reserved_ok:
         return out  # a tombstone: nothing else to judge
+    always = ALWAYS_JUDGED.get(kind, frozenset()) & set(after)
     for name, code, message in field_problems(kind, after):
         # Types are judged by each command (add/set/edit refuse, a web form keeps an odd
         # value with a warning: a lost lead is worse); what no command may write is here.
-        if name in changed and code != "type" and (code != "required" or not before or name in before):
+        if name in always and code == "type":
             out.append(message)
-    for name in sorted(changed):
+        elif name in changed and code != "type" and (code != "required" or not before or name in before):
+            out.append(message)
+    for name in sorted(changed | always):
         ref_kind = REF_FIELDS.get(name)
         if ref_kind is None or FIELDS[kind].get(name) is None:
             continue
@@ -132,7 +142,7 @@ def write_problems(ws: Workspace, kind: str, record_id: str, before: dict[str, A
         targets = new if isinstance(new, list) else [new]
         olds = old if isinstance(old, list) else [old]
         for target in targets:
-            if isinstance(target, str) and target not in olds:
+            if isinstance(target, str) and (name in always or target not in olds):
                 ok = bool(ID_RE.match(target)) and (ws.root / FOLDERS[ref_kind] / f"{target}.yaml").is_file()
                 if not ok:
                     out.append(f"{name}: no {ref_kind} with id {target!r}")
