@@ -49,7 +49,7 @@ def check(app: App, staged: bool, strict: bool) -> None:
             staged_ws = Workspace(root, now=app.now_text, commit=False)
             _report(app, staged_ws, check_workspace(staged_ws), strict)
         return
-    from crmkit.store.transaction import unexplained_changes
+    from crmkit.store.recovery import unexplained_changes
 
     # warnings, not problems: a record edited by hand and not committed yet is no error,
     # but it is something crmkit did not do (or a command of it killed without a journal)

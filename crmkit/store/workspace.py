@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store import cache, paths, yamlio
+from crmkit.store.journal import JOURNAL
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
-from crmkit.store.transaction import JOURNAL, Transaction, recover
+from crmkit.store.recovery import recover
+from crmkit.store.transaction import Transaction
 
 CONFIG_FILE = "crmkit.yaml"
 
