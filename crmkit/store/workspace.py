@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import gc
 import operator
 import os
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,8 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store import cache, paths, yamlio
 from crmkit.store.journal import JOURNAL
+from crmkit.store.lock import hold
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
 from crmkit.store.recovery import recover
+from crmkit.store.sharing import long_lived, shared
 from crmkit.store.transaction import Transaction
 
 CONFIG_FILE = "crmkit.yaml"
@@ -37,38 +35,6 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-_ZONES: dict[Any, dt.tzinfo] = {}
-
-
-@contextmanager
-def _long_lived() -> Iterator[None]:
-    """Build objects that live as long as the command: the cyclic collector off meanwhile,
-    then the objects frozen. Reading builds hundreds of thousands of small objects, which
-    the collector would only scan again and again (it tripled warm reads of 100,000 deals)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def _shared(node: Any) -> Any:
-    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
-    per offset. The parser makes a new object for each; pickle stores a shared object
-    once, so the parse cache gets smaller and loads faster."""
-    if isinstance(node, dict):
-        return {(sys.intern(k) if type(k) is str else k): _shared(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_shared(v) for v in node]
-    if type(node) is str and len(node) <= 40:
-        return sys.intern(node)
-    if isinstance(node, dt.datetime) and node.tzinfo is not None:
-        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
-        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
-    return node
 
 
 class Workspace:
@@ -192,7 +158,7 @@ class Workspace:
     def records(self, kind: str) -> list[Record]:
         """Every readable record of a kind, sorted by id. Broken files become warnings."""
         if kind not in self._records:
-            with _long_lived():
+            with long_lived():
                 self._records[kind] = self._read_kind(kind)
                 self._index[kind] = {r.id: r for r in self._records[kind]}
         return self._records[kind]
@@ -226,7 +192,7 @@ class Workspace:
         entries = self._entries(kind)
         path = cache.cache_path(self.root, f"{FOLDERS[kind]}.{name}")
         header = (cache.CACHE_VERSION, key)
-        with _long_lived():
+        with long_lived():
             stored: dict[str, tuple[int, int, Any]] = cache.load(path, header) or {}
             racy_after = cache.racy_after()
             out: list[tuple[str, Any]] = []
@@ -314,7 +280,7 @@ class Workspace:
                         data = {}
                     if not isinstance(data, dict):
                         raise CrmkitError("a record must be a YAML mapping", path=str(path), line=1)
-                    data = _shared(data)
+                    data = shared(data)
                 except CrmkitError as exc:
                     data = exc  # cached too: a broken file is not re-parsed until it changes
                 changed = True
@@ -399,36 +365,9 @@ class Workspace:
 
     # -- writing -----------------------------------------------------------------
 
-    @contextmanager
-    def lock(self, timeout: float | None = None) -> Iterator[None]:
+    def lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
-        if timeout is None:
-            from crmkit.store.settings import lock_timeout
-
-            timeout = lock_timeout()
-        lock_dir = self.root / ".crmkit"
-        paths.guard(lock_dir / "lock")
-        lock_dir.mkdir(exist_ok=True)
-        gitignore = lock_dir / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n")
-        fh = open(lock_dir / "lock", "a+")
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(
-                            f"workspace busy: another crmkit command is writing to {self.root} "
-                            f"(waited {timeout:g}s); try again"
-                        ) from None
-                    time.sleep(0.05)
-            yield
-        finally:
-            fh.close()
+        return hold(self.root, timeout)
 
     @contextmanager
     def transaction(self, message: str, command: str) -> Iterator[Transaction]:
