@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
 from crmkit.store.validate import WARNING_CODES as STORE_WARNINGS
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 @crmkit_command(name="check")
@@ -46,7 +49,7 @@ def check(app: App, staged: bool, strict: bool) -> None:
             staged_ws = Workspace(root, now=app.now_text, commit=False)
             _report(app, staged_ws, check_workspace(staged_ws), strict)
         return
-    from crmkit.store.transaction import unexplained_changes
+    from crmkit.store.recovery import unexplained_changes
 
     # warnings, not problems: a record edited by hand and not committed yet is no error,
     # but it is something crmkit did not do (or a command of it killed without a journal)
@@ -55,7 +58,7 @@ def check(app: App, staged: bool, strict: bool) -> None:
     _report(app, ws, check_workspace(ws), strict)
 
 
-def _report(app: App, ws: Any, found: list[Any], strict: bool) -> None:
+def _report(app: App, ws: Workspace, found: list[Any], strict: bool) -> None:
     from crmkit.sales.rules import WARNING_CODES
 
     # warnings (rules without a fallback, unknown keys in crmkit.yaml) fail only with --strict
@@ -98,5 +101,5 @@ def schema(app: App, out: Path | None, kind: str | None) -> None:
     if app.json:
         echo_json({"written": written})
     else:
-        for path in written:
-            click.echo(path)
+        for name in written:
+            click.echo(name)

@@ -9,11 +9,14 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import update_wrapper
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crmkit.errors import CrmkitError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -31,27 +34,27 @@ class App:
         self.quiet = False
         self.verbose = 0
         self.argv: list[str] = []
-        self._ws: Any = None
+        self._ws: Workspace | None = None
 
     @property
     def command_line(self) -> str:
         return "crmkit " + " ".join(shlex.quote(a) for a in self.argv)
 
-    def workspace(self) -> Any:
+    def workspace(self) -> Workspace:
         """Open the workspace once (the clock is set from --now / CRMKIT_NOW)."""
         if self._ws is None:
             from crmkit.store.workspace import Workspace
 
             self._ws = Workspace.find(self.workspace_dir, now=self.now_text, commit=not self.no_commit,
                                       include_edits=self.include_edits)
-            self._wire_merge_driver()
+            self._wire_merge_driver(self._ws.root)
         return self._ws
 
-    def _wire_merge_driver(self) -> None:
+    def _wire_merge_driver(self, root: Path) -> None:
         """A clone does not carry .git/config: register crmkit's merge driver there, once."""
         from crmkit.store.team import ensure_driver
 
-        if ensure_driver(self._ws.root):
+        if ensure_driver(root):
             click.echo("crmkit: registered the crmkit merge driver for record files in .git/config", err=True)
 
     @property

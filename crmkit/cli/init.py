@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,7 +27,7 @@ def init(app: App, directory: Path, sample: bool, editor_setup: bool) -> None:
     Inside an existing git repository the workspace is committed there (paths relative to
     its top); a repository mid-merge or with a stale index.lock is refused before anything
     is written."""
-    extra = None
+    extra: Callable[[Path, dict[str, Any]], list[Path]] | None = None
     if editor_setup:
         from crmkit.exchange.editor_schemas import write_editor_setup as extra
     root, written, sha = initialise(directory, sample=sample, commit=not app.no_commit,

@@ -12,11 +12,10 @@ from crmkit.marketing.mail import (
     drop_pending,
     load_template,
     outbox_files,
-    raise_if_partial,
     render_all,
-    send_outbox,
     write_outbox,
 )
+from crmkit.marketing.sending import raise_if_partial, send_outbox
 
 
 @click.group(name="mail")

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"crmkit: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         return EXIT_INTERNAL
     except BaseException as exc:
-        from crmkit.store.transaction import Interrupted
+        from crmkit.store.signals import Interrupted
 
         if not isinstance(exc, Interrupted):
             raise

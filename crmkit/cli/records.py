@@ -29,7 +29,7 @@ from crmkit.store.editing import (
     plain,
     unset_path,
 )
-from crmkit.store.records import KINDS, TITLE_FIELD
+from crmkit.store.records import KINDS, TITLE_FIELD, Record
 from crmkit.store.validate import validate_data
 
 # -- add ----------------------------------------------------------------------------
@@ -101,15 +101,15 @@ def make_list(kind: str) -> click.Command:
         views = select(ws, kind, where=where, sort=sort, limit=limit)
         columns = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         if as_json:
-            rows = [project(v, columns) for v in views]
+            projected = [project(v, columns) for v in views]
             if not columns:
                 extra = computed_fields(kind)
-                for row, v in zip(rows, views):
+                for row, v in zip(projected, views):
                     for name in extra:
                         value = v.get(name)
                         if value is not None:
                             row[name] = value
-            echo_json(rows)
+            echo_json(projected)
             return
         cols = columns or DEFAULT_COLUMNS[kind] + [c for c in computed_fields(kind) if c == "score"]
         output(app, [project(v, cols) for v in views], cols, fmt)
@@ -136,6 +136,7 @@ def show(app: App, ref: str) -> None:
     """
     ws = app.workspace()
     merged_from = None
+    rec: Record | None
     try:
         rec = ws.get(ref)
     except CrmkitError:

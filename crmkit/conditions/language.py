@@ -70,7 +70,7 @@ def _coerce_pair(a: Any, b: Any) -> tuple[Any, Any] | None:
             # a date against a timestamp: compare the timestamp's calendar date
             da = da.date() if isinstance(da, dt.datetime) else da
             db = db.date() if isinstance(db, dt.datetime) else db
-        elif isinstance(da, dt.datetime) and (da.tzinfo is None) != (db.tzinfo is None):
+        elif isinstance(da, dt.datetime) and isinstance(db, dt.datetime) and (da.tzinfo is None) != (db.tzinfo is None):
             return None
         return da, db
     if isinstance(a, bool) or isinstance(b, bool):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.views import RecordView, computed_fields, view
 from crmkit.errors import UsageError
 from crmkit.store.records import Record, get_path
 from crmkit.store.schema import FIELDS
 from crmkit.values import parse_decimal
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 DEFAULT_COLUMNS: dict[str, list[str]] = {
     "contact": ["id", "name", "email", "company", "owner"],
@@ -23,7 +26,7 @@ DEFAULT_COLUMNS: dict[str, list[str]] = {
 }
 
 
-def known_fields(ws: Any, kind: str, records: Iterable[Record]) -> set[str]:
+def known_fields(ws: Workspace, kind: str, records: Iterable[Record]) -> set[str]:
     """Schema fields, computed fields and every custom field present in the records."""
     known = {"id", *FIELDS[kind], *computed_fields(kind)}
     for rec in records:
@@ -31,7 +34,7 @@ def known_fields(ws: Any, kind: str, records: Iterable[Record]) -> set[str]:
     return known
 
 
-def compile_where(ws: Any, kind: str, where: str | None, records: list[Record]) -> Any:
+def compile_where(ws: Workspace, kind: str, where: str | None, records: list[Record]) -> Any:
     """Parse --where and refuse fields no record of this kind has (a typo would match nothing)."""
     if not where:
         return None
@@ -73,7 +76,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def select(
-    ws: Any,
+    ws: Workspace,
     kind: str,
     *,
     where: str | None = None,

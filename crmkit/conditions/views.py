@@ -50,7 +50,7 @@ class RecordView(Mapping[str, Any]):
 
     __slots__ = ("ws", "record", "_computed")
 
-    def __init__(self, ws: Any, record: Record) -> None:
+    def __init__(self, ws: Workspace, record: Record) -> None:
         self.ws = ws
         self.record = record
         self._computed: dict[str, Any] | None = None
@@ -79,11 +79,11 @@ class RecordView(Mapping[str, Any]):
         return len(self.record.data) + 1
 
 
-def view(ws: Any, record: Record) -> RecordView:
+def view(ws: Workspace, record: Record) -> RecordView:
     return RecordView(ws, record)
 
 
-def _reference_view(ws: Any, record: Record) -> Mapping[str, Any]:
+def _reference_view(ws: Workspace, record: Record) -> Mapping[str, Any]:
     """What a dotted path sees through a reference (`company.tier`): the stored fields, plus the
     computed ones when the kind has any."""
     return RecordView(ws, record) if record.kind in COMPUTED else record.data

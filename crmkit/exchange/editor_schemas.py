@@ -49,7 +49,7 @@ def config_schema() -> dict[str, Any]:
 def routing_schema() -> dict[str, Any]:
     from crmkit.sales.rules import RULE_KEYS
 
-    props = {k: {"description": k} for k in RULE_KEYS}
+    props: dict[str, dict[str, Any]] = {k: {"description": k} for k in RULE_KEYS}
     props.update({"id": {**_TEXT, "description": "Unique id of the rule (named in commits)."}, "when": _WHEN,
                   "kind": {"enum": ["lead", "ticket", "contact", "deal", "company"]},
                   "assign": {**_TEXT, "description": "A user id."}, "pool": {**_TEXT, "description": "A pool name."},

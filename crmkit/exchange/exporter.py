@@ -15,11 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import UsageError
 from crmkit.render.jsontext import jsonable
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Usual first columns per kind (after `id`).
 LEAD_COLUMNS: dict[str, list[str]] = {
@@ -32,7 +35,7 @@ LEAD_COLUMNS: dict[str, list[str]] = {
 }
 
 
-def select_records(ws: Any, kind: str | None, where: str | None, segment: str | None) -> tuple[str, list[Record]]:
+def select_records(ws: Workspace, kind: str | None, where: str | None, segment: str | None) -> tuple[str, list[Record]]:
     """The records to export: a segment's members, or a kind's records matching `where`."""
     from crmkit.conditions.listing import select
 
@@ -112,7 +115,7 @@ def _excel_scalar(kind: str, locale: str) -> Callable[[str, Any], str]:
     return write
 
 
-def company_names(ws: Any) -> dict[str, str]:
+def company_names(ws: Workspace) -> dict[str, str]:
     """Company id -> its name, for the names no other company shares (those can stand for the id)."""
     names: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -169,7 +172,7 @@ def export_json(records: Sequence[Record], *, indent: int | None = 2) -> str:
     return json.dumps([jsonable({"id": r.id, **r.data}) for r in records], ensure_ascii=False, indent=indent) + "\n"
 
 
-def export_vcard(ws: Any, records: Sequence[Record]) -> str:
+def export_vcard(ws: Workspace, records: Sequence[Record]) -> str:
     """vCard 3.0 cards for contacts (what phones and address books import best)."""
     from crmkit.io.vcard import to_vcard
 

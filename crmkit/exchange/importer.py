@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.exchange.columns import convert
@@ -20,6 +20,9 @@ from crmkit.store.editing import new_record, set_path
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
 from crmkit.store.schema import FIELDS
 from crmkit.store.validate import field_problems
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: The keys whose case and spacing do not count (ASA@x.se is asa@x.se); matching is crmkit.exchange.matching.
 MATCH_KEYS: dict[str, tuple[str, ...]] = {
@@ -65,7 +68,7 @@ class ImportPlan:
         return {a: self.count(a) for a in ("create", "update", "skip", "reject")}
 
 
-def _company_key(ws: Any) -> Callable[[str], str | None]:
+def _company_key(ws: Workspace) -> Callable[[str], str | None]:
     """Find a company id by id, name or domain (folded)."""
     by: dict[str, str] = {}
     for rec in ws.records("company"):
@@ -90,7 +93,7 @@ def _company_key(ws: Any) -> Callable[[str], str | None]:
 ON_MATCH = ("update", "merge", "skip")
 
 
-def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], source: str,
+def plan_import(ws: Workspace, kind: str, rows: list[Any], columns: dict[str, str], source: str,
                 on_match: str = "update", layout: Any = None,
                 value_map: dict[str, dict[str, str]] | None = None) -> ImportPlan:
     """Decide, row by row, what importing CSV rows would do; nothing is written.
@@ -180,7 +183,7 @@ class Item:
     error: str = ""
 
 
-def plan_records(ws: Any, kind: str, items: list[Item], source: str, on_match: str = "update") -> ImportPlan:
+def plan_records(ws: Workspace, kind: str, items: list[Item], source: str, on_match: str = "update") -> ImportPlan:
     """Decide, item by item, what an import would do; nothing is written.
 
     An item that matches an existing record (crmkit.exchange.matching: by `id`,
@@ -287,7 +290,7 @@ def plan_records(ws: Any, kind: str, items: list[Item], source: str, on_match: s
     return plan
 
 
-def _record_problem(ws: Any, kind: str, rid: str, data: dict[str, Any], new_companies: set[str]) -> str | None:
+def _record_problem(ws: Workspace, kind: str, rid: str, data: dict[str, Any], new_companies: set[str]) -> str | None:
     """Why the record a row would leave behind fails `crmkit check`, or None.
 
     The same checks as `check` (types, owner, stage, references), so an import never
@@ -338,7 +341,7 @@ def _shape(plan: ImportPlan) -> list[tuple[Any, ...]]:
     return [(r.line, r.action, None if r.action == "create" else r.id, r.reason) for r in plan.rows]
 
 
-def apply_import(ws: Any, plan: ImportPlan, command: str, progress: Callable[[int], None] | None = None,
+def apply_import(ws: Workspace, plan: ImportPlan, command: str, progress: Callable[[int], None] | None = None,
                  replan: Callable[[], ImportPlan] | None = None) -> None:
     """Write the plan in one transaction and one commit.
 
@@ -367,6 +370,7 @@ def apply_import(ws: Any, plan: ImportPlan, command: str, progress: Callable[[in
                     for path, value in changes.items():
                         set_path(doc, path, value)
 
+                assert row.id is not None  # an update row names the record it changes
                 tx.update(plan.kind, row.id, change)
             if progress:
                 progress(1)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from crmkit.exchange.titles import key
+
+_V = TypeVar("_V")
 
 _ADR_KEYS = {"street": "street", "street 2": "street2", "street 3": "street3", "city": "city", "state": "region", "region": "region",
              "postal code": "zip", "zip": "zip", "zipcode": "zip", "zip code": "zip", "country": "country",
@@ -42,7 +44,7 @@ class Layout:
         titles = {key(h) for h in header}
         return kind in self.kinds and all(key(s) in titles for s in self.signature)
 
-    def apply(self, kind: str, values: dict[str, str], skip: set[str] = frozenset(),
+    def apply(self, kind: str, values: dict[str, str], skip: set[str] | frozenset[str] = frozenset(),
               value_map: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The row's data as far as the layout knows it, and the cells left for the title mapping."""
         from crmkit.exchange.columns import convert
@@ -240,7 +242,7 @@ _NAME = {"first name": "name_parts.given", "middle name": "name_parts.additional
          "last name": "name_parts.family", "title": "name_parts.prefix", "suffix": "name_parts.suffix"}
 
 
-def _k(d: dict[str, str]) -> dict[str, str]:
+def _k(d: dict[str, _V]) -> dict[str, _V]:
     return {key(t): v for t, v in d.items()}
 
 

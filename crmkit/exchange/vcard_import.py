@@ -9,16 +9,19 @@ line; binary data and file bookkeeping, counted by property name.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.exchange.importer import ImportPlan, Item, plan_records
 from crmkit.io.vcard_contact import UNKEPT
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Not imported, and not contact data either: counted, but `--strict` does not refuse them.
 BOOKKEEPING = UNKEPT - {"PHOTO", "LOGO", "SOUND", "KEY"}
 
 
-def plan_cards(ws: Any, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
+def plan_cards(ws: Workspace, cards: list[Any], source: str, on_match: str = "update") -> ImportPlan:
     items: list[Item] = []
     notes: list[tuple[int, str]] = []
     for card in cards:

@@ -170,7 +170,7 @@ def _utf8_headers(msg: EmailMessage) -> EmailMessage:
     sent mangled. Headers are replaced in place (the parser's own list, as the email
     package itself does in `replace_header`), so their order stays as written.
     """
-    headers = msg._headers  # noqa: SLF001 - see the docstring
+    headers = msg._headers  # type: ignore[attr-defined]  # noqa: SLF001 - private in the stubs; see the docstring
     for i, (name, value) in enumerate(headers):
         text = str(value)
         if text.isascii():

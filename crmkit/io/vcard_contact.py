@@ -163,9 +163,9 @@ def card_to_contact(raw: RawCard) -> Card:
                     kind = _kind(p, labels, _PHONE_KINDS)
                     phones.append((kind in ("fax", "pager"), p.preferred, kind, number))
             elif name == "ORG" and "company" not in c and card.company is None:
-                parts = [x.strip() for x in p.parts]
-                card.company = parts[0] or None
-                units = [x for x in parts[1:] if x]
+                org = [x.strip() for x in p.parts]
+                card.company = org[0] or None
+                units = [x for x in org[1:] if x]
                 if units:
                     c["department"] = " / ".join(units)
             elif name == "TITLE" and "title" not in c:

@@ -276,6 +276,7 @@ def _read_prop(number: int, content: str, card: RawCard) -> Prop | None:
 
 def _quoted_split(header: str) -> list[str]:
     """The header split at semicolons outside double quotes (LABEL="a;b" stays one parameter)."""
+    cur: list[str]
     out, cur, quoted = [], [], False
     for ch in header:
         if ch == '"':

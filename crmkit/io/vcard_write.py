@@ -34,7 +34,7 @@ def name_parts(contact: dict[str, Any]) -> tuple[dict[str, str], bool]:
     if isinstance(stored, dict) and stored:
         return {k: str(v) for k, v in stored.items()}, False
     name = str(contact.get("name", "")).strip()
-    address = contact.get("address") if isinstance(contact.get("address"), dict) else {}
+    address = found if isinstance(found := contact.get("address"), dict) else {}
     hungarian = contact.get("language") == "hu" or "HU" in (contact.get("country"), address.get("country"))
     if hungarian and " " in name:   # Hungarian names are written family name first: Kovács Ádám
         family, given = name.split(" ", 1)
@@ -58,6 +58,7 @@ def escape(text: str) -> str:
 
 def fold(line: str) -> str:
     """A content line folded at 75 octets (RFC 6350 §3.2), never inside a UTF-8 character."""
+    cur: list[str]
     out, cur, size = [], [], 0
     for ch in line:
         n = len(ch.encode("utf-8"))

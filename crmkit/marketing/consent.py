@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 HELD = "outbox/held"
 
@@ -29,7 +32,7 @@ class Held:
         return {"file": self.file, "reason": self.reason}
 
 
-def hold_reason(ws: Any, headers: Any) -> str | None:
+def hold_reason(ws: Workspace, headers: Any) -> str | None:
     """Why this message may not be sent now, or None. `headers` are the message's headers
     (X-Crmkit-Kind, X-Crmkit-Record, To), read from the outbox file."""
     if str(headers.get("X-Crmkit-Kind", "")) != "marketing":
@@ -55,7 +58,7 @@ def hold_reason(ws: Any, headers: Any) -> str | None:
     return None
 
 
-def review(ws: Any, files: list[Path]) -> list[Held]:
+def review(ws: Workspace, files: list[Path]) -> list[Held]:
     """What `send` would hold back, without moving anything (for `send --dry-run`)."""
     from crmkit.io import eml
 
@@ -67,7 +70,7 @@ def review(ws: Any, files: list[Path]) -> list[Held]:
     return held
 
 
-def hold_back(ws: Any, command: str, files: list[Path]) -> list[Held]:
+def hold_back(ws: Workspace, command: str, files: list[Path]) -> list[Held]:
     """Move every message that may not go now into outbox/held/ (one commit) and return them."""
     held = review(ws, files)
     if not held:
@@ -82,7 +85,7 @@ def hold_back(ws: Any, command: str, files: list[Path]) -> list[Held]:
     return held
 
 
-def list_unsubscribe(ws: Any, mailbox: str, rec: Any) -> dict[str, str]:
+def list_unsubscribe(ws: Workspace, mailbox: str, rec: Any) -> dict[str, str]:
     """The List-Unsubscribe headers of a marketing message (RFC 2369, RFC 8058).
 
     Always a mailto: address (the sender's, subject "unsubscribe"). With

@@ -14,12 +14,15 @@ render --segment` and checked by `crmkit check` (bad conditions, unknown fields)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError, NotFound, Problem
 from crmkit.store import yamlio
 from crmkit.store.records import KINDS, check_id
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 KEYS = {"kind", "where", "description"}
 
@@ -38,7 +41,7 @@ class Segment:
                 "description": self.description, "path": self.path}
 
 
-def _load(ws: Any, path: Any) -> Segment:
+def _load(ws: Workspace, path: Any) -> Segment:
     rel = ws.rel(path)
     data = yamlio.load_fast(path)
     if not isinstance(data, dict):
@@ -61,14 +64,14 @@ def _load(ws: Any, path: Any) -> Segment:
     return Segment(path.stem, kind, cond, str(data.get("description", "")), rel, lines.get("where"))
 
 
-def segments(ws: Any) -> list[Segment]:
+def segments(ws: Workspace) -> list[Segment]:
     folder = ws.root / "segments"
     if not folder.is_dir():
         return []
     return [_load(ws, p) for p in sorted(folder.glob("*.yaml"))]
 
 
-def get_segment(ws: Any, name: str) -> Segment:
+def get_segment(ws: Workspace, name: str) -> Segment:
     path = ws.root / "segments" / f"{check_id(name)}.yaml"
     if not path.is_file():
         known = ", ".join(p.stem for p in sorted((ws.root / "segments").glob("*.yaml"))) or "none"
@@ -76,7 +79,7 @@ def get_segment(ws: Any, name: str) -> Segment:
     return _load(ws, path)
 
 
-def members(ws: Any, segment: Segment) -> list[Any]:
+def members(ws: Workspace, segment: Segment) -> list[Any]:
     """The segment's records today (views, so computed fields count too)."""
     from crmkit.conditions.listing import select
     from crmkit.errors import UsageError
@@ -89,7 +92,7 @@ def members(ws: Any, segment: Segment) -> list[Any]:
         raise CrmkitError(message, path=segment.path, line=segment.where_line) from None
 
 
-def check_segments(ws: Any) -> list[Problem]:
+def check_segments(ws: Workspace) -> list[Problem]:
     """Every segment file parses, names a kind, and its condition uses fields that exist."""
     problems: list[Problem] = []
     folder = ws.root / "segments"

@@ -5,14 +5,17 @@ normalised): `crmkit dedupe` lists the looser, name-based candidates."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import Problem
 from crmkit.people.dedupe import default_region, normal_domain, normal_email, normal_phone
 from crmkit.store import yamlio
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
-def duplicate_people(ws: Any) -> list[Problem]:
+
+def duplicate_people(ws: Workspace) -> list[Problem]:
     """Exact duplicates, in a shared repository (one with a remote), where they are what
     two clones adding the same person leave; a solo workspace has `crmkit dedupe` for them."""
     from crmkit.store import gitio

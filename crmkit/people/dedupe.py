@@ -14,10 +14,13 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import UsageError
 from crmkit.store.records import Record, fold
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Default region for phone numbers written without a country code, by workspace locale.
 _REGION_OF_LOCALE = {"sv": "SE", "nb": "NO", "nn": "NO", "no": "NO", "hu": "HU", "da": "DK", "fi": "FI"}
@@ -37,7 +40,7 @@ class Duplicate:
                 "a_name": self.keep_name, "b_name": self.other_name}
 
 
-def find_by_email(ws: Any, email: str) -> Record | None:
+def find_by_email(ws: Workspace, email: str) -> Record | None:
     """The contact that already has this address as `email` or in `emails` (case and spaces ignored).
 
     For `contact add` and the importers, so that a contact is never silently duplicated.
@@ -99,7 +102,7 @@ def normal_domain(value: Any) -> str | None:
     return text[4:] if text.startswith("www.") else text
 
 
-def default_region(ws: Any, rec: Record) -> str:
+def default_region(ws: Workspace, rec: Record) -> str:
     """Where a number without a country code is read: the record's country, else the workspace's.
 
     The workspace's is `phone_region` in crmkit.yaml if set, else the country of `locale`.
@@ -115,7 +118,7 @@ def default_region(ws: Any, rec: Record) -> str:
     return locale.split("_")[-1].upper() if "_" in locale else _REGION_OF_LOCALE.get(locale, "SE")
 
 
-def find_duplicates(ws: Any, kind: str, threshold: float = 0.88) -> list[Duplicate]:
+def find_duplicates(ws: Workspace, kind: str, threshold: float = 0.88) -> list[Duplicate]:
     """Pairs of likely duplicates among contacts or companies, most certain first."""
     if kind not in ("contact", "company"):
         raise UsageError("dedupe works on contacts and companies")

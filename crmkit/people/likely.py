@@ -8,12 +8,15 @@ message naming it; `--force` adds it anyway, `--merge` fills the existing one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.store.records import Record
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
-def likely_duplicate(ws: Any, data: dict[str, Any]) -> tuple[Record, str] | None:
+
+def likely_duplicate(ws: Workspace, data: dict[str, Any]) -> tuple[Record, str] | None:
     """The first existing contact that looks like `data`, and why (same name/email/phone)."""
     from crmkit.people.dedupe import default_region, normal_email, normal_name, normal_phone
 

@@ -19,12 +19,15 @@ e-mails still resolve, and no new record can take the id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import UsageError
 from crmkit.people.dedupe import normal_email, normal_phone
 from crmkit.store.records import KINDS, Record, get_path, parse_ref
 from crmkit.store.schema import FIELDS
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Fields that describe the file itself, not the customer; never copied from the merged record.
 _OWN = {"created", "merged_into", "merged_at", "was"}
@@ -126,7 +129,7 @@ def _ref_paths(kind: str) -> list[tuple[str, str]]:
     return out
 
 
-def references_to(ws: Any, target: Record) -> list[RefMove]:
+def references_to(ws: Workspace, target: Record) -> list[RefMove]:
     """Every field in every record that holds `target`'s id, nested ones included."""
     moves: list[RefMove] = []
     for kind in KINDS:
@@ -143,13 +146,13 @@ def references_to(ws: Any, target: Record) -> list[RefMove]:
     return moves
 
 
-def default_region(ws: Any, rec: Record) -> str:
+def default_region(ws: Workspace, rec: Record) -> str:
     from crmkit.people.dedupe import default_region as region
 
     return region(ws, rec)
 
 
-def plan_merge(ws: Any, keep_ref: str, other_ref: str) -> MergePlan:
+def plan_merge(ws: Workspace, keep_ref: str, other_ref: str) -> MergePlan:
     """Decide what merging OTHER into KEEP changes; nothing is written."""
     keep = ws.get(keep_ref)
     other = ws.get(other_ref, keep.kind if "/" not in other_ref else None)
@@ -187,7 +190,7 @@ def _move(doc: Any, path: str, old: str, new: str) -> None:
         node[parts[-1]] = new
 
 
-def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[str, Any]:
+def apply_merge(ws: Workspace, keep_ref: str, other_ref: str, command: str) -> dict[str, Any]:
     """Merge OTHER into KEEP, move every reference, leave a tombstone; one commit. Returns the plan as a dict."""
     with ws.transaction(f"merge {other_ref} into {keep_ref}", command) as tx:
         plan = plan_merge(ws, keep_ref, other_ref)
@@ -227,7 +230,7 @@ def apply_merge(ws: Any, keep_ref: str, other_ref: str, command: str) -> dict[st
     return plan.to_dict()
 
 
-def follow_merge(ws: Any, ref: str) -> Record | None:
+def follow_merge(ws: Workspace, ref: str) -> Record | None:
     """The record a merged id lives on as (following chains of merges), or None."""
     kind, rid = parse_ref(ref)
     for k in [kind] if kind else KINDS:

@@ -227,9 +227,9 @@ def svg_bars(chart: Chart, width: int = 520, height: int = 300) -> str:
                 + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
                 + '"/>'
             )
-        for (x, y), v in zip(pts, s.values):
+        for (px, py), sv in zip(pts, s.values):
             parts.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"><title>{_e(s.name)}: {_e(_short(_num(v)))}</title></circle>'
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}"><title>{_e(s.name)}: {_e(_short(_num(sv)))}</title></circle>'
             )
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + ph}" y2="{top + ph}" stroke="#616e7c"/>')
     parts.append("</svg>")

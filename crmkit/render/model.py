@@ -154,6 +154,6 @@ def rows_total(rows: Iterable[dict[str, Any]], keys: Iterable[str], label_key: s
     rows = list(rows)
     tot: dict[str, Any] = {label_key: label}
     for k in keys:
-        vals = [r.get(k) for r in rows if r.get(k) is not None]
+        vals: list[Any] = [r.get(k) for r in rows if r.get(k) is not None]
         tot[k] = sum(vals, Decimal(0) if any(isinstance(v, Decimal) for v in vals) else 0)
     return tot

@@ -19,10 +19,13 @@ import datetime as dt
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import TemplateError
 from crmkit.resources import default_templates_dir
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Words of the default offer templates, per language; a workspace template may use its own.
 LABELS: dict[str, dict[str, str]] = {
@@ -50,7 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
 LOCALES = {"sv": "sv_SE", "en": "en_GB", "nb": "nb_NO", "hu": "hu_HU"}
 
 
-def locale_for(lang: str | None, ws: Any) -> str:
+def locale_for(lang: str | None, ws: Workspace) -> str:
     """The Babel locale for a language code, or the workspace's locale."""
     if lang:
         if lang not in LOCALES:
@@ -65,7 +68,7 @@ def lang_of(locale: str) -> str:
     return "nb" if lang in ("no", "nn") else lang if lang in LABELS else "en"
 
 
-def search_path(ws: Any) -> list[Path]:
+def search_path(ws: Workspace) -> list[Path]:
     """The workspace's templates first, then crmkit's defaults."""
     return [ws.root / "templates", default_templates_dir()]
 
@@ -79,10 +82,11 @@ class MissingVariable(TemplateError):
         self.names = names
 
 
-class Data(dict):  # type: ignore[type-arg]
+class Data(dict[str, Any]):
     """A mapping that knows its dotted name, so an error can say `contact.title`."""
 
     __slots__ = ("_crmkit_name",)
+    _crmkit_name: str
 
 
 def named(value: Any, name: str) -> Any:
@@ -154,7 +158,7 @@ def _undefined_classes() -> tuple[type, type]:
     return Strict, Recording
 
 
-def environment(ws: Any, *, html: bool, locale: str, recording: bool = False) -> Any:
+def environment(ws: Workspace, *, html: bool, locale: str, recording: bool = False) -> Any:
     """A sandboxed Jinja2 environment with money and date filters for `locale` (cached per workspace)."""
     cache = ws.__dict__.setdefault("_crmkit_jinja", {})
     key = (html, locale, recording)
@@ -231,7 +235,8 @@ def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
     recording_cls = template.environment.undefined
     from crmkit.render.sandbox import LimitExceeded, render_limited
 
-    recording_cls.found = found = []
+    found: list[str] = []
+    recording_cls.found = found
     try:
         render_limited(template, context)
     except (Exception, LimitExceeded):  # noqa: BLE001 - we only want the names seen before it stopped
@@ -239,7 +244,7 @@ def _all_missing(template: Any, context: dict[str, Any]) -> list[str]:
     return list(found)
 
 
-def _render(ws: Any, source: str | None, name: str, context: dict[str, Any], html: bool, locale: str) -> str:
+def _render(ws: Workspace, source: str | None, name: str, context: dict[str, Any], html: bool, locale: str) -> str:
     import jinja2
 
     from crmkit.render.sandbox import LimitExceeded, render_limited
@@ -276,12 +281,12 @@ def _compile(env: Any, source: str | None, name: str) -> Any:
     return compiled
 
 
-def render_file(ws: Any, name: str, context: dict[str, Any], *, html: bool, locale: str) -> str:
+def render_file(ws: Workspace, name: str, context: dict[str, Any], *, html: bool, locale: str) -> str:
     """Render a template file found on the search path (workspace first)."""
     return _render(ws, None, name, context, html, locale)
 
 
-def render_string(ws: Any, source: str, context: dict[str, Any], *, html: bool, locale: str,
+def render_string(ws: Workspace, source: str, context: dict[str, Any], *, html: bool, locale: str,
                   name: str = "<template>") -> str:
     """Render template text (a part of an email template)."""
     return _render(ws, source, name, context, html, locale)
@@ -295,7 +300,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def find_template(ws: Any, *names: str) -> Path:
+def find_template(ws: Workspace, *names: str) -> Path:
     """The first of `names` found, searching the workspace's templates/ before the defaults."""
     for name in names:
         check_name(name)
@@ -311,7 +316,7 @@ def find_template(ws: Any, *names: str) -> Path:
     raise TemplateError(f"no template {names[-1]!r} in templates/ or crmkit's defaults")
 
 
-def pick_template(ws: Any, *names: str) -> str:
+def pick_template(ws: Workspace, *names: str) -> str:
     """Like find_template, but the name relative to its template folder (for the loader)."""
     path = find_template(ws, *names)
     for name in names:

@@ -35,7 +35,7 @@ def agenda_report(
     tz = cfg.tz
     today = local_date(now, tz)
     until = today + dt.timedelta(days=days)
-    rows = []
+    rows: list[dict[str, Any]] = []
     later = 0
     for aid, a in activities:
         if is_done(a):

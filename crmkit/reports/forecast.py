@@ -24,7 +24,7 @@ from crmkit.reports.frame import (
 )
 from crmkit.reports.periods import add_months, month_end, month_start
 from crmkit.sales.facts import Bag, amount_of, stage_of
-from crmkit.sales.pipeline import ZERO, PipelineConfig
+from crmkit.sales.pipeline import ZERO, PipelineConfig, Stage
 from crmkit.values import local_date, to_date
 
 
@@ -71,7 +71,7 @@ def forecast_report(
     buckets["no date"] = bucket_row("no date", "undated")
     first_key = keys[0]
     month_of = {(d.year, d.month): k for d, k in zip(month_keys, keys)}
-    stages = {s.name: s for s in cfg.stages}
+    stages: dict[str | None, Stage] = {s.name: s for s in cfg.stages}
     base = cfg.currency
     # (group, bucket, stage) -> Bag; (month, ) -> Bag of won deals
     bags: dict[tuple[str, str, Any], Bag] = {}
@@ -201,8 +201,8 @@ def forecast_report(
     ]
     if by:
         grows = sorted(by_groups.values(), key=lambda g: (g[by], g["month"]))
-        for g in grows:
-            g["value"], g["weighted"] = m(g["value"]), m(g["weighted"])
+        for grow in grows:
+            grow["value"], grow["weighted"] = m(grow["value"]), m(grow["weighted"])
         sections.append(
             Section(
                 f"Forecast by {by}",

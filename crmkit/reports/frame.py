@@ -219,9 +219,9 @@ def due_info(due: Any, tz: dt.tzinfo) -> tuple[dt.date, dt.datetime] | None:
         return local_date(at, tz), at
     if isinstance(due, dt.date):
         return due, dt.datetime(due.year, due.month, due.day, tzinfo=tz)
-    at = to_datetime(due, tz)
-    if at is None:
+    parsed = to_datetime(due, tz)
+    if parsed is None:
         return None
     if isinstance(due, str) and len(due.strip()) == 10:
-        return at.date(), at
-    return local_date(at, tz), at
+        return parsed.date(), parsed
+    return local_date(parsed, tz), parsed

@@ -20,7 +20,7 @@ from crmkit.reports.frame import (
 from crmkit.reports.periods import Period, parse_period
 from crmkit.sales.facts import Bag, stage_of
 from crmkit.sales.history import deal_as_of
-from crmkit.sales.pipeline import ZERO, PipelineConfig
+from crmkit.sales.pipeline import ZERO, PipelineConfig, Stage
 from crmkit.values import local_date, to_date
 
 
@@ -60,7 +60,7 @@ def pipeline_report(
     if period is None:
         period = parse_period("quarter", today)
     order = {s.name: s for s in cfg.open_stages}
-    closing = {s.name: s for s in cfg.stages if s.is_closed}
+    closing: dict[str | None, Stage] = {s.name: s for s in cfg.stages if s.is_closed}
     base = cfg.currency
     start, stop = period.start, period.end
     # one pass, a few dict look-ups per deal: (group, stage) -> Bag of open deals,
@@ -117,9 +117,9 @@ def pipeline_report(
         a = per_group.get(g)
         if a is None:
             a = per_group[g] = [0, ZERO, ZERO, 0, 0, ZERO, 0, ZERO]
-        i = 4 if won else 6
-        a[i] += bag.count
-        a[i + 1] += bag.value(rates)
+        col = 4 if won else 6
+        a[col] += bag.count
+        a[col + 1] += bag.value(rates)
     rows = []
     for name in list(order) + unknown:
         a = per_stage.get(name) or [0, ZERO, ZERO, 0]

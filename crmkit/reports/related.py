@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.sales.facts import stage_of
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 def _sort_time(rec: Record) -> str:
     return str(rec.get("at") or rec.get("due") or rec.get("created") or "")
 
 
-def related(ws: Any, rec: Record, recent: int = 10) -> dict[str, list[Record]]:
+def related(ws: Workspace, rec: Record, recent: int = 10) -> dict[str, list[Record]]:
     """Records linked to `rec`, grouped by what they are to it, newest activities first."""
     out: dict[str, list[Record]] = {}
     rid = rec.id
@@ -69,12 +72,12 @@ def related(ws: Any, rec: Record, recent: int = 10) -> dict[str, list[Record]]:
     return {key: value for key, value in out.items() if value}
 
 
-def bought(ws: Any, rec: Record) -> list[str] | None:
+def bought(ws: Workspace, rec: Record) -> list[str] | None:
     """Products a customer has bought: those of its won deals (for a contact, its company's).
 
     A computed field, so segments can say `"ERP" in bought and not ("Support agreement" in bought)`.
     """
-    cache = getattr(ws, "_bought_by_company", None)
+    cache: dict[str, list[Any]] | None = ws.readers.get("bought_by_company")
     if cache is None:
         won = {str(s.get("name")) for s in (ws.config.get("pipeline") or {}).get("stages") or []
                if isinstance(s, dict) and s.get("won")} or {"won"}
@@ -86,7 +89,7 @@ def bought(ws: Any, rec: Record) -> list[str] | None:
                 listed = deal.get("products")
                 if isinstance(listed, list):  # `products: 5` in a hand-edited deal: check reports it
                     products.extend(p for p in listed if p not in products)
-        ws._bought_by_company = cache
+        ws.readers["bought_by_company"] = cache
     company = rec.id if rec.kind == "company" else rec.get("company")
     return cache.get(company, []) if isinstance(company, str) else None
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.support.satisfaction import STATES, state_at
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 HUNDRED = Decimal(100)
 #: Sentiment changes shown on a page (table, md, html); json has every one.
@@ -24,7 +27,7 @@ def _pct(part: int, whole: int) -> Decimal | None:
         if whole else None
 
 
-def _local_date(ws: Any, at: Any) -> dt.date | None:
+def _local_date(ws: Workspace, at: Any) -> dt.date | None:
     if isinstance(at, dt.datetime):
         return (at if at.tzinfo else at.replace(tzinfo=ws.tz)).astimezone(ws.tz).date()
     return at if isinstance(at, dt.date) else None
@@ -40,7 +43,7 @@ def _csat_rows(groups: dict[str, list[int]], label: str) -> list[dict[str, Any]]
     return rows
 
 
-def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, end: dt.date,
+def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.date, end: dt.date,
                         period_label: str) -> Report:
     """Ratings given in [start, end] on the tickets (all, or ``ticket_ids``), the journey of
     every contact over the period, surveys sent in it."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.store.records import Record
 from crmkit.support.sla import CLOSED, SlaState, event_type, sla_state
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 def _hours(td: dt.timedelta) -> Decimal:
@@ -45,7 +48,7 @@ def _escalated(ticket: Record) -> bool:
     return ticket.get("line") == "second" and any(event_type(e) in ("escalated", "assigned") for e in events)
 
 
-def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, period_label: str) -> Report:
+def sla_report(ws: Workspace, tickets: list[Record], start: dt.date, end: dt.date, period_label: str) -> Report:
     """Every figure of the SLA report for tickets created in [start, end], and the open ones now."""
     now = ws.now()
     states: dict[str, SlaState | None] = {t.id: sla_state(ws, t) for t in tickets}
@@ -76,9 +79,9 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
                 first_response.append(target.elapsed.total_seconds() / 3600)
             if target.stopped_at is not None and target.name == "resolution":
                 resolution.append(target.elapsed.total_seconds() / 3600)
-    attainment_rows = []
-    for (policy, priority, target), (met, breached, undecided) in sorted(groups.items()):
-        attainment_rows.append({"policy": policy, "priority": priority, "target": target, "met": met,
+    attainment_rows: list[dict[str, Any]] = []
+    for (policy, priority, target_name), (met, breached, undecided) in sorted(groups.items()):
+        attainment_rows.append({"policy": policy, "priority": priority, "target": target_name, "met": met,
                                 "breached": breached, "open": undecided, "attainment": _pct(met, met + breached)})
     total_met = sum(r["met"] for r in attainment_rows)
     total_breached = sum(r["breached"] for r in attainment_rows)
@@ -99,10 +102,10 @@ def sla_report(ws: Any, tickets: list[Record], start: dt.date, end: dt.date, per
 
     backlog_rows = []
     for field in ("status", "priority", "line"):
-        counts: dict[str, int] = {}
+        tally: dict[str, int] = {}
         for t in open_tickets:
-            counts[str(t.get(field) or "-")] = counts.get(str(t.get(field) or "-"), 0) + 1
-        backlog_rows += [{"by": field, "value": k, "tickets": v} for k, v in sorted(counts.items())]
+            tally[str(t.get(field) or "-")] = tally.get(str(t.get(field) or "-"), 0) + 1
+        backlog_rows += [{"by": field, "value": k, "tickets": v} for k, v in sorted(tally.items())]
     ages: dict[str, int] = {}
     for t in open_tickets:
         c = t.get("created")

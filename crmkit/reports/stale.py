@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from crmkit.errors import UsageError
 from crmkit.render.report import Column, Report, Section
@@ -88,7 +89,7 @@ def stale_report(
             if nxt is not None and (deal not in planned or nxt < planned[deal]):
                 planned[deal] = nxt
     facts = collect_facts(deals, cfg, rates, warnings, only="open")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for f in facts:
         touch = last_touch.get(f.id)
         basis = "activity"

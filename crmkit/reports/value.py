@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.numbers import percent, whole
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import mark_left_out, without_rates
 from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 HUNDRED = Decimal(100)
 PARETO = Decimal(80)
@@ -24,7 +27,7 @@ def _money(d: Decimal) -> Decimal:
     return d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple[str, str]] | None = None,
+def value_report(ws: Workspace, as_of: dt.date, since: dt.date, chosen: Iterable[tuple[str, str]] | None = None,
                  limit: int | None = None) -> Report:
     """Every figure of the value report as of a date; tier movement from `since` to `as_of`.
 
@@ -68,7 +71,7 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
                      "pareto": pareto_count is None or rank <= pareto_count})
     shown = rows[:limit] if limit else rows
 
-    tier_rows = []
+    tier_rows: list[dict[str, Any]] = []
     for name in tiering.names:
         members = [cv for cv in customers if cv.tier == name]
         revenue = sum((cv.lifetime_value for cv in members), Decimal(0))
@@ -76,7 +79,7 @@ def value_report(ws: Any, as_of: dt.date, since: dt.date, chosen: Iterable[tuple
                           "share": _pct(revenue, total), "open_pipeline":
                           _money(sum((cv.open_pipeline for cv in members), Decimal(0)))})
 
-    moves = []
+    moves: list[dict[str, Any]] = []
     for cv in customers:
         before: CustomerValue | None = then_values.get((cv.kind, cv.id))
         was = before.tier if before is not None else tiering.default

@@ -48,7 +48,7 @@ def velocity_report(
     period = period or parse_period("12m", today)
     deals, left = without_rates(deals, rates, cfg.currency)
     open_stages = cfg.open_stages
-    order = {s.name: i for i, s in enumerate(open_stages)}
+    order: dict[str | None, int] = {s.name: i for i, s in enumerate(open_stages)}
     n_open = len(open_stages)
     time_sum = {s.name: 0.0 for s in cfg.stages}
     time_n = {s.name: 0 for s in cfg.stages}
@@ -85,7 +85,7 @@ def velocity_report(
             top = n_open
         for k in range(top + 1):
             reached[k] += 1
-    stage_rows = []
+    stage_rows: list[dict[str, Any]] = []
     for i, s in enumerate(open_stages):
         nxt = open_stages[i + 1].name if i + 1 < n_open else cfg.won_stage.name
         stage_rows.append(

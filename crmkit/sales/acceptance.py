@@ -14,9 +14,12 @@ pipeline's rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Acceptance:
                 "currency": self.currency, "value_set": self.value_set, "old_value": self.old_value}
 
 
-def accept(ws: Any, ref: str, command: str, *, set_value: bool | None = None) -> Acceptance:
+def accept(ws: Workspace, ref: str, command: str, *, set_value: bool | None = None) -> Acceptance:
     from crmkit.sales.offers import totals_of
     from crmkit.store.editing import actor
 

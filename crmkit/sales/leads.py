@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.people.dedupe import find_by_email
 from crmkit.store.editing import new_record
 from crmkit.store.records import Record, fold, new_id
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 STATUSES = ("prospect", "qualified", "converted", "disqualified")
 
@@ -39,12 +42,12 @@ FORM_ALIASES = {
 }
 
 
-def _lead(ws: Any, ref: str) -> Record:
+def _lead(ws: Workspace, ref: str) -> Record:
     rec = ws.get(ref, "lead")
     return rec
 
 
-def qualify(ws: Any, ref: str, command: str) -> Record:
+def qualify(ws: Workspace, ref: str, command: str) -> Record:
     """prospect (or disqualified) -> qualified."""
     rec = _lead(ws, ref)
     status = rec.data.get("status", "prospect")
@@ -64,7 +67,7 @@ def qualify(ws: Any, ref: str, command: str) -> Record:
     return ws.get(rec.ref)
 
 
-def disqualify(ws: Any, ref: str, reason: str, command: str) -> Record:
+def disqualify(ws: Workspace, ref: str, reason: str, command: str) -> Record:
     """Any open lead -> disqualified, with the reason kept on the lead."""
     if not reason or not reason.strip():
         raise UsageError("a reason is required: --reason \"...\"")
@@ -98,7 +101,7 @@ def email_domain(email: Any) -> str | None:
     return domain or None
 
 
-def find_company(ws: Any, domain: str | None, name: str | None) -> Record | None:
+def find_company(ws: Workspace, domain: str | None, name: str | None) -> Record | None:
     """A company by the lead's email domain (not free mail), else by name (case and accents ignored)."""
     companies = ws.records("company")
     if domain and domain not in FREE_MAIL:
@@ -142,7 +145,7 @@ class Conversion:
 DEAL_CARRIES = ("source",)
 
 
-def convert(ws: Any, ref: str, command: str, *, owner: str | None = None, title: str | None = None,
+def convert(ws: Workspace, ref: str, command: str, *, owner: str | None = None, title: str | None = None,
             value: Any = None) -> Conversion:
     """Create or link contact and company, open a deal in the first stage, mark the lead converted."""
     rec = _lead(ws, ref)

@@ -22,10 +22,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.values import round_money, to_decimal
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 HUNDRED = Decimal(100)
 
@@ -178,7 +181,7 @@ class RenderedOffer:
     new_revision: bool
 
 
-def totals_of(ws: Any, deal: Any) -> Totals:
+def totals_of(ws: Workspace, deal: Any) -> Totals:
     """The figures of a deal's offer with the workspace's settings (no rendering, no writing)."""
     offer = deal.get("offer")
     if not isinstance(offer, dict):
@@ -189,7 +192,7 @@ def totals_of(ws: Any, deal: Any) -> Totals:
                    default_vat=settings.get("vat", 25))
 
 
-def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOffer:
+def render(ws: Workspace, deal: Any, fmt: str, lang: str | None = None) -> RenderedOffer:
     """The offer of `deal` as Markdown, HTML or PDF, with its number, revision and totals."""
     import datetime as dt
 
@@ -218,7 +221,7 @@ def render(ws: Any, deal: Any, fmt: str, lang: str | None = None) -> RenderedOff
         revision = int(last.get("revision", 0)) + (1 if new_revision else 0)
     else:
         revision = max(1, by_hand)
-    date = today if new_revision else last.get("date", today)
+    date = today if new_revision or last is None else last.get("date", today)
     valid = offer.get("valid_until") or (date + dt.timedelta(days=int(settings.get("validity_days", 30)))
                                          if isinstance(date, dt.date) else None)
     number = str(offer.get("number") or f"{date:%Y}-{deal.id}")
@@ -276,7 +279,7 @@ def record_rendering(doc: Any, result: RenderedOffer, fmt: str, offer: dict[str,
     target["history"].append(entry)
 
 
-def check_offers(ws: Any) -> list[Any]:
+def check_offers(ws: Workspace) -> list[Any]:
     """`crmkit check`: every deal's offer computes (amounts, discounts, VAT), reported with file and line."""
     from crmkit.errors import Problem
     from crmkit.store import yamlio

@@ -21,12 +21,15 @@ true in crmkit.yaml.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import Problem
 from crmkit.sales.facts import stage_of
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 STRATEGIES = ("round_robin", "least_loaded")
 POOL_KEYS = ("strategy", "members", "fallback", "description")
@@ -68,7 +71,7 @@ class Pool:
         return out
 
 
-def pool_config(ws: Any) -> dict[str, Any]:
+def pool_config(ws: Workspace) -> dict[str, Any]:
     pools = ws.config.get("pools") or {}
     return pools if isinstance(pools, dict) else {}
 
@@ -96,7 +99,7 @@ def _members(raw: Any) -> list[Member]:
     return [m for m in (_member(i) for i in raw) if m is not None]
 
 
-def load_pools(ws: Any) -> dict[str, Pool]:
+def load_pools(ws: Workspace) -> dict[str, Pool]:
     out: dict[str, Pool] = {}
     for name, raw in pool_config(ws).items():
         if not isinstance(raw, dict):
@@ -108,7 +111,7 @@ def load_pools(ws: Any) -> dict[str, Pool]:
     return out
 
 
-def is_open(ws: Any, rec: Record) -> bool:
+def is_open(ws: Workspace, rec: Record) -> bool:
     """Whether a record is still work for its owner (counts towards load and capacity)."""
     if rec.kind == "deal":
         closed = {str(s.get("name")) for s in (ws.config.get("pipeline") or {}).get("stages") or []
@@ -122,7 +125,7 @@ def is_open(ws: Any, rec: Record) -> bool:
 class PoolState:
     """What pools need to know about the records of one kind, updated as a plan assigns."""
 
-    def __init__(self, ws: Any, kind: str, records: list[Record]) -> None:
+    def __init__(self, ws: Workspace, kind: str, records: list[Record]) -> None:
         self.ws = ws
         self.kind = kind
         self.pools = load_pools(ws)
@@ -211,7 +214,7 @@ class PoolState:
             self.load[new_owner] = self.load.get(new_owner, 0) + 1
 
 
-def check_pools(ws: Any) -> list[Problem]:
+def check_pools(ws: Workspace) -> list[Problem]:
     """The `pools:` section of crmkit.yaml: strategies, members, weights, fallbacks."""
     raw = ws.config.get("pools")
     if raw is None:

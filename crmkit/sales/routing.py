@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.views import view
 from crmkit.errors import CrmkitError
@@ -30,6 +30,9 @@ from crmkit.sales.pools import PoolState, is_open
 from crmkit.sales.rules import Rule, RuleSet
 from crmkit.store.appending import Appender, field_edit, write_all
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 @dataclass
@@ -111,7 +114,7 @@ REROUTE_ON_STATUS = {"lead"}
 
 
 
-def routing_reason(ws: Any, rec: Record) -> str | None:
+def routing_reason(ws: Workspace, rec: Record) -> str | None:
     """Why a record should be routed now, or None when it should be left alone."""
     if not is_open(ws, rec):
         return None
@@ -144,7 +147,7 @@ def manual_owner(rec: Record) -> str | None:
 # -- evaluating rules ---------------------------------------------------------------------
 
 
-def first_match(ws: Any, rules: list[Rule], rec: Record) -> Rule | None:
+def first_match(ws: Workspace, rules: list[Rule], rec: Record) -> Rule | None:
     mapping = view(ws, rec)
     for rule in rules:
         if rule.matches(mapping, ws.resolve):
@@ -152,7 +155,7 @@ def first_match(ws: Any, rules: list[Rule], rec: Record) -> Rule | None:
     return None
 
 
-def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: str,
+def _decide(ws: Workspace, state: PoolState, rule: Rule | None, rec: Record, reason: str,
             partners_planned: dict[str, int] | None = None) -> Assignment:
     data = rec.data
     old_owner = data.get("owner")
@@ -184,7 +187,7 @@ def _decide(ws: Any, state: PoolState, rule: Rule | None, rec: Record, reason: s
             a.set["partner"] = chosen
     if "status" in a.set:
         a.status = a.set["status"]
-    have = data.get("tags") if isinstance(data.get("tags"), list) else []
+    have = found if isinstance(found := data.get("tags"), list) else []
     a.tags = [t for t in rule.tags if t not in have]
     if rule.notify and a.owner and a.owner != a.previous_owner:
         a.notify = rule.notify
@@ -203,7 +206,7 @@ def notifications_available() -> bool:
 
 
 def plan(
-    ws: Any,
+    ws: Workspace,
     ruleset: RuleSet,
     *,
     kinds: Iterable[str] | None = None,
@@ -247,7 +250,7 @@ def plan(
     return result
 
 
-def explain(ws: Any, ruleset: RuleSet, rec: Record, *, force: bool = False) -> dict[str, Any]:
+def explain(ws: Workspace, ruleset: RuleSet, rec: Record, *, force: bool = False) -> dict[str, Any]:
     """Every rule for the record's kind, whether it matched and why; and what a run would do."""
     rules = ruleset.for_kind(rec.kind)
     mapping = view(ws, rec)
@@ -274,7 +277,7 @@ def explain(ws: Any, ruleset: RuleSet, rec: Record, *, force: bool = False) -> d
         outcome = {"routed": False, "why": f"not routed now: owner {manual} was set by a person (--force re-routes it)"}
     else:
         p = plan(ws, ruleset, kinds=[rec.kind], force=force, only=[rec])
-        a = (p.assignments or p.unassigned or [None])[0]
+        a = next(iter(p.assignments or p.unassigned), None)
         outcome = {"routed": bool(p.assignments), "why": reason, "assignment": a.to_dict() if a else None}
     return {
         "kind": rec.kind, "id": rec.id, "title": rec.title, "status": rec.data.get("status"),
@@ -351,7 +354,7 @@ def _message(the_plan: Plan) -> str:
     return f"route {what}"
 
 
-def apply(ws: Any, the_plan: Plan, command: str, replan: Callable[[], Plan] | None = None) -> str | None:
+def apply(ws: Workspace, the_plan: Plan, command: str, replan: Callable[[], Plan] | None = None) -> str | None:
     """Write the plan in one transaction and one commit; returns the commit or None.
 
     With `replan`, the plan is made again from the files as they are once the workspace

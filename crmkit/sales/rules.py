@@ -21,13 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition, parse
 from crmkit.conditions.rulefile import column_of, parse_condition
 from crmkit.errors import CrmkitError, Problem, RuleError
 from crmkit.store import yamlio
 from crmkit.store.records import KINDS
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Rule files in the order their rules are considered; the default kind of each.
 RULE_FILES: tuple[tuple[str, str], ...] = (("rules/routing.yaml", "lead"), ("rules/triage.yaml", "ticket"))
@@ -125,9 +128,9 @@ def _line(node: Any, key: Any) -> int | None:
     return yamlio.line_of(node, key)
 
 
-def load_rules(ws: Any) -> RuleSet:
+def load_rules(ws: Workspace) -> RuleSet:
     """Read every rule file there is. Never raises for a broken file: its problems are returned."""
-    cached = getattr(ws, "_crmkit_rules", None)
+    cached = ws.readers.get("rules")
     stamp = _stamp(ws)
     if cached is not None and cached[0] == stamp:
         return cached[1]
@@ -168,15 +171,12 @@ def load_rules(ws: Any) -> RuleSet:
             seen_ids[key] = rule.where
             rules.append(rule)
     result = RuleSet(rules, problems)
-    try:
-        ws._crmkit_rules = (stamp, result)
-    except AttributeError:  # pragma: no cover - a workspace that refuses attributes
-        pass
+    ws.readers["rules"] = (stamp, result)
     return result
 
 
-def _stamp(ws: Any) -> tuple[Any, ...]:
-    out = []
+def _stamp(ws: Workspace) -> tuple[Any, ...]:
+    out: list[tuple[int, int] | None] = []
     for rel, _ in RULE_FILES:
         try:
             st = (ws.root / rel).stat()
@@ -186,7 +186,7 @@ def _stamp(ws: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _read_rule(ws: Any, item: Any, rel: str, line: int | None, default_kind: str,
+def _read_rule(ws: Workspace, item: Any, rel: str, line: int | None, default_kind: str,
                index: int) -> tuple[Rule | None, list[Problem]]:
     problems: list[Problem] = []
     if not isinstance(item, dict):
@@ -246,7 +246,7 @@ def _read_rule(ws: Any, item: Any, rel: str, line: int | None, default_kind: str
     return rule, problems
 
 
-def _set_problems(ws: Any, rule: Rule, sets: Any, rel: str, line: int | None, what: str) -> list[Problem]:
+def _set_problems(ws: Workspace, rule: Rule, sets: Any, rel: str, line: int | None, what: str) -> list[Problem]:
     from crmkit.store.schema import FIELDS, type_problem
 
     found: list[Problem] = []
@@ -271,7 +271,7 @@ def _set_problems(ws: Any, rule: Rule, sets: Any, rel: str, line: int | None, wh
     return found
 
 
-def _custom_field_in_use(ws: Any, kind: str, key: str) -> bool:
+def _custom_field_in_use(ws: Workspace, kind: str, key: str) -> bool:
     return any(key in r.data for r in ws.records(kind))
 
 
@@ -285,7 +285,7 @@ def _closest(word: str, choices: Any) -> str | None:
 # -- checking ---------------------------------------------------------------------------
 
 
-def check_rules(ws: Any) -> list[Problem]:
+def check_rules(ws: Workspace) -> list[Problem]:
     """Everything wrong with the rule files and pools, for `crmkit check` (and `route`)."""
     ruleset = load_rules(ws)
     problems = list(ruleset.problems)
@@ -297,7 +297,7 @@ def check_rules(ws: Any) -> list[Problem]:
     return problems
 
 
-def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
+def semantic_problems(ws: Workspace, ruleset: RuleSet) -> list[Problem]:
     """Owners, pools, unreachable rules, missing fallbacks, conditions naming unknown fields."""
     from crmkit.conditions.listing import known_fields
     from crmkit.sales import pools
@@ -344,7 +344,7 @@ def semantic_problems(ws: Any, ruleset: RuleSet) -> list[Problem]:
     return found
 
 
-def _template_problem(ws: Any, name: str) -> str | None:
+def _template_problem(ws: Workspace, name: str) -> str | None:
     """Why `notify: name` cannot be rendered, or None."""
     from crmkit.marketing.mail import load_template
 
@@ -355,7 +355,7 @@ def _template_problem(ws: Any, name: str) -> str | None:
     return None
 
 
-def load_checked(ws: Any) -> RuleSet:
+def load_checked(ws: Workspace) -> RuleSet:
     """The rules for a run: refuses broken files (syntax, unknown owners or pools) before anything changes."""
     ruleset = load_rules(ws)
     problems = list(ruleset.problems) + semantic_problems(ws, ruleset)
@@ -374,5 +374,5 @@ def load_checked(ws: Any) -> RuleSet:
     return checked
 
 
-def rule_file_paths(ws: Any) -> list[Path]:
+def rule_file_paths(ws: Workspace) -> list[Path]:
     return [ws.root / rel for rel, _ in RULE_FILES if (ws.root / rel).is_file()]

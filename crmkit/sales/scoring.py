@@ -25,12 +25,15 @@ total cap and floor. `score` and `band` are computed fields of leads, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import CrmkitError, Problem, RuleError
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 SCORING_FILE = "rules/scoring.yaml"
 TOP_KEYS = ("cap", "floor", "groups", "bands", "kind", "description")
@@ -103,7 +106,7 @@ def _read_limits(raw: Any, target: Any, rel: str, what: str, found: list[Problem
             setattr(target, key, value)
 
 
-def parse_scoring(ws: Any, doc: Any, rel: str = SCORING_FILE) -> Scoring:
+def parse_scoring(ws: Workspace, doc: Any, rel: str = SCORING_FILE) -> Scoring:
     """Build the scoring model from a round-trip document; problems are collected, not raised."""
     from crmkit.conditions.rulefile import parse_condition
     from crmkit.store.records import KINDS
@@ -211,11 +214,11 @@ def _stamp(path: Any) -> Any:
         return None
 
 
-def load_scoring(ws: Any) -> Scoring | None:
+def load_scoring(ws: Workspace) -> Scoring | None:
     """The workspace's scoring rules, read once per workspace object (and again if the file changes)."""
     path = ws.root / SCORING_FILE
     stamp = _stamp(path)
-    cached = getattr(ws, "_crmkit_scoring", None)
+    cached = ws.readers.get("scoring")
     if cached is not None and cached[0] == stamp:
         return cached[1]
     if stamp is None:
@@ -225,10 +228,7 @@ def load_scoring(ws: Any) -> Scoring | None:
             result = parse_scoring(ws, yamlio.load_roundtrip(path))
         except CrmkitError as exc:
             result = Scoring(problems=[Problem(SCORING_FILE, exc.line, "rule-syntax", exc.message)])
-    try:
-        ws._crmkit_scoring = (stamp, result)
-    except AttributeError:  # pragma: no cover
-        pass
+    ws.readers["scoring"] = (stamp, result)
     return result
 
 
@@ -236,13 +236,13 @@ def load_scoring(ws: Any) -> Scoring | None:
 BROKEN_CODES = ("rule-syntax", "rule-field", "rule-kind")
 
 
-def broken(ws: Any) -> list[Problem]:
+def broken(ws: Workspace) -> list[Problem]:
     """What makes rules/scoring.yaml unusable (empty when it is fine or absent)."""
     s = load_scoring(ws)
     return [] if s is None else [p for p in s.problems if p.code in BROKEN_CODES]
 
 
-def _usable(ws: Any, record: Record, *, strict: bool = False) -> Scoring | None:
+def _usable(ws: Workspace, record: Record, *, strict: bool = False) -> Scoring | None:
     """The scoring model for this record, or None.
 
     A broken scoring file must not stop a listing or report (DESIGN: broken files are
@@ -269,7 +269,7 @@ def _usable(ws: Any, record: Record, *, strict: bool = False) -> Scoring | None:
     return s
 
 
-def compute(ws: Any, s: Scoring, record: Record, notes: list[dict[str, Any]] | None = None) -> int:
+def compute(ws: Workspace, s: Scoring, record: Record, notes: list[dict[str, Any]] | None = None) -> int:
     data = record.data
     total = 0
     for group in s.groups:
@@ -297,7 +297,7 @@ def compute(ws: Any, s: Scoring, record: Record, notes: list[dict[str, Any]] | N
     return _clamp(total, s.floor, s.cap)
 
 
-def score_value(ws: Any, record: Record) -> int | None:
+def score_value(ws: Workspace, record: Record) -> int | None:
     """A lead's score (None when the workspace has no rules/scoring.yaml)."""
     s = _usable(ws, record)
     if s is None:
@@ -309,7 +309,7 @@ def score_value(ws: Any, record: Record) -> int | None:
     return value
 
 
-def band_value(ws: Any, record: Record) -> str | None:
+def band_value(ws: Workspace, record: Record) -> str | None:
     """A lead's band (hot, warm, cold...) from its score, or None without bands."""
     s = _usable(ws, record)
     if s is None or not s.bands:
@@ -318,7 +318,7 @@ def band_value(ws: Any, record: Record) -> str | None:
     return None if score is None else s.band(score)
 
 
-def explain_score(ws: Any, record: Record) -> dict[str, Any]:
+def explain_score(ws: Workspace, record: Record) -> dict[str, Any]:
     """How a lead's score was built: every rule of every group, the caps, the total and the band."""
     s = _usable(ws, record, strict=True)
     if s is None:
@@ -354,7 +354,7 @@ def explain_text(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def check_scoring(ws: Any) -> list[Problem]:
+def check_scoring(ws: Workspace) -> list[Problem]:
     """Problems of rules/scoring.yaml for `crmkit check`."""
     s = load_scoring(ws)
     if s is None:

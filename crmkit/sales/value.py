@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition
 from crmkit.errors import ConditionError, CrmkitError, Problem
@@ -44,6 +44,9 @@ from crmkit.sales.pipeline import PipelineConfig
 from crmkit.store import yamlio
 from crmkit.store.records import Record
 from crmkit.values import to_date
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 VALUE_FILE = "rules/value.yaml"
 
@@ -132,7 +135,7 @@ class CustomerValue:
 # --------------------------------------------------------------------------- rules/value.yaml
 
 
-def _known_field(ws: Any, name: str) -> bool:
+def _known_field(ws: Workspace, name: str) -> bool:
     from crmkit.store.schema import COMMON, FIELDS
 
     top = name.split(".")[0]
@@ -151,7 +154,7 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
+def read_tiering(ws: Workspace) -> tuple[Tiering, list[Problem]]:
     """rules/value.yaml as a Tiering and every problem in it (never raises for a bad file).
 
     The file::
@@ -216,7 +219,7 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
     return Tiering(tuple(tiers), str(default)), problems
 
 
-def load_tiering(ws: Any) -> Tiering:
+def load_tiering(ws: Workspace) -> Tiering:
     """rules/value.yaml, refusing a broken file with its first problem (file and line)."""
     cached = ws.memo.get("tiering")
     if cached is not None:
@@ -229,7 +232,7 @@ def load_tiering(ws: Any) -> Tiering:
     return tiering
 
 
-def tier_problems(ws: Any, text: str, where: str) -> list[str]:
+def tier_problems(ws: Workspace, text: str, where: str) -> list[str]:
     """Unknown tier names compared with a `tier` field in a condition (`company.tier == platnum`)."""
     from crmkit.conditions.language import BoolOp, Compare, ListLit, Literal, Not, parse
     from crmkit.conditions.language import Path as PathNode
@@ -260,7 +263,7 @@ def tier_problems(ws: Any, text: str, where: str) -> list[str]:
     return found
 
 
-def check_value_rules(ws: Any) -> list[Problem]:
+def check_value_rules(ws: Workspace) -> list[Problem]:
     """For `crmkit check`: rules/value.yaml, and tiers named in the other rule files and the SLA policies."""
     problems = list(read_tiering(ws)[1])
     for rel in ("rules/triage.yaml", "rules/escalation.yaml", "rules/routing.yaml", "rules/scoring.yaml"):
@@ -288,7 +291,7 @@ def check_value_rules(ws: Any) -> list[Problem]:
 # --------------------------------------------------------------------------- figures
 
 
-def _as_of_datetime(ws: Any, as_of: dt.date | dt.datetime | None) -> dt.datetime:
+def _as_of_datetime(ws: Workspace, as_of: dt.date | dt.datetime | None) -> dt.datetime:
     if as_of is None:
         return ws.now()  # type: ignore[no-any-return]
     if isinstance(as_of, dt.datetime):
@@ -322,10 +325,10 @@ def deal_row(deal: Mapping[str, Any], tz: Any) -> DealRow:
             tuple((h.at.timestamp(), h.stage, h.from_stage) for h in history_of(deal, tz)),
             tuple(c for c in people if isinstance(c, str)) if isinstance(people, list) else (),
             str(deal.get("title") or ""),
-            tuple(str(t) for t in deal.get("tags")) if isinstance(deal.get("tags"), list) else ())
+            tuple(str(t) for t in tags) if isinstance(tags := deal.get("tags"), list) else ())
 
 
-def company_names(ws: Any) -> list[tuple[str, str]]:
+def company_names(ws: Workspace) -> list[tuple[str, str]]:
     """(id, name) of every company; from the derived cache when it is warm."""
     memo = ws.memo.get("company_names")
     if memo is not None:
@@ -337,7 +340,7 @@ def company_names(ws: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def deal_rows(ws: Any, cfg: PipelineConfig) -> list[tuple[str, DealRow]]:
+def deal_rows(ws: Workspace, cfg: PipelineConfig) -> list[tuple[str, DealRow]]:
     """(id, DealRow) of every deal; from the derived cache when it is warm."""
     memo = ws.memo.get("deal_rows")
     if memo is not None:
@@ -394,7 +397,7 @@ def _quintiles(values: dict[str, Any]) -> dict[str, int]:
     return {k: 1 + (5 * bisect_left(ordered, v)) // n for k, v in values.items()}
 
 
-def customer_key(ws: Any, rec: Record) -> tuple[str, str] | None:
+def customer_key(ws: Workspace, rec: Record) -> tuple[str, str] | None:
     """Whose figures a record shows: a company its own; a contact its company's, or its own if private."""
     if rec.kind == "company":
         return ("company", rec.id)
@@ -406,7 +409,7 @@ def customer_key(ws: Any, rec: Record) -> tuple[str, str] | None:
     return None
 
 
-def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tiering | None = None,
+def compute(ws: Workspace, as_of: dt.date | dt.datetime | None = None, tiering: Tiering | None = None,
             rows: list[tuple[str, DealRow]] | None = None) -> dict[tuple[str, str], CustomerValue]:
     """Every customer's figures as of a date (default: now), keyed by (kind, id).
 
@@ -495,7 +498,7 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     return out
 
 
-def tier_of(ws: Any, tiering: Tiering, cv: CustomerValue, rec: Record | None) -> str:
+def tier_of(ws: Workspace, tiering: Tiering, cv: CustomerValue, rec: Record | None) -> str:
     """The first tier whose condition holds over the figures (and the record's own fields)."""
     mapping: dict[str, Any] = dict(rec.data) if rec is not None else {}
     mapping.update({k: v for k, v in cv.fields().items() if v is not None and k != "tier"})
@@ -506,7 +509,7 @@ def tier_of(ws: Any, tiering: Tiering, cv: CustomerValue, rec: Record | None) ->
     return tiering.default
 
 
-def values_now(ws: Any) -> dict[tuple[str, str], CustomerValue]:
+def values_now(ws: Workspace) -> dict[tuple[str, str], CustomerValue]:
     """:func:`compute` as of now, once per read of the records (computed fields ask per record)."""
     # one "now" per command: a long listing must not recompute as the clock ticks
     memo = ws.memo.get("values")
@@ -516,7 +519,7 @@ def values_now(ws: Any) -> dict[tuple[str, str], CustomerValue]:
     return values
 
 
-def customer_value(ws: Any, rec: Record) -> CustomerValue | None:
+def customer_value(ws: Workspace, rec: Record) -> CustomerValue | None:
     key = customer_key(ws, rec)
     if key is None:
         return None
@@ -530,7 +533,7 @@ def customer_value(ws: Any, rec: Record) -> CustomerValue | None:
 
 
 def _field(name: str) -> Any:
-    def get(ws: Any, rec: Record) -> Any:
+    def get(ws: Workspace, rec: Record) -> Any:
         cv = customer_value(ws, rec)
         return None if cv is None else cv.fields()[name]
 

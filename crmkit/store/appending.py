@@ -8,10 +8,13 @@ are written at once through a small thread pool, inside the caller's transaction
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.store import yamlio
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
 
 
 def field_edit(additions: dict[str, Any]) -> Any:
@@ -98,7 +101,7 @@ def plainly_appendable(text: str, keys: Any) -> bool:
     return True
 
 
-def write_all(tx: Any, files: list[tuple[str, str]]) -> None:
+def write_all(tx: Transaction, files: list[tuple[str, str]]) -> None:
     """Write many record files at once.
 
     Every write is fsynced; on ordinary disks that wait, not the CPU, dominates a

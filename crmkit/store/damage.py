@@ -10,18 +10,21 @@ crmkit.people.damage.)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crmkit.errors import Problem
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 def _line(rec: Record, key: str) -> int | None:
     return yamlio.key_lines(rec.path).get(key)
 
 
-def routed_twice(ws: Any) -> list[Problem]:
+def routed_twice(ws: Workspace) -> list[Problem]:
     """Records the merge driver found routed on both sides (`routing_conflicts`)."""
     found: list[Problem] = []
     for kind in ("lead", "ticket", "deal", "contact", "company", "activity"):
@@ -38,7 +41,7 @@ def routed_twice(ws: Any) -> list[Problem]:
     return found
 
 
-def turns_taken_twice(ws: Any) -> list[Problem]:
+def turns_taken_twice(ws: Workspace) -> list[Problem]:
     """Round-robin turns (`routing.turn` of one pool) given to more than one record."""
     found: list[Problem] = []
     for kind in ("lead", "ticket", "deal"):
@@ -59,7 +62,7 @@ def turns_taken_twice(ws: Any) -> list[Problem]:
     return found
 
 
-def stage_against_history(ws: Any) -> list[Problem]:
+def stage_against_history(ws: Workspace) -> list[Problem]:
     """A deal whose `stage` is not the stage of the last entry of its stage history."""
     found: list[Problem] = []
     for rec in ws.records("deal"):
@@ -75,7 +78,7 @@ def stage_against_history(ws: Any) -> list[Problem]:
     return found
 
 
-def duplicate_message_ids(ws: Any) -> list[Problem]:
+def duplicate_message_ids(ws: Workspace) -> list[Problem]:
     """One Message-ID logged on two email activities, or waiting twice in the outbox."""
     found: list[Problem] = []
     seen: dict[str, str] = {}
@@ -114,7 +117,7 @@ def duplicate_message_ids(ws: Any) -> list[Problem]:
     return found
 
 
-def check_damage(ws: Any) -> list[Problem]:
+def check_damage(ws: Workspace) -> list[Problem]:
     """`check`: merge damage across records, and whether this clone merges with the driver."""
     from crmkit.store.team import wiring_problems
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store import yamlio
@@ -12,10 +12,13 @@ from crmkit.store.records import TITLE_FIELD
 from crmkit.store.schema import coerce
 from crmkit.store.validate import reserved_fields
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
+
 PROTECTED = {"id"}
 
 
-def actor(ws: Any) -> str:
+def actor(ws: Workspace) -> str:
     """Who is acting, for histories and events: $CRMKIT_USER, else the login name."""
     return os.environ.get("CRMKIT_USER") or os.environ.get("USER") or "crmkit"
 
@@ -96,12 +99,12 @@ def apply_change(doc: Any, key: str, op: str, value: Any) -> list[str]:
     return absent
 
 
-def first_stage(ws: Any) -> str:
+def first_stage(ws: Workspace) -> str:
     stages = (ws.config.get("pipeline") or {}).get("stages") or []
     return str(stages[0]["name"]) if stages else "lead"
 
 
-def new_record(ws: Any, kind: str, title: str | None, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def new_record(ws: Workspace, kind: str, title: str | None, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """The data of a new record: its title, the given fields, then defaults that complete it."""
     data: dict[str, Any] = {}
     if title is not None:

@@ -430,7 +430,7 @@ def identity(top: Path, config: dict[str, Any]) -> Identity:
         name, email = name or configured.get("user.name", ""), email or configured.get("user.email", "")
     if name and email:
         return Identity(name, email, "git config")
-    section = config.get("git") if isinstance(config.get("git"), dict) else {}
+    section = found if isinstance(found := config.get("git"), dict) else {}
     if section.get("name") and section.get("email"):
         return Identity(str(section["name"]), str(section["email"]), "crmkit.yaml")
     host = socket.gethostname() or "localhost"

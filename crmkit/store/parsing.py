@@ -10,39 +10,19 @@ sandbox refusing processes) means the one-process path, never an error.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from crmkit.errors import CrmkitError
 from crmkit.store import yamlio
+from crmkit.store.sharing import shared
 
 #: Fewer misses than this are parsed in-process: starting workers costs ~50 ms each.
 PARALLEL_MIN = 1500
 
 #: How many processes the last `parse_files` used (tests and bench/ look).
 LAST_WORKERS = 1
-
-_ZONES: dict[Any, dt.tzinfo] = {}
-
-
-def shared(node: Any) -> Any:
-    """The same value with repeated parts shared: keys and short texts interned, one tzinfo
-    per offset. The parser makes a new object for each; pickle stores a shared object
-    once, so the parse cache gets smaller and loads faster."""
-    if isinstance(node, dict):
-        return {(sys.intern(k) if type(k) is str else k): shared(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [shared(v) for v in node]
-    if type(node) is str and len(node) <= 40:
-        return sys.intern(node)
-    if isinstance(node, dt.datetime) and node.tzinfo is not None:
-        zone = _ZONES.setdefault(node.utcoffset(), node.tzinfo)
-        return node if zone is node.tzinfo else node.replace(tzinfo=zone)
-    return node
-
 
 def parse_file(path: str) -> dict[str, Any] | CrmkitError:
     """One record file on the fast path: its data, or the error that says why it cannot be read."""

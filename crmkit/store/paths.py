@@ -25,9 +25,12 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Folders never walked for links: git's own, and crmkit's disposable cache.
 SKIP_DIRS = {".git", ".crmkit"}
@@ -139,7 +142,7 @@ def read_text(path: os.PathLike[str] | str) -> str:
     return read_bytes(path).decode("utf-8")
 
 
-def symlinks(ws: Any) -> list[Problem]:
+def symlinks(ws: Workspace) -> list[Problem]:
     """`crmkit check`: every symbolic link in the workspace, one problem each."""
     problems: list[Problem] = []
     root = os.fspath(ws.root)

@@ -258,7 +258,7 @@ def json_type(t: Type) -> dict[str, Any]:
     parsed = {"type": "object", "maxProperties": 0, "description": "a date a YAML reader has already parsed"}
     date = {"type": "string", "pattern": DATE_PATTERN}
     stamp = {"type": "string", "pattern": TIMESTAMP_PATTERN}
-    return {
+    schemas: dict[str, dict[str, Any]] = {
         "text": {"type": "string"},
         "user": {"type": "string", "description": "a user id from crmkit.yaml"},
         "int": {"type": "integer"},
@@ -268,7 +268,8 @@ def json_type(t: Type) -> dict[str, Any]:
         "date": {"anyOf": [date, parsed], "description": "a date, YYYY-MM-DD"},
         "timestamp": {"anyOf": [stamp, parsed], "description": "a timestamp with a zone, 2026-11-23T09:30:00+01:00"},
         "when": {"anyOf": [date, stamp, parsed], "description": "a date or a timestamp with a zone"},
-    }.get(t, {})
+    }
+    return schemas.get(t, {})
 
 
 def json_schema(kind: str) -> dict[str, Any]:

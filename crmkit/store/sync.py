@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import gitio, team
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 class SyncRefused(CrmkitError):
@@ -28,7 +31,7 @@ class SyncResult:
     registered_driver: bool = False
 
 
-def sync(ws: Any, check: Callable[[Any], list[Problem]], *, remote: str | None = None,
+def sync(ws: Workspace, check: Callable[[Any], list[Problem]], *, remote: str | None = None,
          push: bool = True) -> SyncResult:
     """Pull, `check(ws)` (crmkit.check.check_workspace: the store cannot import the domains'
     checkers), push."""

@@ -14,11 +14,14 @@ which a clone does not carry, so every crmkit command registers it when it is mi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import gitio
 from crmkit.store.records import FOLDERS
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 ATTRIBUTES_FILE = ".gitattributes"
 MARK = "merge=crmkit"
@@ -82,7 +85,7 @@ def ensure_driver(root: Path) -> bool:
         return False
 
 
-def wiring_problems(ws: Any) -> list[Problem]:
+def wiring_problems(ws: Workspace) -> list[Problem]:
     """`check`: a shared workspace whose merges would not go through the driver."""
     root = ws.root
     if gitio.find_worktree(root) is None or not gitio.has_remote(root):
@@ -107,14 +110,14 @@ def wiring_problems(ws: Any) -> list[Problem]:
 # -- one router ------------------------------------------------------------------------------
 
 
-def router_branch(ws: Any) -> str | None:
+def router_branch(ws: Workspace) -> str | None:
     team = ws.config.get("team")
     if isinstance(team, dict) and isinstance(team.get("router_branch"), str):
         return str(team["router_branch"])
     return None
 
 
-def require_router(ws: Any, what: str, only_if_branch: str | None = None) -> None:
+def require_router(ws: Workspace, what: str, only_if_branch: str | None = None) -> None:
     """Refuse automated routing and notifications off the router branch.
 
     `--only-if-branch B` on the command, else `team.router_branch` in crmkit.yaml; with
@@ -143,12 +146,12 @@ class RouterElsewhere(CrmkitError):
 IDENTITY_FIELDS = {"contact": ("email", "phone"), "company": ("domain", "website")}
 
 
-def stable_ids(ws: Any) -> bool:
+def stable_ids(ws: Workspace) -> bool:
     team = ws.config.get("team")
     return isinstance(team, dict) and team.get("stable_ids") is True
 
 
-def new_record_id(ws: Any, kind: str, data: dict[str, Any]) -> str:
+def new_record_id(ws: Workspace, kind: str, data: dict[str, Any]) -> str:
     """The id for a new record; in a team workspace a person's id follows from who it is."""
     from crmkit.store.records import new_id
 

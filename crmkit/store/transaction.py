@@ -21,41 +21,19 @@ it (restores every file), and says which on stderr.
 from __future__ import annotations
 
 import errno
-import json
 import os
-import secrets
-import signal
 import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import EXIT_NOT_READY, CrmkitError
 from crmkit.store.faults import fault
-from crmkit.store.yamlio import fsync_dir
+from crmkit.store.journal import JOURNAL_DIR, Journal, new_id
+from crmkit.store.signals import SignalGuard
 
-JOURNAL_DIR = Path(".crmkit") / "tx"
-JOURNAL = JOURNAL_DIR / "journal"
-
-
-class Interrupted(BaseException):
-    """SIGTERM, SIGHUP or SIGINT arrived inside a transaction (it was rolled back).
-
-    A BaseException, like KeyboardInterrupt, so that no `except Exception` in a command's
-    code can swallow it half way."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 class DiskFull(CrmkitError):
@@ -71,161 +49,6 @@ def say(text: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-
-
-# -- signals --------------------------------------------------------------------------------
-
-CAUGHT = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-
-
-class SignalGuard:
-    """Turns SIGTERM/SIGHUP/SIGINT into `Interrupted` for the scope of a transaction; inside
-    `critical()` (moving HEAD, rolling back) the signal waits until the section is done."""
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.pending: int | None = None
-        self._saved: dict[int, Any] = {}
-
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.depth:
-            self.pending = signum
-            return
-        raise Interrupted(signum)
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return  # signals reach only the main thread; a worker thread has nothing to install
-        for sig in CAUGHT:
-            try:
-                self._saved[sig] = signal.signal(sig, self._handler)
-            except (ValueError, OSError):
-                pass
-
-    def restore(self) -> None:
-        for sig, old in self._saved.items():
-            try:
-                signal.signal(sig, old)
-            except (ValueError, OSError, TypeError):
-                pass
-        self._saved.clear()
-
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-        if self.depth == 0 and self.pending is not None:
-            signum, self.pending = self.pending, None
-            raise Interrupted(signum)
-
-
-# -- the journal ------------------------------------------------------------------------------
-
-
-class Journal:
-    """An append-only file of JSON lines: a header, one line per path before it changes, and
-    state lines ("written" with the final message, "commit" with the sha about to be HEAD)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.dir = root / JOURNAL_DIR
-        self.path = root / JOURNAL
-        self.fd: int | None = None
-        self.n_backups = 0
-
-    @property
-    def active(self) -> bool:
-        return self.fd is not None
-
-    def begin(self, header: dict[str, Any]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        ignore = self.root / ".crmkit" / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
-        for old in self.dir.iterdir():  # backups of a journal already dealt with
-            old.unlink()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        self._line(header)
-        self.sync()
-        fsync_dir(self.dir)
-
-    def _line(self, data: dict[str, Any]) -> None:
-        assert self.fd is not None
-        # one write() per line: a kill leaves at most a torn last line, which loading skips
-        try:
-            os.write(self.fd, (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
-        except OSError as exc:  # a full disk: the error names the journal, the file it could not grow
-            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
-
-    def sync(self) -> None:
-        if self.fd is not None:
-            os.fsync(self.fd)
-
-    def add(self, rel: str, existed: bool, original: bytes | None, durable: bool = False) -> None:
-        """Record `rel` (relative to the workspace) before it changes, with a copy of its
-        original beside the journal. The copy is fsynced only when git cannot give the
-        original back (`durable`); otherwise a copy torn by a machine crash (its sha1 tells)
-        is replaced by git's."""
-        import hashlib
-
-        backup = digest = None
-        if original is not None:
-            self.n_backups += 1
-            backup = f"orig-{self.n_backups}"
-            digest = hashlib.sha1(original).hexdigest()
-            with open(self.dir / backup, "wb") as fh:
-                fh.write(original)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        self._line({"path": rel, "existed": existed, "backup": backup, "sha1": digest})
-
-    def mark(self, state: str, **extra: Any) -> None:
-        self._line({"state": state, **extra})
-        self.sync()
-
-    def end(self) -> None:
-        """The transaction is over (committed or rolled back): forget it."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        for path in sorted(self.dir.glob("orig-*")):
-            path.unlink(missing_ok=True)
-        self.path.unlink(missing_ok=True)
-        self.n_backups = 0
-
-
-def load_journal(root: Path) -> dict[str, Any] | None:
-    """What a journal left behind says: header, paths, last state; None when there is none."""
-    path = root / JOURNAL
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    header: dict[str, Any] | None = None
-    entries: list[dict[str, Any]] = []
-    states: list[dict[str, Any]] = []
-    for line in raw.split(b"\n"):
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue  # a torn last line: its file was not touched yet
-        if header is None:
-            header = item
-        elif "path" in item:
-            entries.append(item)
-        elif "state" in item:
-            states.append(item)
-    if header is None:
-        return {"header": {}, "entries": [], "states": []}
-    return {"header": header, "entries": entries, "states": states}
-
-
-def new_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -259,7 +82,7 @@ _SAID_IDENTITY = False
 class Transaction:
     """The files one command writes; committed together, restored if the command fails."""
 
-    def __init__(self, ws: Any, message: str, command: str) -> None:
+    def __init__(self, ws: Workspace, message: str, command: str) -> None:
         from crmkit.store import gitio
 
         self.ws = ws
@@ -627,130 +450,3 @@ def clean_temp_files(paths: list[Path]) -> int:
         except OSError:
             pass
     return removed
-
-
-# -- recovery -------------------------------------------------------------------------------------
-
-
-def recover(ws: Any) -> str | None:
-    """Finish or undo what a killed command left (call with the workspace lock held).
-    Returns what was done ("completed" / "undone"), or None when there was nothing."""
-    from crmkit.store import gitio
-
-    root = ws.root
-    found = load_journal(root)
-    if found is None:
-        return None
-    header, entries, states = found["header"], found["entries"], found["states"]
-    command = header.get("command") or "a crmkit command"
-    paths = [root / e["path"] for e in entries]
-    top = gitio.find_worktree(root) if header.get("git") else None
-    message = next((s.get("message") for s in states if s.get("state") == "written"), None)
-    sha = next((s.get("sha") for s in reversed(states) if s.get("state") == "commit"), None)
-    outcome = "undone"
-    detail = ""
-    if top is not None and message is not None:
-        rels = sorted({os.path.relpath(p, top) for p in paths})
-        try:
-            current = gitio.head(top)
-            if sha and current and gitio.is_ancestor(top, sha, current):
-                gitio.sync_index(top, rels)
-                outcome, detail = "completed", f"its commit {sha[:10]} was made; git's index updated"
-            else:
-                gitio.preflight(top)
-                new = gitio.build_commit(top, rels, message, commit_identity(ws.config, top),
-                                         root / JOURNAL_DIR / "index-recover", current)
-                if new is not None:
-                    gitio.move_head(top, new, current, message.splitlines()[0])
-                gitio.sync_index(top, rels)
-                outcome = "completed"
-                detail = f"every file was written; committed as {new[:10]}" if new else "nothing to commit"
-        except CrmkitError as exc:
-            detail = f"could not commit ({exc}); "
-    if outcome == "undone":
-        restored, kept = _undo(root, top, header.get("head"), entries)
-        detail += f"{restored} file{'s' if restored != 1 else ''} put back as they were"
-        if kept:
-            detail += f"; could not restore {', '.join(kept[:5])}"
-    clean_temp_files(paths)
-    for leftover in (root / JOURNAL_DIR).glob("index-*"):
-        leftover.unlink(missing_ok=True)
-    Journal(root).end()
-    ws.invalidate()
-    say(f"recovered: {outcome} the interrupted `{command}` ({detail})")
-    return outcome
-
-
-def _undo(root: Path, top: Path | None, head: str | None, entries: list[dict[str, Any]]) -> tuple[int, list[str]]:
-    import hashlib
-
-    from crmkit.store import gitio, yamlio
-
-    restored = 0
-    kept: list[str] = []
-    need_git: list[dict[str, Any]] = []
-    # created files first: on a full disk that frees room for the rest
-    for entry in sorted(entries, key=lambda e: bool(e.get("existed"))):
-        path = root / entry["path"]
-        if not entry.get("existed"):
-            if path.exists():
-                path.unlink()
-            restored += 1
-            continue
-        backup = entry.get("backup")
-        data = None
-        if backup:
-            try:
-                data = (root / JOURNAL_DIR / backup).read_bytes()
-            except OSError:
-                data = None
-            if data is not None and hashlib.sha1(data).hexdigest() != entry.get("sha1"):
-                data = None  # torn by a crash of the machine: git's copy is the next best
-        if data is None:
-            need_git.append(entry)
-            continue
-        yamlio.atomic_write_bytes(path, data)
-        restored += 1
-    if need_git:
-        blobs = gitio.blobs(top, head, [os.path.relpath(root / e["path"], top) for e in need_git]) \
-            if top is not None and head else {}
-        for entry in need_git:
-            data = blobs.get(os.path.relpath(root / entry["path"], top)) if top is not None else None
-            if data is None:
-                kept.append(entry["path"])
-                continue
-            yamlio.atomic_write_bytes(root / entry["path"], data)
-            restored += 1
-    return restored, kept
-
-
-def unexplained_changes(ws: Any) -> list[str]:
-    """`crmkit check`: record files that are changed or untracked in git while no crmkit
-    transaction is under way (a journal explains its own files), and stray temp files."""
-    from crmkit.store import gitio
-    from crmkit.store.records import FOLDERS
-
-    lines: list[str] = []
-    found = load_journal(ws.root)
-    explained = {e["path"] for e in found["entries"]} if found else set()
-    for folder in FOLDERS.values():
-        base = ws.root / folder
-        if base.is_dir():
-            for tmp in sorted(base.glob(".*.tmp")):
-                lines.append(f"{ws.rel(tmp)}: a temp file left by an interrupted write (safe to delete)")
-    top = gitio.find_worktree(ws.root)
-    if top is None:
-        return lines
-    try:
-        status = gitio.status_paths(top, ws.root)
-    except CrmkitError:
-        return lines
-    folders = set(FOLDERS.values())
-    for rel_top, code in sorted(status.items()):
-        rel = os.path.relpath(top / rel_top, ws.root)
-        parts = Path(rel).parts
-        if len(parts) != 2 or parts[0] not in folders or not rel.endswith(".yaml") or rel in explained:
-            continue
-        what = "untracked (not in git)" if code == "??" else f"changed and not committed (git status {code.strip()})"
-        lines.append(f"{rel}: {what}")
-    return lines

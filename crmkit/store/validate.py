@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import yamlio
 from crmkit.store.records import FOLDERS, ID_RE, KINDS, REF_FIELDS, Record
 from crmkit.store.schema import FIELDS, REQUIRED, type_problem
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: Problem codes that `check` lists without failing: crmkit works on, but something
 #: is probably not what was meant (a misspelt key in crmkit.yaml is silently unused).
@@ -31,6 +34,12 @@ COMPUTED_FIELDS: dict[str, frozenset[str]] = {
     "company": frozenset({"bought"}) | VALUE_FIELDS,
     "contact": frozenset({"bought", "sentiment"}) | VALUE_FIELDS,
 }
+
+#: Fields judged on every write of a record of the kind, changed by it or not: a deal's
+#: company and value feed every pipeline figure, so no command (`deal move`, `set`, an
+#: offer, an import) writes on a deal whose company is missing or whose value is no
+#: amount; the line says which, and the deal is fixed with `set` or `edit` first.
+ALWAYS_JUDGED: dict[str, frozenset[str]] = {"deal": frozenset({"company", "value"})}
 
 #: Fields holding one email address; `emails` holds a list of {type, value}.
 EMAIL_FIELDS = ("email",)
@@ -93,7 +102,7 @@ def field_problems(kind: str, data: dict[str, Any]) -> list[tuple[str, str, str]
     return found
 
 
-def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | None,
+def write_problems(ws: Workspace, kind: str, record_id: str, before: dict[str, Any] | None,
                    after: dict[str, Any], size: int, *, reserved_ok: bool = False) -> list[str]:
     """What makes a write unacceptable whichever command does it (the transaction asks).
 
@@ -102,7 +111,8 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
     read), reserved fields, and the fields this write changes: required fields, email
     syntax, references (the target's file exists) and owner. Fields left as they were
     are not judged here: a cron job that routes a lead is not stopped by an old,
-    unrelated mistake in it; `check` reports those.
+    unrelated mistake in it; `check` reports those. The exception is ALWAYS_JUDGED
+    (a deal's company and value): judged, type included, on every write.
     """
     from crmkit.store.yamlio import MAX_FILE_BYTES
 
@@ -116,12 +126,15 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
             out.append(f"{name} is kept by crmkit and cannot be written")
     if "merged_into" in after and reserved_ok:
         return out  # a tombstone: nothing else to judge
+    always = ALWAYS_JUDGED.get(kind, frozenset()) & set(after)
     for name, code, message in field_problems(kind, after):
         # Types are judged by each command (add/set/edit refuse, a web form keeps an odd
         # value with a warning: a lost lead is worse); what no command may write is here.
-        if name in changed and code != "type" and (code != "required" or not before or name in before):
+        if name in always and code == "type":
             out.append(message)
-    for name in sorted(changed):
+        elif name in changed and code != "type" and (code != "required" or not before or name in before):
+            out.append(message)
+    for name in sorted(changed | always):
         ref_kind = REF_FIELDS.get(name)
         if ref_kind is None or FIELDS[kind].get(name) is None:
             continue
@@ -129,7 +142,7 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
         targets = new if isinstance(new, list) else [new]
         olds = old if isinstance(old, list) else [old]
         for target in targets:
-            if isinstance(target, str) and target not in olds:
+            if isinstance(target, str) and (name in always or target not in olds):
                 ok = bool(ID_RE.match(target)) and (ws.root / FOLDERS[ref_kind] / f"{target}.yaml").is_file()
                 if not ok:
                     out.append(f"{name}: no {ref_kind} with id {target!r}")
@@ -145,7 +158,7 @@ def write_problems(ws: Any, kind: str, record_id: str, before: dict[str, Any] | 
 _ABSENT = object()
 
 
-def config_problems(ws: Any, key_lines: Callable[[Path], dict[str, int]] = yamlio.key_lines) -> list[Problem]:
+def config_problems(ws: Workspace, key_lines: Callable[[Path], dict[str, int]] = yamlio.key_lines) -> list[Problem]:
     """The parts of crmkit.yaml the foundation relies on: users and pipeline stages."""
     path = "crmkit.yaml"
     problems: list[Problem] = []
@@ -164,12 +177,12 @@ def config_problems(ws: Any, key_lines: Callable[[Path], dict[str, int]] = yamli
     return problems
 
 
-def stage_names(ws: Any) -> set[str]:
+def stage_names(ws: Workspace) -> set[str]:
     stages = (ws.config.get("pipeline") or {}).get("stages") or []
     return {str(s.get("name")) for s in stages if isinstance(s, dict)}
 
 
-def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
+def record_problems(ws: Workspace, rec: Record) -> list[tuple[str, str, str]]:
     """Content, references, owners and stages of one record."""
     found = own_problems(ws, rec)
     for field, kind, target in references(rec):
@@ -178,7 +191,7 @@ def record_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
     return found
 
 
-def own_problems(ws: Any, rec: Record) -> list[tuple[str, str, str]]:
+def own_problems(ws: Workspace, rec: Record) -> list[tuple[str, str, str]]:
     """What is wrong with one record on its own: content, owner and stage (no other record read)."""
     found = field_problems(rec.kind, rec.data)
     users = ws.users
@@ -217,7 +230,7 @@ def _line(lines: dict[str, int], field: str, message: str) -> int | None:
     return lines.get(path)
 
 
-def check_records(ws: Any, progress: Callable[[int], None] | None = None) -> list[Problem]:
+def check_records(ws: Workspace, progress: Callable[[int], None] | None = None) -> list[Problem]:
     """Everything wrong with crmkit.yaml, ids, records and references, sorted by file and line.
 
     The domains' own files (rules, segments, templates) are checked by crmkit.check,
@@ -274,7 +287,7 @@ class _KeyLines:
     """`yamlio.key_lines` (a round-trip parse) of the files with problems, kept beside the
     check cache per file while its size and mtime stay: a warm check parses nothing."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Workspace) -> None:
         from crmkit.store import cache
 
         self.cache = cache
@@ -303,7 +316,7 @@ class _KeyLines:
             self.cache.save(self.root, self.path, self.header, self.fresh)
 
 
-def _report(ws: Any, problems: list[Problem], path: Path, found: list[tuple[str, str, str]],
+def _report(ws: Workspace, problems: list[Problem], path: Path, found: list[tuple[str, str, str]],
             key_lines: Callable[[Path], dict[str, int]] = yamlio.key_lines) -> None:
     lines = key_lines(path)
     rel = ws.rel(path)
@@ -317,7 +330,7 @@ class _Checked(dict[str, list[tuple[str, Any]]]):
     ids: dict[str, set[str]]
 
 
-def _check_key(ws: Any) -> str:
+def _check_key(ws: Workspace) -> str:
     """What a record's own problems depend on besides its file: the users and stages in
     crmkit.yaml, and the schema, the value parsers and these rules (the code, by its
     files' size and mtime)."""
@@ -339,7 +352,7 @@ def _check_key(ws: Any) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
-def _checked_from_cache(ws: Any) -> _Checked | None:
+def _checked_from_cache(ws: Workspace) -> _Checked | None:
     """Every record's own problems and references, from the per-file check cache (kept like
     the parse cache: while the file's size and mtime stay, and while `_check_key` does).
     A warm check then neither unpickles whole records nor validates them again. None when
@@ -363,7 +376,7 @@ def _checked_from_cache(ws: Any) -> _Checked | None:
     return out
 
 
-def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
+def validate_data(ws: Workspace, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
     """Refuse to write a record that `check` would complain about (add, set, edit),
     or that writes a field only crmkit keeps, or that `show` could not read back."""
     rec = Record(kind, record_id, data, path)
@@ -388,7 +401,7 @@ def validate_data(ws: Any, kind: str, record_id: str, data: dict[str, Any], path
         raise CrmkitError(f"{message}{more}; nothing was written", path=ws.rel(path))
 
 
-def refuse_broken(ws: Any, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
+def refuse_broken(ws: Workspace, kind: str, record_id: str, data: dict[str, Any], path: Path) -> None:
     """Refuse to write a record whose own fields are wrong (types, required, emails),
     for commands that change a record on the way (`deal move` of a deal with value: abc)."""
     found = field_problems(kind, data)

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import fcntl
-import gc
 import operator
 import os
-import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError, NotFound, Problem, UsageError, WorkspaceBusy
 from crmkit.store import cache, paths, yamlio
+from crmkit.store.journal import JOURNAL
+from crmkit.store.lock import hold
 from crmkit.store.parsing import parse_files
-from crmkit.store.parsing import shared as _shared
 from crmkit.store.records import FOLDERS, KINDS, REF_FIELDS, Record, check_id, parse_ref
-from crmkit.store.transaction import JOURNAL, Transaction, recover
+from crmkit.store.recovery import recover
+from crmkit.store.sharing import long_lived, shared
+from crmkit.store.transaction import Transaction
 
 CONFIG_FILE = "crmkit.yaml"
 
@@ -37,19 +37,6 @@ def parse_now(text: str, tz: dt.tzinfo) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-@contextmanager
-def _long_lived() -> Iterator[None]:
-    """Build objects that live as long as the command: the cyclic collector off meanwhile,
-    then the objects frozen. Reading builds hundreds of thousands of small objects, which
-    the collector would only scan again and again (it tripled warm reads of 100,000 deals)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 class Workspace:
@@ -77,6 +64,10 @@ class Workspace:
         #: Figures computed from many records (customer values, sentiment signals), kept
         #: until the next write: invalidate() clears it.
         self.memo: dict[str, Any] = {}
+        #: What a domain's reader keeps for the workspace's whole life (rules, scoring,
+        #: calendars, SLA policies), by the reader's name; each checks its own file stamp
+        #: where the file can change. invalidate() leaves it.
+        self.readers: dict[str, Any] = {}
         self._index: dict[str, dict[str, Record]] = {}
         #: (size, mtime) of the record files read, when old enough to trust (not racy)
         self._stats: dict[str, dict[str, tuple[int, int]]] = {}
@@ -172,7 +163,7 @@ class Workspace:
     def records(self, kind: str) -> list[Record]:
         """Every readable record of a kind, sorted by id. Broken files become warnings."""
         if kind not in self._records:
-            with _long_lived():
+            with long_lived():
                 self._records[kind] = self._read_kind(kind)
                 self._index[kind] = {r.id: r for r in self._records[kind]}
         return self._records[kind]
@@ -206,7 +197,7 @@ class Workspace:
         entries = self._entries(kind)
         path = cache.cache_path(self.root, f"{FOLDERS[kind]}.{name}")
         header = (cache.CACHE_VERSION, key)
-        with _long_lived():
+        with long_lived():
             stored: dict[str, tuple[int, int, Any]] = cache.load(path, header) or {}
             racy_after = cache.racy_after()
             out: list[tuple[str, Any]] = []
@@ -401,8 +392,8 @@ class Workspace:
             if "merged_into" in data:
                 tombstones[record_id] = str(data["merged_into"])
             else:
-                with _long_lived():
-                    new = Record(kind, record_id, _shared(data), str(path or self.path_for(kind, record_id)))
+                with long_lived():
+                    new = Record(kind, record_id, shared(data), str(path or self.path_for(kind, record_id)))
                 index[record_id] = new
         at = bisect.bisect_left(records, record_id, key=operator.attrgetter("id"))
         if old is not None and at < len(records) and records[at].id == record_id:
@@ -437,36 +428,9 @@ class Workspace:
 
     # -- writing -----------------------------------------------------------------
 
-    @contextmanager
-    def lock(self, timeout: float | None = None) -> Iterator[None]:
+    def lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         """The workspace lock for writers; a second writer waits briefly, then fails as busy."""
-        if timeout is None:
-            from crmkit.store.settings import lock_timeout
-
-            timeout = lock_timeout()
-        lock_dir = self.root / ".crmkit"
-        paths.guard(lock_dir / "lock")
-        lock_dir.mkdir(exist_ok=True)
-        gitignore = lock_dir / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n")
-        fh = open(lock_dir / "lock", "a+")
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(
-                            f"workspace busy: another crmkit command is writing to {self.root} "
-                            f"(waited {timeout:g}s); try again"
-                        ) from None
-                    time.sleep(0.05)
-            yield
-        finally:
-            fh.close()
+        return hold(self.root, timeout)
 
     @contextmanager
     def transaction(self, message: str, command: str) -> Iterator[Transaction]:

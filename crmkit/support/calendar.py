@@ -27,10 +27,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmkit.errors import CrmkitError
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 UTC = dt.UTC
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -275,8 +278,9 @@ class BusinessCalendar:
         if first >= end:
             return dt.timedelta()
         self._extend(first, end)
-        base = self._cum_start
-        return self._cum[(end - base).days] - self._cum[(first - base).days]
+        base, cum = self._cum_start, self._cum
+        assert base is not None and cum is not None  # _extend has set both
+        return cum[(end - base).days] - cum[(first - base).days]
 
     def _open_time(self, day: dt.date) -> dt.timedelta:
         return sum((e - s for s, e in self.intervals_on(day)), dt.timedelta())
@@ -327,13 +331,13 @@ def _exists(local: dt.datetime) -> bool:
     return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
-def calendars(ws: Any) -> dict[str, BusinessCalendar]:
+def calendars(ws: Workspace) -> dict[str, BusinessCalendar]:
     """Every calendar in crmkit.yaml plus `24/7` in the workspace zone, cached per workspace."""
-    cached = getattr(ws, "_crmkit_calendars", None)
+    cached: dict[str, BusinessCalendar] | None = ws.readers.get("calendars")
     if cached is not None:
         return cached
     out = {"24/7": BusinessCalendar.always(ws.tz)}
     for name, cfg in (ws.config.get("calendars") or {}).items():
         out[str(name)] = BusinessCalendar.from_config(str(name), cfg, str(ws.tz.key))
-    ws._crmkit_calendars = out
+    ws.readers["calendars"] = out
     return out

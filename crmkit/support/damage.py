@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import yamlio
 from crmkit.support.sla import event_type
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
-def repeated_events(ws: Any) -> list[Problem]:
+
+def repeated_events(ws: Workspace) -> list[Problem]:
     """A breach of one target's clock recorded twice; a rule without `repeat` fired twice."""
     from crmkit.support.escalation import load
 

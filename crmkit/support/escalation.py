@@ -20,13 +20,16 @@ knows it already fired: `crmkit tick` run twice changes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError, Problem, RuleError
 from crmkit.store import yamlio
 from crmkit.support.calendar import parse_duration
 from crmkit.support.tickets import PRIORITIES
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 RULE_FILE = "rules/escalation.yaml"
 KEYS = {"id", "when", "description", "set", "assign", "priority", "notify", "repeat"}
@@ -44,7 +47,7 @@ class Escalation:
     repeat: str | None = None
 
 
-def _load(ws: Any) -> tuple[list[Escalation], list[Problem]]:
+def _load(ws: Workspace) -> tuple[list[Escalation], list[Problem]]:
     path = ws.root / RULE_FILE
     if not path.is_file():
         return [], []
@@ -113,11 +116,11 @@ def _load(ws: Any) -> tuple[list[Escalation], list[Problem]]:
     return rules, problems
 
 
-def check_rules(ws: Any) -> list[Problem]:
+def check_rules(ws: Workspace) -> list[Problem]:
     return _load(ws)[1]
 
 
-def load(ws: Any) -> list[Escalation]:
+def load(ws: Workspace) -> list[Escalation]:
     rules, problems = _load(ws)
     if problems:
         first = problems[0]

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition, parse
 from crmkit.errors import CrmkitError
 from crmkit.support.calendar import calendars, parse_duration
 from crmkit.support.tickets import PRIORITIES, STATUSES
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 #: The clocks a policy may set a target for.
 TARGETS = ("first_response", "next_response", "resolution")
@@ -27,8 +30,8 @@ class Policy:
     pause_on: tuple[str, ...]
 
 
-def load_policies(ws: Any) -> tuple[list[Policy], float]:
-    cached = getattr(ws, "_crmkit_sla", None)
+def load_policies(ws: Workspace) -> tuple[list[Policy], float]:
+    cached: tuple[list[Policy], float] | None = ws.readers.get("sla_policies")
     if cached is not None:
         return cached
     cfg = ws.config.get("sla") or {}
@@ -70,7 +73,7 @@ def load_policies(ws: Any) -> tuple[list[Policy], float]:
         if bad:
             raise CrmkitError(f"{where}.pause_on: {bad[0]!r} is not a status ({', '.join(STATUSES)})")
         policies.append(Policy(str(item["id"]), when, cal_name, targets, tuple(str(p) for p in pause)))
-    ws._crmkit_sla = (policies, at_risk)
+    ws.readers["sla_policies"] = (policies, at_risk)
     return policies, at_risk
 
 
@@ -83,7 +86,7 @@ def _share(value: Any) -> float | None:
         return None
 
 
-def policy_for(ws: Any, ticket: Any) -> Policy | None:
+def policy_for(ws: Workspace, ticket: Any) -> Policy | None:
     from crmkit.conditions.views import view
 
     policies, _ = load_policies(ws)

@@ -19,24 +19,28 @@ Either way the command says what it did, and nothing is swallowed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.support import tickets
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 SETTINGS = ("follow_up", "reopen")
 #: What a follow-up ticket takes over from the closed one.
 CARRIED = ("contact", "company", "channel", "priority", "line", "owner", "tags")
 
 
-def reply_to_closed(ws: Any) -> str:
+def reply_to_closed(ws: Workspace) -> str:
     setting = str(((ws.config.get("tickets") or {}).get("reply_to_closed")) or "follow_up")
     if setting not in SETTINGS:
         raise CrmkitError(f"tickets.reply_to_closed is follow_up or reopen, not {setting!r}", path="crmkit.yaml")
     return setting
 
 
-def record_reply(ws: Any, tx: Any, rec: Any, *, by: str, customer: bool, body: str | None,
+def record_reply(ws: Workspace, tx: Transaction, rec: Any, *, by: str, customer: bool, body: str | None,
                  at: Any = None) -> tuple[str, list[str]]:
     """Record a reply on ticket `rec` inside transaction `tx`, at `at` (default: now; an email
     that arrives is dated when it was written, support/inbound.py).
@@ -64,7 +68,7 @@ def record_reply(ws: Any, tx: Any, rec: Any, *, by: str, customer: bool, body: s
     return rec.id, changes
 
 
-def _follow_up(ws: Any, tx: Any, old: Any, *, by: str, body: str | None, now: Any) -> tuple[str, list[str]]:
+def _follow_up(ws: Workspace, tx: Transaction, old: Any, *, by: str, body: str | None, now: Any) -> tuple[str, list[str]]:
     subject = str(old.get("subject") or old.id)
     data: dict[str, Any] = {"subject": subject if subject.lower().startswith("re:") else f"Re: {subject}"}
     for key in CARRIED:

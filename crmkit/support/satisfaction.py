@@ -38,10 +38,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import NotFound, UsageError
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 STATES = ("upset", "neutral", "satisfied", "loyal")
 START = "neutral"
@@ -91,7 +95,7 @@ def ratings(ticket: Record) -> list[dict[str, Any]]:
     return [e for e in _events(ticket) if e.get("type") == "rated" and isinstance(e.get("rating"), int)]
 
 
-def rating_value(ws: Any, ticket: Record) -> int | None:
+def rating_value(ws: Workspace, ticket: Record) -> int | None:
     """The ticket's latest rating (a computed field: `--where 'rating <= 2'`)."""
     found = ratings(ticket)
     return found[-1]["rating"] if found else None
@@ -136,7 +140,7 @@ class Change:
                 "signal": self.signal, "reason": self.reason, "source": self.source}
 
 
-def _aware(ws: Any, value: Any) -> dt.datetime | None:
+def _aware(ws: Workspace, value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=ws.tz)
     if isinstance(value, dt.date):
@@ -204,7 +208,7 @@ def ticket_row(data: Any, tz: Any) -> TicketRow:
             tuple(rated), tuple(surveyed))
 
 
-def ticket_rows(ws: Any) -> list[tuple[str, TicketRow]]:
+def ticket_rows(ws: Workspace) -> list[tuple[str, TicketRow]]:
     """(id, TicketRow) of every ticket; from the derived cache when it is warm."""
     memo = ws.memo.get("ticket_rows")
     if memo is not None:
@@ -217,7 +221,7 @@ def ticket_rows(ws: Any) -> list[tuple[str, TicketRow]]:
     return rows
 
 
-def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
+def signals_by_contact(ws: Workspace) -> dict[str, list[Signal]]:
     """Every signal in the workspace, per contact id, oldest first (kept until the next write)."""
     cached = ws.memo.get("signals")
     if cached is not None:
@@ -228,6 +232,7 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
         if isinstance(contact, str) and contact:
             out.setdefault(contact, []).append(sig)
 
+    at: dt.datetime | None
     for tid, row in ticket_rows(ws):
         contact = row[0]
         if contact is None:
@@ -240,8 +245,8 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
-    for rid, row in deal_rows(ws, cfg):
-        stage, closed, created, history, people, title, tags = row[2], row[5], row[6], row[7], row[8], row[9], row[10]
+    for rid, drow in deal_rows(ws, cfg):
+        stage, closed, created, history, people, title, tags = drow[2], drow[5], drow[6], drow[7], drow[8], drow[9], drow[10]
         if stage != won or not people:
             continue
         at = None
@@ -287,11 +292,11 @@ def state_at(changes: list[Change], at: dt.datetime | None = None) -> str:
     return state
 
 
-def contact_journey(ws: Any, contact_id: str, until: dt.datetime | None = None) -> list[Change]:
+def contact_journey(ws: Workspace, contact_id: str, until: dt.datetime | None = None) -> list[Change]:
     return journey(signals_by_contact(ws).get(contact_id, []), until or ws.now())
 
 
-def sentiment_value(ws: Any, contact: Record) -> str:
+def sentiment_value(ws: Workspace, contact: Record) -> str:
     """A contact's sentiment now (a computed field: `--where 'sentiment == upset'`)."""
     return state_at(contact_journey(ws, contact.id))
 
@@ -309,7 +314,7 @@ def _logged_keys(data: Any) -> set[tuple[str, str, str]]:
     return keys
 
 
-def unlogged(ws: Any, contact: Record) -> list[Change]:
+def unlogged(ws: Workspace, contact: Record) -> list[Change]:
     """Changes of the contact's journey not yet logged on it (a second run finds none)."""
     done = _logged_keys(contact.data)
     return [c for c in contact_journey(ws, contact.id)
@@ -323,7 +328,7 @@ def log_changes(doc: Any, changes: list[Change]) -> None:
         append_event(doc, c.event())
 
 
-def sync_sentiment(ws: Any, tx: Any, contacts: Iterable[Record]) -> list[tuple[str, Change]]:
+def sync_sentiment(ws: Workspace, tx: Transaction, contacts: Iterable[Record]) -> list[tuple[str, Change]]:
     """Log every unlogged change on the given contacts inside `tx`; returns (contact id, change)."""
     written: list[tuple[str, Change]] = []
     for contact in contacts:
@@ -334,13 +339,13 @@ def sync_sentiment(ws: Any, tx: Any, contacts: Iterable[Record]) -> list[tuple[s
     return written
 
 
-def plan_sync(ws: Any, contacts: Iterable[Record] | None = None) -> list[tuple[str, Change]]:
+def plan_sync(ws: Workspace, contacts: Iterable[Record] | None = None) -> list[tuple[str, Change]]:
     """What `crmkit contact sentiment` would log (for --dry-run)."""
     chosen = list(contacts) if contacts is not None else ws.records("contact")
     return [(c.id, ch) for c in chosen for ch in unlogged(ws, c)]
 
 
-def rate_ticket(ws: Any, ref: str, rating_text: str, comment: str | None, by: str, command: str,
+def rate_ticket(ws: Workspace, ref: str, rating_text: str, comment: str | None, by: str, command: str,
                 via: str = "hand") -> dict[str, Any]:
     """`ticket rate`: check everything first, then one transaction (the rating and the journey)."""
     rating = parse_rating(rating_text)  # before reading anything: a bad rating writes nothing
@@ -385,7 +390,7 @@ def _solved_at(ticket: Record) -> dt.datetime | None:
     return at
 
 
-def plan_survey(ws: Any, since: dt.datetime | None = None) -> SurveyPlan:
+def plan_survey(ws: Workspace, since: dt.datetime | None = None) -> SurveyPlan:
     """Solved tickets (solved or closed after being solved) that need a survey, and why others do not."""
     plan = SurveyPlan()
     contacts = ws.index("contact")
@@ -412,7 +417,7 @@ def plan_survey(ws: Any, since: dt.datetime | None = None) -> SurveyPlan:
     return plan
 
 
-def run_survey(ws: Any, plan: SurveyPlan, command: str) -> list[str]:
+def run_survey(ws: Workspace, plan: SurveyPlan, command: str) -> list[str]:
     """Render each survey into the outbox and mark its ticket `surveyed`, in one transaction."""
     from crmkit.io import eml
     from crmkit.marketing.mail import OUTBOX, context_for, language_of, load_template, render_one, sender

@@ -39,11 +39,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.support.calendar import BusinessCalendar, calendars, format_duration
 from crmkit.support.policies import TARGETS, Policy, load_policies, policy_for
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 CLOSED = ("solved", "closed")
 #: Event types as people and older files write them -> the canonical type.
@@ -148,7 +151,7 @@ class SlaSummary(dict):  # type: ignore[type-arg]
 # -- histories -----------------------------------------------------------------------------
 
 
-def check_config(ws: Any) -> list[Problem]:
+def check_config(ws: Workspace) -> list[Problem]:
     """For `crmkit check`: calendars and SLA policies load, and ticket statuses agree with their events."""
     from crmkit.store import yamlio
 
@@ -163,7 +166,7 @@ def check_config(ws: Any) -> list[Problem]:
     return check_ticket_history(ws)
 
 
-def check_ticket_history(ws: Any) -> list[Problem]:
+def check_ticket_history(ws: Workspace) -> list[Problem]:
     """Tickets whose status disagrees with their last status event: edited by hand, so the
     SLA clocks have to guess when the status changed."""
     from crmkit.store import yamlio
@@ -352,7 +355,7 @@ def _breach_time(cal: BusinessCalendar, periods: list[Any], start: dt.datetime, 
     return None
 
 
-def sla_state(ws: Any, record: Any) -> SlaState | None:
+def sla_state(ws: Workspace, record: Any) -> SlaState | None:
     """The ticket's clocks now, or None when no policy (or no target for its priority) applies."""
     if record.get("status") is None and not record.get("events"):
         return None
@@ -365,7 +368,7 @@ def sla_state(ws: Any, record: Any) -> SlaState | None:
     return compute(record.data, policy, calendars(ws)[policy.calendar], ws.now(), at_risk)
 
 
-def sla_summary(ws: Any, record: Any) -> dict[str, Any] | None:
+def sla_summary(ws: Workspace, record: Any) -> dict[str, Any] | None:
     """The computed `sla` field of a ticket (crmkit.conditions.views): usable in conditions as
     `sla.state == breached` or `sla.first_response.left_hours < 1`, and shown by list and show."""
     try:
@@ -380,7 +383,7 @@ def sla_summary(ws: Any, record: Any) -> dict[str, Any] | None:
     return out
 
 
-def waiting_hours(ws: Any, record: Any, state: SlaState | None = None) -> float:
+def waiting_hours(ws: Workspace, record: Any, state: SlaState | None = None) -> float:
     """Business hours since the customer's last message that we have not answered (0 if none)."""
     if record.get("status") in CLOSED:
         return 0.0

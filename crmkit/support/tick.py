@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.store.records import Record
 from crmkit.support.calendar import calendars, parse_duration
 from crmkit.support.escalation import Escalation, load
 from crmkit.support.sla import CLOSED, event_type, policy_for, sla_state
 from crmkit.support.tickets import append_event, assign, set_priority
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 #: Who the tick acts as in events and commits: itself, not whoever runs cron.
 ACTOR = "crmkit"
@@ -54,7 +58,7 @@ def _last_firing(ticket: Record, rule_id: str) -> dt.datetime | None:
     return max(times) if times else None
 
 
-def plan_tick(ws: Any) -> TickPlan:
+def plan_tick(ws: Workspace) -> TickPlan:
     """What `tick` would do now: SLA breaches to record and escalation rules to fire."""
     from crmkit.conditions.views import view
 
@@ -89,7 +93,7 @@ def plan_tick(ws: Any) -> TickPlan:
     return result
 
 
-def run_tick(ws: Any, command: str) -> TickPlan:
+def run_tick(ws: Workspace, command: str) -> TickPlan:
     """Plan and apply under the workspace lock, in one commit (none when there is nothing to do).
 
     Planning again under the lock, from freshly read tickets, is what keeps two overlapping
@@ -104,7 +108,7 @@ def run_tick(ws: Any, command: str) -> TickPlan:
     return plan
 
 
-def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
+def _apply(ws: Workspace, tx: Transaction, plan: TickPlan) -> None:
     now = ws.now()
     who = ACTOR
     notes: list[str] = []

@@ -456,7 +456,7 @@ def test_an_interrupt_half_way_keeps_what_was_sent_committed(ws, smtp_server, mo
     """Ctrl-C (or any crash) after the first message: it stays sent, logged and committed;
     the one being handed to the server then is unconfirmed, and not sent again blindly."""
     from crmkit.marketing import smtp
-    from crmkit.marketing.mail import send_outbox
+    from crmkit.marketing.sending import send_outbox
     from crmkit.store.workspace import Workspace
 
     handler, port = smtp_server()

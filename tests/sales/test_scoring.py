@@ -98,7 +98,7 @@ def test_rules_are_loaded_once_per_workspace(ws: Workspace, monkeypatch: pytest.
         return real(*args, **kwargs)
 
     monkeypatch.setattr(scoring, "parse_scoring", counting)
-    ws.__dict__.pop("_crmkit_scoring", None)
+    ws.readers.pop("scoring", None)
     for r in ws.records("lead"):
         scoring.score_value(ws, r)
         scoring.band_value(ws, r)

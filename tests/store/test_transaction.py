@@ -9,8 +9,9 @@ import signal
 import pytest
 from conftest import git
 
-from crmkit.store import transaction
-from crmkit.store.transaction import JOURNAL, Interrupted
+from crmkit.store import journal, signals, transaction
+from crmkit.store.journal import JOURNAL
+from crmkit.store.signals import Interrupted
 from crmkit.store.workspace import Workspace
 
 
@@ -23,7 +24,7 @@ def _files(root):
 def test_a_signal_inside_the_scope_rolls_back_and_the_handlers_are_restored(make_ws, sig) -> None:
     root = make_ws({"contacts/a.yaml": "name: A\n"})
     before = _files(root)
-    handlers = {s: signal.getsignal(s) for s in transaction.CAUGHT}
+    handlers = {s: signal.getsignal(s) for s in signals.CAUGHT}
     ws = Workspace(root)
     with pytest.raises(Interrupted) as info:
         with ws.transaction("add", "crmkit test") as tx:
@@ -33,7 +34,7 @@ def test_a_signal_inside_the_scope_rolls_back_and_the_handlers_are_restored(make
     assert info.value.exit_code == 128 + sig
     assert _files(root) == before
     assert not (root / JOURNAL).exists()
-    assert {s: signal.getsignal(s) for s in transaction.CAUGHT} == handlers
+    assert {s: signal.getsignal(s) for s in signals.CAUGHT} == handlers
     assert git(root, "status", "--porcelain") == ""
 
 
@@ -154,8 +155,8 @@ def test_the_journal_costs_no_fsync_per_file(make_ws, monkeypatch) -> None:
     root = make_ws()
     ws = Workspace(root)
     synced = []
-    real = transaction.Journal.sync
-    monkeypatch.setattr(transaction.Journal, "sync", lambda self: (synced.append(1), real(self)))
+    real = journal.Journal.sync
+    monkeypatch.setattr(journal.Journal, "sync", lambda self: (synced.append(1), real(self)))
     with ws.transaction("add", "crmkit test") as tx:
         for n in range(20):
             tx.create("contact", {"name": f"P {n}"}, f"p{n}")
