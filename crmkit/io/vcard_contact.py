@@ -95,9 +95,11 @@ def parse_date(text: str, prop: Prop | None = None) -> Any:
     return t
 
 
-def _address(prop: Prop, labels: dict[str, str]) -> dict[str, str]:
+def _address(prop: Prop, labels: dict[str, str], country_hint: str | None = None) -> dict[str, str]:
     parts = prop.parts + [""] * 7
     address = {key: parts[i].replace("\r\n", "\n").strip() for i, key in enumerate(_ADR_PARTS)}
+    if not address["country"] and country_hint and any(address.values()):
+        address["country"] = country_hint.upper()
     if len(prop.parts) > 7:   # a value with more parts than ADR has: keep them, never cut
         address["street"] = "; ".join(p for p in [address["street"], *prop.parts[7:]] if p.strip())
     if address["country"]:
@@ -130,6 +132,11 @@ def card_to_contact(raw: RawCard) -> Card:
         card.problems.append((raw.line, "END", "the card has no END:VCARD; read up to the next card"))
     props = raw.props
     labels = {p.group: p.text for p in props if p.name == "X-ABLABEL" and p.group}
+    # Apple's X-ABADR is the country code of its group's address ("se"); a longer value
+    # (some exports put the formatted address there) is data of its own and goes to extra.
+    adr_countries = {p.group: p.text.strip() for p in props
+                     if p.name == "X-ABADR" and re.fullmatch(r"[A-Za-z]{2}", p.text.strip())
+                     and any(q.name == "ADR" and q.group == p.group for q in props)}
     c: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     emails: list[tuple[bool, str, str]] = []
@@ -142,8 +149,8 @@ def card_to_contact(raw: RawCard) -> Card:
     for p in props:
         name = p.name
         try:
-            if name in ("X-ABLABEL", "X-ABADR", "BEGIN", "END"):
-                continue   # a group's label (used above) and Apple's address country code
+            if name in ("X-ABLABEL", "BEGIN", "END") or (name == "X-ABADR" and p.group in adr_countries):
+                continue   # a group's label and Apple's address country code (both used above)
             if p.binary or name in UNKEPT:
                 card.unkept.append((p.line, name))
             elif name == "FN":
@@ -173,7 +180,7 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "ROLE" and "role" not in c:
                 c["role"] = p.text.strip()
             elif name == "ADR":
-                address = _address(p, labels)
+                address = _address(p, labels, adr_countries.get(p.group or ""))
                 if address:
                     addresses.append((p.preferred, address))
             elif name == "NOTE":

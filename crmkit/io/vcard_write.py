@@ -5,7 +5,7 @@ the N parts as stored (never rebuilt by splitting the name at a space, unless th
 contact has no parts), each address with its own type, and the lines for every
 other field: BDAY, NICKNAME, URL, IMPP-style profiles, related names,
 CATEGORIES (tags), `extra:` properties as they were read, and crmkit's own fields
-(opted_out, consent, language, owner, created, custom fields) as
+(opted_out, consent, owner, created, custom fields) as
 `X-CRMKIT-<FIELD>:<JSON>`, which crmkit reads back and other programs ignore.
 """
 
@@ -21,7 +21,7 @@ from crmkit.render.jsontext import jsonable
 #: Fields that `to_vcard` writes as standard properties (the rest go into X-CRMKIT-*).
 NATIVE = {"name", "name_parts", "email", "emails", "phone", "phones", "company", "department", "title",
           "role", "address", "addresses", "notes", "nickname", "birthday", "dates", "websites", "social",
-          "related", "tags", "extra"}
+          "related", "tags", "extra", "language"}
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROP = re.compile(r"^[A-Z0-9-]+$")
 #: A param telling crmkit's reader that N was made from the name, not stored parts.
@@ -90,6 +90,8 @@ def extra_lines(contact: dict[str, Any]) -> list[str]:
         lines.append(f"NICKNAME:{escape(str(contact['nickname']))}")
     if contact.get("role"):
         lines.append(f"ROLE:{escape(str(contact['role']))}")
+    if contact.get("language"):    # before any LANG kept in extra: the first LANG is the language
+        lines.append(f"LANG:{escape(str(contact['language']))}")
     birthday = contact.get("birthday")
     if birthday:
         lines.append(f"BDAY:{birthday.isoformat() if isinstance(birthday, dt.date) else birthday}")
