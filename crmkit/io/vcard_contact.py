@@ -71,6 +71,17 @@ def _kind(prop: Prop, labels: dict[str, str], order: tuple[str, ...] = ()) -> st
     return types[0] if types else "other"
 
 
+def _email(value: str) -> tuple[str, str]:
+    """An EMAIL value and the display name some exporters put around it: '"Omega" <omega@example.com>'."""
+    text = value.strip()
+    m = re.fullmatch(r'(?s)(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>', text)
+    if m:
+        return m.group(2), m.group(1).strip().strip('"').strip()
+    if text.lower().startswith("mailto:"):
+        return text[7:].strip(), ""
+    return text, ""
+
+
 def _phone(value: str) -> str:
     text = value.strip()
     return text[4:] if text.lower().startswith("tel:") else text
@@ -146,6 +157,15 @@ def card_to_contact(raw: RawCard) -> Card:
     def add_list(key: str, item: dict[str, Any]) -> None:
         c.setdefault(key, []).append(item)
 
+    def add_extra(key: str, value: str) -> None:
+        """One value kept under `extra`, a list once the property repeats."""
+        if key in extra:
+            extra[key] = (extra[key] if isinstance(extra[key], list) else [extra[key]]) + [value]
+        else:
+            extra[key] = value
+
+    shown_names: list[str] = []     # display names around email addresses ('"Omega" <omega@...>')
+
     for p in props:
         name = p.name
         try:
@@ -162,8 +182,11 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "NICKNAME":
                 c["nickname"] = p.text.strip() if "nickname" not in c else c["nickname"] + ", " + p.text.strip()
             elif name == "EMAIL":
-                if p.text.strip():
-                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), p.text.strip()))
+                address, shown = _email(p.text)
+                if address:
+                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), address))
+                if shown:
+                    shown_names.append(shown)
             elif name == "TEL":
                 number = _phone(p.text)
                 if number:
@@ -216,17 +239,20 @@ def card_to_contact(raw: RawCard) -> Card:
                     card.record_id = uid.split("/", 1)[1]
                 elif uid:
                     c["uid"] = uid
+            elif name == "X-ANDROID-CUSTOM" and p.parts[0] == "vnd.android.cursor.item/nickname" and len(p.parts) > 1:
+                # Android's own nickname row: the mime type, then the nickname and its type fields.
+                nick = p.parts[1].strip()
+                c["nickname"] = nick if "nickname" not in c else c["nickname"] + ", " + nick
+                rest = [x for x in p.parts[2:] if x.strip()]
+                if rest:
+                    add_extra(name, ";".join(rest))
             elif name == "LANG" and "language" not in c:
                 c["language"] = p.text.strip()
             elif name.startswith(CRMKIT_PREFIX):
                 key = name[len(CRMKIT_PREFIX):].lower().replace("-", "_")
                 c[key] = _json_value(p.text)
             else:
-                key, value = name, p.text.replace("\r\n", "\n").replace("\r", "\n")
-                if key in extra:
-                    extra[key] = (extra[key] if isinstance(extra[key], list) else [extra[key]]) + [value]
-                else:
-                    extra[key] = value
+                add_extra(name, p.text.replace("\r\n", "\n").replace("\r", "\n"))
         except Exception as exc:  # noqa: BLE001 - one bad property never costs the card
             card.problems.append((p.line, name, f"cannot read ({type(exc).__name__}); skipped"))
     if emails:
@@ -254,15 +280,20 @@ def card_to_contact(raw: RawCard) -> Card:
             c["country"] = addresses[0][1]["country"]
         if len(addresses) > 1:
             c["addresses"] = [a for _, a in addresses[1:]]
-    if extra:
-        c["extra"] = extra
     if not c.get("name"):
         parts = c.get("name_parts") or {}
         name = " ".join(parts[k] for k in ("prefix", "given", "additional", "family", "suffix") if k in parts)
-        name = name or card.company or c.get("email") or c.get("phone") or ""
+        social = [s["value"] for s in c.get("social", []) if s.get("value")]
+        name = (name or c.get("nickname") or card.company or c.get("email") or c.get("phone")
+                or (social[0] if social else ""))
         if name:
             c["name"] = name
         else:
-            card.error = "the card has no name (FN, N, ORG, EMAIL or TEL)"
+            card.error = "the card has no name (FN, N, NICKNAME, ORG, EMAIL, TEL or IMPP)"
+    for shown in shown_names:    # kept unless it is the card's own name
+        if shown not in (c.get("name"), c.get("nickname")):
+            add_extra("X-EMAIL-NAME", shown)
+    if extra:
+        c["extra"] = extra
     card.contact = {"name": c.pop("name"), **c} if "name" in c else c
     return card

@@ -133,6 +133,8 @@ def test_vcard_file_imports_whole_twice_and_round_trips(name: str, run, make_ws,
             if prop.name in ("X-ABLABEL", "X-ABADR") and not prop.text.strip():
                 continue
             parts = prop.items if prop.name == "CATEGORIES" else prop.parts if prop.name in ("N", "ADR", "ORG") else [prop.text]
+            if prop.name == "X-ANDROID-CUSTOM" and prop.parts[0] == "vnd.android.cursor.item/nickname":
+                parts = prop.parts[1:]     # the mime type says what the row is: a nickname
             if prop.name == "BDAY":     # Apple's year 1604 means "no year": --03-02
                 parts = [str(parse_date(prop.text, prop))]
             for part in parts:
@@ -150,6 +152,9 @@ def test_vcard_file_imports_whole_twice_and_round_trips(name: str, run, make_ws,
     assert again["summary"]["create"] == again["summary"]["update"] == 0, again["rows"]
     assert commits(ws) == before and snapshot(ws) == files
 
+    if not stored(ws, "contacts"):    # every card was rejected (a card of only a photo): reported above
+        assert plan["summary"]["reject"] == len(plan["rows"]) > 0
+        return
     # import -> export -> import is the identity
     out = tmp_path / "out.vcf"
     assert run(["export", "vcard", "-o", str(out)], ws).exit_code == 0

@@ -114,3 +114,38 @@ def test_any_text_with_a_card_parses_without_raising(lines: list[str]) -> None:
     for card in vcard.parse(text):
         assert card.error or card.contact.get("name")
         assert all(isinstance(line, int) and line >= 1 for line, _, _ in card.problems)
+
+
+def cards(text: str) -> list[vcard.Card]:
+    return vcard.parse(text.replace("\n", "\r\n"))
+
+
+def test_an_email_with_its_display_name_is_the_address_and_the_name_kept() -> None:
+    # Android's test cards write EMAIL:"Omega" <omega@...>, folded onto a second line.
+    (same, other) = cards('BEGIN:VCARD\nVERSION:2.1\nFN:Omega\nEMAIL;INTERNET:"Omega"\n  <omega@example.com>\nEND:VCARD\n'
+                          'BEGIN:VCARD\nVERSION:3.0\nFN:Pia\nEMAIL:Sales desk <sales@example.com>\n'
+                          'EMAIL:mailto:pia@example.com\nEND:VCARD\n')
+    assert same.contact["email"] == "omega@example.com" and "extra" not in same.contact
+    assert other.contact["email"] == "sales@example.com"
+    assert other.contact["emails"] == [{"type": "other", "value": "pia@example.com"}]
+    assert other.contact["extra"] == {"X-EMAIL-NAME": "Sales desk"}
+
+
+def test_a_card_without_fn_or_n_is_named_by_its_nickname_or_im_handle() -> None:
+    nick, im, nothing = cards(
+        "BEGIN:VCARD\nVERSION:2.1\nX-ANDROID-CUSTOM:vnd.android.cursor.item/nickname;Nisse;1;;;;;;;;;;;;;\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:2.1\nX-GOOGLE-TALK:pia@example.com\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:2.1\nX-ANDROID-CUSTOM:custom_mime;a;b\nEND:VCARD\n")
+    assert nick.contact["name"] == nick.contact["nickname"] == "Nisse" and nick.contact["extra"] == {"X-ANDROID-CUSTOM": "1"}
+    assert im.contact["name"] == "pia@example.com" and im.contact["social"] == [{"type": "gtalk", "value": "pia@example.com"}]
+    assert nothing.error and "NICKNAME" in nothing.error
+
+
+def test_apple_x_abadr_is_a_country_code_or_data_of_its_own() -> None:
+    (code, formatted) = cards(
+        "BEGIN:VCARD\nVERSION:3.0\nFN:A\nitem1.ADR;type=HOME:;;Storgatan 1;Lund;;22350;\nitem1.X-ABADR:se\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:3.0\nFN:B\nitem2.ADR;type=WORK:;;Street 4;New York;;12345;USA\n"
+        "item2.X-ABADR:Street 4\\nNew York\\nUSA\nEND:VCARD\n")
+    assert code.contact["address"]["country"] == "SE" and "extra" not in code.contact
+    assert formatted.contact["address"]["country"] == "US"
+    assert formatted.contact["extra"] == {"X-ABADR": "Street 4\nNew York\nUSA"}
