@@ -102,7 +102,7 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
               help="Map a column to a field (repeatable; FIELD '-' ignores the column).")
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A YAML file of column: field.")
+              help="A YAML file of column: field (or columns: and values:, as --map and --value).")
 @click.option("--value", "values", multiple=True, metavar="FIELD:FROM=TO",
               help="Map a cell value (repeatable): --value 'stage:Closed Won=won'.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
@@ -146,7 +146,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 
     given = load_mapping(list(maps), mapping)
     rows, given = apply_mapping(rows, given)
-    value_map = parse_values(list(values))
+    value_map = parse_values(list(values), mapping)
     layout = detect(kind, header)
     header = header + [spec for spec in given if spec not in header]
     if layout is not None:   # the layout reads its own columns; mapped ones and `id` go by the titles

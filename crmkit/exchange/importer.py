@@ -101,6 +101,7 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
     plan's `unknown_columns`.
     """
     items: list[Item] = []
+    locale = str(ws.config.get("locale", "sv_SE"))    # reads a bare "1,234" (1.234 in Sweden, 1234 in the US)
     # Hungarian sheets (Vezetéknév, Keresztnév) write the family name first: Kovács Ádám.
     family_first = any(title_key(c) in _HUNGARIAN_NAME_TITLES for c in columns)
     for row in rows:
@@ -111,14 +112,17 @@ def plan_import(ws: Any, kind: str, rows: list[Any], columns: dict[str, str], so
         try:
             values = dict(row.values)
             if layout is not None:
-                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map)
+                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map, locale=locale)
             for column, target in columns.items():
                 text = values.get(column, "")
                 if text == "":
                     continue
                 if value_map and target in value_map:
                     text = value_map[target].get(title_key(text), text)
-                set_path(data, target, convert(kind, target, text))
+                value = convert(kind, target, text, locale)
+                if isinstance(value, list) and isinstance(data.get(target), list):
+                    value = data[target] + value        # two columns into one list: both kept
+                set_path(data, target, value)
         except CrmkitError as exc:
             items.append(Item(row.line, None, exc.message))
             continue
