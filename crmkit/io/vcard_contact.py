@@ -33,6 +33,8 @@ _RELATED = {"X-ABRELATEDNAMES": "", "RELATED": "", "X-SPOUSE": "spouse", "X-MS-S
             "X-EVOLUTION-ASSISTANT": "assistant", "X-KADDRESSBOOK-X-SPOUSENAME": "spouse"}
 _DATES = {"ANNIVERSARY": "anniversary", "X-ANNIVERSARY": "anniversary", "X-MS-ANNIVERSARY": "anniversary",
           "X-EVOLUTION-ANNIVERSARY": "anniversary", "X-ABDATE": ""}
+#: Properties whose Apple X-ABLabel is their type.
+_LABELLED = {"EMAIL", "TEL", "ADR", "URL", "IMPP", "X-SOCIALPROFILE", *_SOCIAL, *_RELATED, *_DATES}
 _NAME_PARTS = ("family", "given", "additional", "prefix", "suffix")
 _ADR_PARTS = ("pobox", "extended", "street", "city", "region", "zip", "country")
 #: crmkit's own fields carried in X-CRMKIT-<FIELD> properties (JSON values).
@@ -169,12 +171,24 @@ def card_to_contact(raw: RawCard) -> Card:
     for p in props:
         name = p.name
         try:
-            if name in ("X-ABLABEL", "BEGIN", "END") or (name == "X-ABADR" and p.group in adr_countries):
-                continue   # a group's label and Apple's address country code (both used above)
+            if name in ("BEGIN", "END") or (name == "X-ABADR" and p.group in adr_countries):
+                continue   # Apple's address country code (used above)
+            if name == "X-ABLABEL":
+                # the label of a property that takes a type (used above); any other is data of its own
+                if p.text.strip() and not any(q.group == p.group and q.name in _LABELLED for q in props):
+                    add_extra(name, p.text)
+                continue
+            if name in _LABELLED and name not in ("EMAIL", "TEL", "ADR") and not p.text.strip():
+                continue   # an empty URL or IM handle (IMPP;X-SERVICE-TYPE=Skype:) holds nothing
             if p.binary or name in UNKEPT:
                 card.unkept.append((p.line, name))
             elif name == "FN":
                 c.setdefault("name", p.text.replace("\r\n", "\n").strip())
+            elif name == "N" and ("name_parts" in c or len(p.parts) > 5):
+                # a second N (an ALTID alternative) or parts past the five N has: kept, never cut
+                add_extra("N", p.text if "name_parts" in c else ";".join(p.parts[5:]))
+                if "name_parts" not in c:
+                    c["name_parts"] = {k: v.strip() for k, v in zip(_NAME_PARTS, p.parts) if v.strip()}
             elif name == "N":
                 parts = {k: v.strip() for k, v in zip(_NAME_PARTS, p.parts) if v.strip()}
                 if parts and not p.params.get("X-CRMKIT-DERIVED"):   # crmkit's own export made it up

@@ -149,3 +149,21 @@ def test_apple_x_abadr_is_a_country_code_or_data_of_its_own() -> None:
     assert code.contact["address"]["country"] == "SE" and "extra" not in code.contact
     assert formatted.contact["address"]["country"] == "US"
     assert formatted.contact["extra"] == {"X-ABADR": "Street 4\nNew York\nUSA"}
+
+
+def test_a_second_n_extra_n_parts_and_a_label_of_no_typed_property_are_kept() -> None:
+    (card,) = cards("BEGIN:VCARD\nVERSION:4.0\nFN:Wesker\nN:Wesker;Albert;;Dr.;MSc;Extra part\n"
+                    "N;ALTID=1:Wesker;Al;;;\nitem1.ORG:Umbrella\nitem1.X-ABLabel:Work\n"
+                    "IMPP;X-SERVICE-TYPE=Skype:\nURL:\nEND:VCARD\n")
+    assert card.contact["name_parts"] == {"family": "Wesker", "given": "Albert", "prefix": "Dr.", "suffix": "MSc"}
+    assert card.contact["extra"] == {"N": ["Extra part", "Wesker;Al;;;"], "X-ABLABEL": "Work"}
+    assert "social" not in card.contact and "websites" not in card.contact     # empty values hold nothing
+
+
+def test_a_type_that_is_no_plain_word_comes_back_whole() -> None:
+    contact = {"name": "Mike", "social": [{"type": "mike’s very special, custom im:", "value": "x-apple:mike@im"},
+                                          {"type": "x-apple", "value": "x-apple:0283839"}],
+               "dates": [{"type": "first met", "value": "2020-05-01"}]}
+    (card,) = vcard.parse(vcard.to_vcard(contact))
+    assert card.contact["social"] == contact["social"]
+    assert card.contact["dates"] == contact["dates"]
