@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from crmkit.io import vcard
@@ -163,7 +164,7 @@ def test_a_second_n_extra_n_parts_and_a_label_of_no_typed_property_are_kept() ->
 def test_a_type_that_is_no_plain_word_comes_back_whole() -> None:
     contact = {"name": "Mike", "social": [{"type": "mike’s very special, custom im:", "value": "x-apple:mike@im"},
                                           {"type": "x-apple", "value": "x-apple:0283839"}],
-               "dates": [{"type": "first met", "value": "2020-05-01"}]}
+               "dates": [{"type": "first met", "value": dt.date(2020, 5, 1)}]}
     (card,) = vcard.parse(vcard.to_vcard(contact))
     assert card.contact["social"] == contact["social"]
     assert card.contact["dates"] == contact["dates"]
