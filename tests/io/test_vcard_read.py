@@ -168,3 +168,14 @@ def test_a_type_that_is_no_plain_word_comes_back_whole() -> None:
     (card,) = vcard.parse(vcard.to_vcard(contact))
     assert card.contact["social"] == contact["social"]
     assert card.contact["dates"] == contact["dates"]
+
+
+def test_an_8bit_file_reads_each_property_in_the_charset_it_names() -> None:
+    # macOS Contacts' 2.1 export writes MacRoman bytes labelled CHARSET=MACINTOSH; Outlook Windows-1252.
+    raw = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=MACINTOSH:Küchle;Erika;;;\r\nFN;CHARSET=MACINTOSH:Erika Küchle\r\n"
+           "ORG;CHARSET=MACINTOSH:Åkerberg AB\r\nEND:VCARD\r\n").encode("mac_roman")
+    raw += "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Jürgen Weiß\r\nEND:VCARD\r\n".encode("cp1252")
+    erika, jurgen = vcard.parse(decode_bytes(raw))
+    assert erika.contact["name"] == "Erika Küchle" and erika.company == "Åkerberg AB"
+    assert erika.contact["name_parts"] == {"family": "Küchle", "given": "Erika"}
+    assert jurgen.contact["name"] == "Jürgen Weiß"
