@@ -175,7 +175,7 @@ def card_to_contact(raw: RawCard) -> Card:
                 continue   # Apple's address country code (used above)
             if name == "X-ABLABEL":
                 # the label of a property that takes a type (used above); any other is data of its own
-                if p.text.strip() and not any(q.group == p.group and q.name in _LABELLED for q in props):
+                if p.text.strip() and not (p.group and any(q.group == p.group and q.name in _LABELLED for q in props)):
                     add_extra(name, p.text)
                 continue
             if name in _LABELLED and name not in ("EMAIL", "TEL", "ADR") and not p.text.strip():

@@ -179,3 +179,19 @@ def test_an_8bit_file_reads_each_property_in_the_charset_it_names() -> None:
     assert erika.contact["name"] == "Erika Küchle" and erika.company == "Åkerberg AB"
     assert erika.contact["name_parts"] == {"family": "Küchle", "given": "Erika"}
     assert jurgen.contact["name"] == "Jürgen Weiß"
+
+
+def test_shapes_found_in_real_exports() -> None:
+    maja, oystein = parse("ios14_impp_altid.vcf")
+    assert maja.contact["name_parts"]["suffix"] == "PhD" and maja.contact["extra"]["N"] == "Extra-Part-Of-N"
+    assert [s["type"] for s in maja.contact["social"]] == ["skype", "majas egen, speciella chatt:", "jabber"]
+    assert maja.contact["addresses"][0]["country"] == "SE"                  # from item6.X-ABADR:se
+    assert maja.contact["extra"]["X-ABLABEL"] == "Arbete" and maja.company == "Fjällbacka Fisk AB"
+    assert oystein.contact["name_parts"] == {"family": "Berg", "given": "Øystein"}
+    assert oystein.contact["extra"]["N"] == "Berg;Oystein;;;"
+    omega, nisse, ors, nobody = parse("android_aosp_shapes.vcf")
+    assert omega.contact["email"] == "omega@example.com" and omega.contact["extra"] == {"X-EMAIL-NAME": "Försäljning"}
+    assert nisse.contact["name"] == "Nisse" and ors.contact["name"] == "ors.kiss@gtalk.example"
+    assert nobody.error
+    (erika,) = parse("macos_21_macroman.vcf")
+    assert erika.contact["notes"] == "Träffades på mässan – ring i vår" and erika.contact["department"] == "Försäljning"
