@@ -125,7 +125,9 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     company), never by a bare name: a match is never a second record; it is
     updated (or with --merge only filled in, or with --on-match skip left alone),
     the rest created. A mapping file is YAML: `{E-post: email, Ort: address.city,
-    Intern kod: "-"}` ("-" ignores a column). Importing the same file twice
+    Intern kod: "-"}` ("-" ignores a column), or `{columns: {...}, values:
+    {stage: {Closed Won: won}}}`. A bare "1,234" is read by the workspace
+    locale (1.234 with sv_SE, 1234 with en). Importing the same file twice
     changes nothing. Bad rows are reported with their line; the good ones are
     still imported and the exit code is 4 (partial). With --strict any bad row,
     unknown column or value not imported aborts the import with nothing written

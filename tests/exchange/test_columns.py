@@ -76,3 +76,14 @@ def test_the_workspace_locale_reads_an_imported_amount(run, make_ws, tmp_path: P
         (deal,) = [yamlio.load_fast(p) for p in (ws / "deals").glob("*.yaml")]
         values[locale] = deal["value"]
     assert values == {"sv_SE": "1.234", "en_US": 1234}
+
+
+def test_the_readme_lists_every_known_layout_with_its_signature() -> None:
+    from crmkit.exchange.layouts import LAYOUTS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and ("(contact" in line or "(deal" in line)]
+    for layout in LAYOUTS:
+        row = [r for r in rows if r.startswith(f"| {layout.name} (")]
+        assert row, f"README has no row for the {layout.name} layout"
+        assert any(all(f"`{title}`" in r for title in layout.signature) for r in row), (layout.name, layout.signature)
