@@ -196,9 +196,9 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "NICKNAME":
                 c["nickname"] = p.text.strip() if "nickname" not in c else c["nickname"] + ", " + p.text.strip()
             elif name == "EMAIL":
-                address, shown = _email(p.text)
-                if address:
-                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), address))
+                mailbox, shown = _email(p.text)
+                if mailbox:
+                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), mailbox))
                 if shown:
                     shown_names.append(shown)
             elif name == "TEL":
@@ -207,9 +207,9 @@ def card_to_contact(raw: RawCard) -> Card:
                     kind = _kind(p, labels, _PHONE_KINDS)
                     phones.append((kind in ("fax", "pager"), p.preferred, kind, number))
             elif name == "ORG" and "company" not in c and card.company is None:
-                parts = [x.strip() for x in p.parts]
-                card.company = parts[0] or None
-                units = [x for x in parts[1:] if x]
+                org = [x.strip() for x in p.parts]
+                card.company = org[0] or None
+                units = [x for x in org[1:] if x]
                 if units:
                     c["department"] = " / ".join(units)
             elif name == "TITLE" and "title" not in c:
@@ -257,9 +257,9 @@ def card_to_contact(raw: RawCard) -> Card:
                 # Android's own nickname row: the mime type, then the nickname and its type fields.
                 nick = p.parts[1].strip()
                 c["nickname"] = nick if "nickname" not in c else c["nickname"] + ", " + nick
-                rest = [x for x in p.parts[2:] if x.strip()]
-                if rest:
-                    add_extra(name, ";".join(rest))
+                more = [x for x in p.parts[2:] if x.strip()]
+                if more:
+                    add_extra(name, ";".join(more))
             elif name == "LANG" and "language" not in c:
                 c["language"] = p.text.strip()
             elif name.startswith(CRMKIT_PREFIX):
