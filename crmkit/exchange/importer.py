@@ -149,7 +149,8 @@ _HUNGARIAN_NAME_TITLES = {"vezeteknev", "csaladnev", "keresztnev", "utonev"}
 
 def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) -> None:
     """A contact or lead with name parts but no name gets "given additional family" as its name
-    ("family given" from a Hungarian sheet).
+    ("family given" from a Hungarian sheet); a contact without either is named by its
+    nickname, company, email or phone, in that order.
 
     The parts stay in `name_parts`, so `export vcard` writes N from them.
     """
@@ -160,6 +161,13 @@ def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) ->
         name = " ".join(str(parts[k]).strip() for k in order if str(parts.get(k) or "").strip())
         if name:
             data["name"] = name
+    if kind == "contact" and not data.get("name"):
+        # a row of a company's switchboard or a bare address (Google's "Organization Name" only):
+        # named as a vCard without FN is, by its nickname, company, email or phone
+        for fallback in ("nickname", "company", "email", "phone"):
+            if isinstance(data.get(fallback), str) and data[fallback].strip():
+                data["name"] = data[fallback].strip()
+                break
     if kind == "lead" and isinstance(parts, dict):
         data.pop("name_parts")    # leads keep a name only
 

@@ -255,7 +255,8 @@ LAYOUTS: list[Layout] = [
                                 "address, website, relation, event and IM with its type, organization name, "
                                 "title and department"),
     Layout("Google Contacts", ("contact",), ("First Name", "Last Name", "E-mail 1 - Value"),
-           fields=_k({**_NAME, "Title": "name_parts.prefix", "Nickname": "nickname", "Birthday": "birthday",
+           fields=_k({**_NAME, "Title": "name_parts.prefix", "Name Prefix": "name_parts.prefix",
+                      "Name Suffix": "name_parts.suffix", "Nickname": "nickname", "Birthday": "birthday",
                       "Notes": "notes", "Labels": "tags", "File As": "extra.File As",
                       "Organization Name": "company", "Organization Title": "title",
                       "Organization Department": "department"}),

@@ -34,6 +34,7 @@ for _folder in EXTRA:
     VCARDS += sorted(str(p) for p in _folder.glob("*.vcf"))
 CSVS = {  # file -> (kind, values the file writes that mean "nothing": Outlook's 0/0/00 birthday)
     "google_contacts.csv": ("contact", set()),
+    "google_contacts_2024.csv": ("contact", set()),
     "outlook_contacts.csv": ("contact", {"0/0/00"}),
     "thunderbird_contacts.csv": ("contact", set()),
     "linkedin_connections.csv": ("contact", set()),

@@ -230,3 +230,15 @@ def test_hungarian_name_parts_make_family_first_names(run, make_ws, tmp_path: Pa
     assert run(["import", "csv", str(sheet), "--kind", "contact", "--strict"], ws).exit_code == 0
     adam = load(ws, "contacts/kovacs-adam.yaml")
     assert adam["name"] == "Kovács Ádám" and adam["name_parts"] == {"family": "Kovács", "given": "Ádám"}
+
+
+def test_google_2024_export_keeps_prefixes_and_names_a_company_only_row(run, make_ws) -> None:
+    ws = make_ws()
+    path = Path(__file__).resolve().parents[1] / "data" / "addressbooks" / "google_contacts_2024.csv"
+    r = run(["import", "csv", str(path), "--kind", "contact"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    ors = load(ws, "contacts/dr-ors-kiss.yaml")
+    assert ors["name_parts"] == {"given": "Őrs", "family": "Kiss", "prefix": "Dr."}
+    assert ors["address"]["country"] == "HU" and ors["phones"] == [{"type": "fax", "value": "+36 1 234 5679"}]
+    switchboard = load(ws, "contacts/fjordkraft-service-as.yaml")     # no name: named by its company
+    assert switchboard["name"] == "Fjordkraft Service AS" and switchboard["company"] == "fjordkraft-service-as"
