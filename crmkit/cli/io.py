@@ -102,7 +102,7 @@ def _run_import(app: App, plan: ImportPlan, dry_run: bool, strict: bool,
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
               help="Map a column to a field (repeatable; FIELD '-' ignores the column).")
 @click.option("--mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A YAML file of column: field.")
+              help="A YAML file of column: field (or columns: and values:, as --map and --value).")
 @click.option("--value", "values", multiple=True, metavar="FIELD:FROM=TO",
               help="Map a cell value (repeatable): --value 'stage:Closed Won=won'.")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: guessed from the header.")
@@ -125,7 +125,9 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
     company), never by a bare name: a match is never a second record; it is
     updated (or with --merge only filled in, or with --on-match skip left alone),
     the rest created. A mapping file is YAML: `{E-post: email, Ort: address.city,
-    Intern kod: "-"}` ("-" ignores a column). Importing the same file twice
+    Intern kod: "-"}` ("-" ignores a column), or `{columns: {...}, values:
+    {stage: {Closed Won: won}}}`. A bare "1,234" is read by the workspace
+    locale (1.234 with sv_SE, 1234 with en). Importing the same file twice
     changes nothing. Bad rows are reported with their line; the good ones are
     still imported and the exit code is 4 (partial). With --strict any bad row,
     unknown column or value not imported aborts the import with nothing written
@@ -146,7 +148,7 @@ def import_csv(app: App, file: Path, kind: str, maps: tuple[str, ...], mapping: 
 
     given = load_mapping(list(maps), mapping)
     rows, given = apply_mapping(rows, given)
-    value_map = parse_values(list(values))
+    value_map = parse_values(list(values), mapping)
     layout = detect(kind, header)
     header = header + [spec for spec in given if spec not in header]
     if layout is not None:   # the layout reads its own columns; mapped ones and `id` go by the titles

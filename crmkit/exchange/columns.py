@@ -41,14 +41,33 @@ ALIASES: dict[str, str] = {
 }
 
 
-def load_mapping(pairs: list[str], mapping_file: Path | None) -> dict[str, str]:
-    """--map "E-post=email" pairs and/or a YAML mapping file {column: field}."""
+def mapping_file(path: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """A --mapping YAML file: its column -> field pairs and its value maps.
+
+    Either flat, ``{E-post: email, "First Name+Last Name": name}``, or in two parts,
+    ``{columns: {...}, values: {stage: {Closed Won: won}}}``.
+    """
+    data = yamlio.load_fast(path)
+    values: Any = {}
+    if isinstance(data, dict) and data and set(data) <= {"columns", "values"} \
+            and all(isinstance(v, dict) or v is None for v in data.values()):
+        data, values = data.get("columns") or {}, data.get("values") or {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise CrmkitError("a mapping file is a YAML mapping of column title to field "
+                          "(or of `columns:` and `values:`)", path=str(path))
+    if not all(isinstance(f, str) and isinstance(m, dict) and all(isinstance(a, str) and isinstance(b, (str, int, float))
+                                                                  for a, b in m.items())
+               for f, m in values.items()):
+        raise CrmkitError("`values:` in a mapping file maps a field to {cell text: value}, "
+                          "e.g. {stage: {Closed Won: won}}", path=str(path))
+    return data, {f: {a: str(b) for a, b in m.items()} for f, m in values.items()}
+
+
+def load_mapping(pairs: list[str], mapping_file_path: Path | None) -> dict[str, str]:
+    """--map "E-post=email" pairs and/or a YAML mapping file's columns (the flags win)."""
     mapping: dict[str, str] = {}
-    if mapping_file is not None:
-        data = yamlio.load_fast(mapping_file)
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise CrmkitError("a mapping file is a YAML mapping of column title to field", path=str(mapping_file))
-        mapping.update(data)
+    if mapping_file_path is not None:
+        mapping.update(mapping_file(mapping_file_path)[0])
     for pair in pairs:
         column, sep, target = pair.partition("=")
         if not sep or not column.strip() or not target.strip():
@@ -102,7 +121,7 @@ def _field_type(kind: str, target: str) -> Any:
 
 
 
-def convert(kind: str, target: str, text: str) -> Any:
+def convert(kind: str, target: str, text: str, locale: str | None = None) -> Any:
     """A cell's text as the value of field `target`, reading what spreadsheets write.
 
     Text fields stay text exactly (a zip code "01234" or a phone number never
@@ -112,6 +131,9 @@ def convert(kind: str, target: str, text: str) -> Any:
     Norwegian and Hungarian (ja/nej/nei/igen/nem) and x. Dates read ISO, 23.11.2026
     and the Hungarian 2026.11.23. Lists read JSON (`[...]`, as export writes lists of
     mappings) or comma-separated text. Raises UsageError naming the field and text.
+
+    A bare "1,234" is read by `locale` (the workspace's): 1.234 with sv_SE, nb_NO,
+    hu_HU or de_DE, 1234 with en; without a locale it is refused as ambiguous.
     """
     t = _field_type(kind, target)
     text = text.strip()
@@ -122,10 +144,16 @@ def convert(kind: str, target: str, text: str) -> Any:
                 if not isinstance(value, list):
                     raise ValueError(text)
                 return revive(value)
-            return [item.strip() for item in text.split(",") if item.strip()]
+            items = [item.strip() for item in text.split(",") if item.strip()]
+            item_type = t[1]
+            if isinstance(item_type, tuple) and item_type[0] == "object" and "value" in item_type[1]:
+                # a plain cell in a typed list (--map "Mail 2=emails"): one entry of type other each
+                return [{"type": "other", "value": item} for item in items]
+            return items
         if t in ("int", "number", "amount"):
-            # A spreadsheet's "1,234" may be 1234 or 1.234: refused rather than guessed.
-            d = parse_decimal(text, refuse_ambiguous=True)
+            # A spreadsheet's "1,234" may be 1234 or 1.234: the workspace's locale says which,
+            # and without one it is refused rather than guessed.
+            d = parse_decimal(text, locale, refuse_ambiguous=True)
             if d is None:
                 raise ValueError(text)
             whole = d.as_tuple().exponent >= 0  # type: ignore[operator]  # finite: an int exponent

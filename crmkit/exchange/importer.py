@@ -104,6 +104,7 @@ def plan_import(ws: Workspace, kind: str, rows: list[Any], columns: dict[str, st
     plan's `unknown_columns`.
     """
     items: list[Item] = []
+    locale = str(ws.config.get("locale", "sv_SE"))    # reads a bare "1,234" (1.234 in Sweden, 1234 in the US)
     # Hungarian sheets (Vezetéknév, Keresztnév) write the family name first: Kovács Ádám.
     family_first = any(title_key(c) in _HUNGARIAN_NAME_TITLES for c in columns)
     for row in rows:
@@ -114,14 +115,17 @@ def plan_import(ws: Workspace, kind: str, rows: list[Any], columns: dict[str, st
         try:
             values = dict(row.values)
             if layout is not None:
-                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map)
+                data, values = layout.apply(kind, values, skip=set(columns), value_map=value_map, locale=locale)
             for column, target in columns.items():
                 text = values.get(column, "")
                 if text == "":
                     continue
                 if value_map and target in value_map:
                     text = value_map[target].get(title_key(text), text)
-                set_path(data, target, convert(kind, target, text))
+                value = convert(kind, target, text, locale)
+                if isinstance(value, list) and isinstance(data.get(target), list):
+                    value = data[target] + value        # two columns into one list: both kept
+                set_path(data, target, value)
         except CrmkitError as exc:
             items.append(Item(row.line, None, exc.message))
             continue
@@ -148,7 +152,8 @@ _HUNGARIAN_NAME_TITLES = {"vezeteknev", "csaladnev", "keresztnev", "utonev"}
 
 def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) -> None:
     """A contact or lead with name parts but no name gets "given additional family" as its name
-    ("family given" from a Hungarian sheet).
+    ("family given" from a Hungarian sheet); a contact without either is named by its
+    nickname, company, email or phone, in that order.
 
     The parts stay in `name_parts`, so `export vcard` writes N from them.
     """
@@ -159,6 +164,13 @@ def compose_name(kind: str, data: dict[str, Any], family_first: bool = False) ->
         name = " ".join(str(parts[k]).strip() for k in order if str(parts.get(k) or "").strip())
         if name:
             data["name"] = name
+    if kind == "contact" and not data.get("name"):
+        # a row of a company's switchboard or a bare address (Google's "Organization Name" only):
+        # named as a vCard without FN is, by its nickname, company, email or phone
+        for fallback in ("nickname", "company", "email", "phone"):
+            if isinstance(data.get(fallback), str) and data[fallback].strip():
+                data["name"] = data[fallback].strip()
+                break
     if kind == "lead" and isinstance(parts, dict):
         data.pop("name_parts")    # leads keep a name only
 

@@ -45,7 +45,8 @@ class Layout:
         return kind in self.kinds and all(key(s) in titles for s in self.signature)
 
     def apply(self, kind: str, values: dict[str, str], skip: set[str] | frozenset[str] = frozenset(),
-              value_map: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+              value_map: dict[str, dict[str, str]] | None = None,
+              locale: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The row's data as far as the layout knows it, and the cells left for the title mapping."""
         from crmkit.exchange.columns import convert
 
@@ -69,7 +70,7 @@ class Layout:
                         data["birthday"] = _birthday(text)
                 elif text:
                     value = {**self.values.get(target, {}), **(value_map or {}).get(target, {})}.get(key(text), text)
-                    _put(data, target, convert(kind, target, value) if not target.startswith("extra.") else value)
+                    _put(data, target, convert(kind, target, value, locale) if not target.startswith("extra.") else value)
             elif k in self.typed:
                 many, kind_of = self.typed[k]
                 for value in _split_multi(text):
@@ -256,7 +257,8 @@ LAYOUTS: list[Layout] = [
                                 "address, website, relation, event and IM with its type, organization name, "
                                 "title and department"),
     Layout("Google Contacts", ("contact",), ("First Name", "Last Name", "E-mail 1 - Value"),
-           fields=_k({**_NAME, "Title": "name_parts.prefix", "Nickname": "nickname", "Birthday": "birthday",
+           fields=_k({**_NAME, "Title": "name_parts.prefix", "Name Prefix": "name_parts.prefix",
+                      "Name Suffix": "name_parts.suffix", "Nickname": "nickname", "Birthday": "birthday",
                       "Notes": "notes", "Labels": "tags", "File As": "extra.File As",
                       "Organization Name": "company", "Organization Title": "title",
                       "Organization Department": "department"}),

@@ -3,10 +3,12 @@
     --map "First Name+Last Name=name"     the cells joined with a space (empty ones left out)
     --map "Mobil=phone"                   a column to a field (as before); "-" ignores it
     --value "stage:Closed Won=won"        a cell value read as another, for one field (case ignored)
+    --mapping file.yaml                   the same in a file: {columns: {...}, values: {stage: {...}}}
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from crmkit.errors import UsageError
@@ -39,9 +41,15 @@ def apply_mapping(rows: list[Any], given: dict[str, str]) -> tuple[list[Any], di
     return out, given
 
 
-def parse_values(specs: list[str]) -> dict[str, dict[str, str]]:
-    """`--value FIELD:FROM=TO` flags as {field: {folded FROM: TO}}."""
+def parse_values(specs: list[str], mapping_file: Path | None = None) -> dict[str, dict[str, str]]:
+    """`--value FIELD:FROM=TO` flags, over a mapping file's `values:`, as {field: {folded FROM: TO}}."""
     out: dict[str, dict[str, str]] = {}
+    if mapping_file is not None:
+        from crmkit.exchange.columns import mapping_file as read_mapping_file
+
+        for target, pairs in read_mapping_file(mapping_file)[1].items():
+            for old, new in pairs.items():
+                out.setdefault(target.strip(), {})[key(old)] = new.strip()
     for spec in specs:
         target, colon, pair = spec.partition(":")
         old, eq, new = pair.partition("=")

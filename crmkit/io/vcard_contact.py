@@ -33,6 +33,8 @@ _RELATED = {"X-ABRELATEDNAMES": "", "RELATED": "", "X-SPOUSE": "spouse", "X-MS-S
             "X-EVOLUTION-ASSISTANT": "assistant", "X-KADDRESSBOOK-X-SPOUSENAME": "spouse"}
 _DATES = {"ANNIVERSARY": "anniversary", "X-ANNIVERSARY": "anniversary", "X-MS-ANNIVERSARY": "anniversary",
           "X-EVOLUTION-ANNIVERSARY": "anniversary", "X-ABDATE": ""}
+#: Properties whose Apple X-ABLabel is their type.
+_LABELLED = {"EMAIL", "TEL", "ADR", "URL", "IMPP", "X-SOCIALPROFILE", *_SOCIAL, *_RELATED, *_DATES}
 _NAME_PARTS = ("family", "given", "additional", "prefix", "suffix")
 _ADR_PARTS = ("pobox", "extended", "street", "city", "region", "zip", "country")
 #: crmkit's own fields carried in X-CRMKIT-<FIELD> properties (JSON values).
@@ -71,6 +73,17 @@ def _kind(prop: Prop, labels: dict[str, str], order: tuple[str, ...] = ()) -> st
     return types[0] if types else "other"
 
 
+def _email(value: str) -> tuple[str, str]:
+    """An EMAIL value and the display name some exporters put around it: '"Omega" <omega@example.com>'."""
+    text = value.strip()
+    m = re.fullmatch(r'(?s)(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>', text)
+    if m:
+        return m.group(2), m.group(1).strip().strip('"').strip()
+    if text.lower().startswith("mailto:"):
+        return text[7:].strip(), ""
+    return text, ""
+
+
 def _phone(value: str) -> str:
     text = value.strip()
     return text[4:] if text.lower().startswith("tel:") else text
@@ -95,9 +108,11 @@ def parse_date(text: str, prop: Prop | None = None) -> Any:
     return t
 
 
-def _address(prop: Prop, labels: dict[str, str]) -> dict[str, str]:
+def _address(prop: Prop, labels: dict[str, str], country_hint: str | None = None) -> dict[str, str]:
     parts = prop.parts + [""] * 7
     address = {key: parts[i].replace("\r\n", "\n").strip() for i, key in enumerate(_ADR_PARTS)}
+    if not address["country"] and country_hint and any(address.values()):
+        address["country"] = country_hint.upper()
     if len(prop.parts) > 7:   # a value with more parts than ADR has: keep them, never cut
         address["street"] = "; ".join(p for p in [address["street"], *prop.parts[7:]] if p.strip())
     if address["country"]:
@@ -130,6 +145,11 @@ def card_to_contact(raw: RawCard) -> Card:
         card.problems.append((raw.line, "END", "the card has no END:VCARD; read up to the next card"))
     props = raw.props
     labels = {p.group: p.text for p in props if p.name == "X-ABLABEL" and p.group}
+    # Apple's X-ABADR is the country code of its group's address ("se"); a longer value
+    # (some exports put the formatted address there) is data of its own and goes to extra.
+    adr_countries = {p.group: p.text.strip() for p in props
+                     if p.name == "X-ABADR" and re.fullmatch(r"[A-Za-z]{2}", p.text.strip())
+                     and any(q.name == "ADR" and q.group == p.group for q in props)}
     c: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     emails: list[tuple[bool, str, str]] = []
@@ -139,15 +159,36 @@ def card_to_contact(raw: RawCard) -> Card:
     def add_list(key: str, item: dict[str, Any]) -> None:
         c.setdefault(key, []).append(item)
 
+    def add_extra(key: str, value: str) -> None:
+        """One value kept under `extra`, a list once the property repeats."""
+        if key in extra:
+            extra[key] = (extra[key] if isinstance(extra[key], list) else [extra[key]]) + [value]
+        else:
+            extra[key] = value
+
+    shown_names: list[str] = []     # display names around email addresses ('"Omega" <omega@...>')
+
     for p in props:
         name = p.name
         try:
-            if name in ("X-ABLABEL", "X-ABADR", "BEGIN", "END"):
-                continue   # a group's label (used above) and Apple's address country code
+            if name in ("BEGIN", "END") or (name == "X-ABADR" and p.group in adr_countries):
+                continue   # Apple's address country code (used above)
+            if name == "X-ABLABEL":
+                # the label of a property that takes a type (used above); any other is data of its own
+                if p.text.strip() and not (p.group and any(q.group == p.group and q.name in _LABELLED for q in props)):
+                    add_extra(name, p.text)
+                continue
+            if name in _LABELLED and name not in ("EMAIL", "TEL", "ADR") and not p.text.strip():
+                continue   # an empty URL or IM handle (IMPP;X-SERVICE-TYPE=Skype:) holds nothing
             if p.binary or name in UNKEPT:
                 card.unkept.append((p.line, name))
             elif name == "FN":
                 c.setdefault("name", p.text.replace("\r\n", "\n").strip())
+            elif name == "N" and ("name_parts" in c or len(p.parts) > 5):
+                # a second N (an ALTID alternative) or parts past the five N has: kept, never cut
+                add_extra("N", p.text if "name_parts" in c else ";".join(p.parts[5:]))
+                if "name_parts" not in c:
+                    c["name_parts"] = {k: v.strip() for k, v in zip(_NAME_PARTS, p.parts) if v.strip()}
             elif name == "N":
                 parts = {k: v.strip() for k, v in zip(_NAME_PARTS, p.parts) if v.strip()}
                 if parts and not p.params.get("X-CRMKIT-DERIVED"):   # crmkit's own export made it up
@@ -155,8 +196,11 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "NICKNAME":
                 c["nickname"] = p.text.strip() if "nickname" not in c else c["nickname"] + ", " + p.text.strip()
             elif name == "EMAIL":
-                if p.text.strip():
-                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), p.text.strip()))
+                mailbox, shown = _email(p.text)
+                if mailbox:
+                    emails.append((p.preferred, _kind(p, labels, ("work", "home")), mailbox))
+                if shown:
+                    shown_names.append(shown)
             elif name == "TEL":
                 number = _phone(p.text)
                 if number:
@@ -173,7 +217,7 @@ def card_to_contact(raw: RawCard) -> Card:
             elif name == "ROLE" and "role" not in c:
                 c["role"] = p.text.strip()
             elif name == "ADR":
-                address = _address(p, labels)
+                address = _address(p, labels, adr_countries.get(p.group or ""))
                 if address:
                     addresses.append((p.preferred, address))
             elif name == "NOTE":
@@ -209,17 +253,20 @@ def card_to_contact(raw: RawCard) -> Card:
                     card.record_id = uid.split("/", 1)[1]
                 elif uid:
                     c["uid"] = uid
+            elif name == "X-ANDROID-CUSTOM" and p.parts[0] == "vnd.android.cursor.item/nickname" and len(p.parts) > 1:
+                # Android's own nickname row: the mime type, then the nickname and its type fields.
+                nick = p.parts[1].strip()
+                c["nickname"] = nick if "nickname" not in c else c["nickname"] + ", " + nick
+                more = [x for x in p.parts[2:] if x.strip()]
+                if more:
+                    add_extra(name, ";".join(more))
             elif name == "LANG" and "language" not in c:
                 c["language"] = p.text.strip()
             elif name.startswith(CRMKIT_PREFIX):
                 key = name[len(CRMKIT_PREFIX):].lower().replace("-", "_")
                 c[key] = _json_value(p.text)
             else:
-                key, value = name, p.text.replace("\r\n", "\n").replace("\r", "\n")
-                if key in extra:
-                    extra[key] = (extra[key] if isinstance(extra[key], list) else [extra[key]]) + [value]
-                else:
-                    extra[key] = value
+                add_extra(name, p.text.replace("\r\n", "\n").replace("\r", "\n"))
         except Exception as exc:  # noqa: BLE001 - one bad property never costs the card
             card.problems.append((p.line, name, f"cannot read ({type(exc).__name__}); skipped"))
     if emails:
@@ -247,15 +294,20 @@ def card_to_contact(raw: RawCard) -> Card:
             c["country"] = addresses[0][1]["country"]
         if len(addresses) > 1:
             c["addresses"] = [a for _, a in addresses[1:]]
-    if extra:
-        c["extra"] = extra
     if not c.get("name"):
         parts = c.get("name_parts") or {}
         name = " ".join(parts[k] for k in ("prefix", "given", "additional", "family", "suffix") if k in parts)
-        name = name or card.company or c.get("email") or c.get("phone") or ""
+        social = [s["value"] for s in c.get("social", []) if s.get("value")]
+        name = (name or c.get("nickname") or card.company or c.get("email") or c.get("phone")
+                or (social[0] if social else ""))
         if name:
             c["name"] = name
         else:
-            card.error = "the card has no name (FN, N, ORG, EMAIL or TEL)"
+            card.error = "the card has no name (FN, N, NICKNAME, ORG, EMAIL, TEL or IMPP)"
+    for shown in shown_names:    # kept unless it is the card's own name
+        if shown not in (c.get("name"), c.get("nickname")):
+            add_extra("X-EMAIL-NAME", shown)
+    if extra:
+        c["extra"] = extra
     card.contact = {"name": c.pop("name"), **c} if "name" in c else c
     return card

@@ -20,7 +20,7 @@ What is read:
 - line ends `\\r\\n`, `\\n`, `\\r` and Outlook's `\\r\\r\\n`, each one line end, so
   line numbers are those an editor shows;
 - files in UTF-8 (with or without BOM), UTF-16 with or without a BOM (Apple),
-  else Windows-1252.
+  else Windows-1252 (a line whose property names a CHARSET, such as macOS's MACINTOSH, in that).
 """
 
 from __future__ import annotations
@@ -103,7 +103,24 @@ def decode_bytes(data: bytes, path: str = "<vcf>") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return "\n".join(_decode_8bit_line(line) for line in data.split(b"\n"))
+
+
+_CHARSET = re.compile(rb"(?i);\s*CHARSET=\"?([A-Za-z0-9_.-]+)")
+
+
+def _decode_8bit_line(line: bytes) -> str:
+    """One line of an 8-bit file: in the CHARSET its property names (macOS writes
+    `FN;CHARSET=MACINTOSH:`, Outlook `CHARSET=Windows-1252`), else Windows-1252."""
+    m = _CHARSET.search(line.split(b":", 1)[0])
+    if m:
+        try:
+            text = line.decode(m.group(1).decode("ascii"))
+            if text.isprintable() or text.rstrip("\r").isprintable():
+                return text
+        except (LookupError, UnicodeDecodeError):
+            pass   # an unknown or wrong label: Windows-1252, as for a line without one
+    return line.decode("cp1252", errors="replace")
 
 
 def split_unescaped(value: str, sep: str) -> list[str]:

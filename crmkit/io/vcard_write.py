@@ -5,15 +5,17 @@ the N parts as stored (never rebuilt by splitting the name at a space, unless th
 contact has no parts), each address with its own type, and the lines for every
 other field: BDAY, NICKNAME, URL, IMPP-style profiles, related names,
 CATEGORIES (tags), `extra:` properties as they were read, and crmkit's own fields
-(opted_out, consent, language, owner, created, custom fields) as
+(opted_out, consent, owner, created, custom fields) as
 `X-CRMKIT-<FIELD>:<JSON>`, which crmkit reads back and other programs ignore.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from crmkit.render.jsontext import jsonable
@@ -21,7 +23,7 @@ from crmkit.render.jsontext import jsonable
 #: Fields that `to_vcard` writes as standard properties (the rest go into X-CRMKIT-*).
 NATIVE = {"name", "name_parts", "email", "emails", "phone", "phones", "company", "department", "title",
           "role", "address", "addresses", "notes", "nickname", "birthday", "dates", "websites", "social",
-          "related", "tags", "extra"}
+          "related", "tags", "extra", "language"}
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROP = re.compile(r"^[A-Z0-9-]+$")
 #: A param telling crmkit's reader that N was made from the name, not stored parts.
@@ -71,16 +73,23 @@ def fold(line: str) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
-def _typed(name: str, items: Any, default: str = "") -> list[str]:
+def _typed(name: str, items: Any, groups: Iterator[int]) -> list[str]:
+    """One line per {type, value}; a type that is no plain word (`Mike's custom IM:`) is
+    written as Apple does, an X-ABLabel in the property's own group, so it comes back whole."""
     lines = []
     for item in items or []:
         if not isinstance(item, dict) or not item.get("value"):
             continue
-        kind = str(item.get("type") or default)
-        param = f";TYPE={kind.upper()}" if kind and kind != "other" and re.fullmatch(r"[\w-]+", kind) else ""
+        kind = str(item.get("type") or "")
         value = item["value"]
-        text = value.isoformat() if isinstance(value, dt.date) else str(value)
-        lines.append(f"{name}{param}:{escape(text)}")
+        text = escape(value.isoformat() if isinstance(value, dt.date) else str(value))
+        if not kind or kind == "other":
+            lines.append(f"{name}:{text}")
+        elif re.fullmatch(r"[\w-]+", kind) and not kind.lower().startswith("x-"):   # readers skip X- types
+            lines.append(f"{name};TYPE={kind.upper()}:{text}")
+        else:
+            group = f"item{next(groups)}"
+            lines += [f"{group}.{name}:{text}", f"{group}.X-ABLabel:{escape(kind)}"]
     return lines
 
 
@@ -91,17 +100,16 @@ def extra_lines(contact: dict[str, Any]) -> list[str]:
         lines.append(f"NICKNAME:{escape(str(contact['nickname']))}")
     if contact.get("role"):
         lines.append(f"ROLE:{escape(str(contact['role']))}")
+    if contact.get("language"):    # before any LANG kept in extra: the first LANG is the language
+        lines.append(f"LANG:{escape(str(contact['language']))}")
     birthday = contact.get("birthday")
     if birthday:
         lines.append(f"BDAY:{birthday.isoformat() if isinstance(birthday, dt.date) else birthday}")
-    for item in contact.get("dates") or []:
-        if isinstance(item, dict) and item.get("value"):
-            value = item["value"]
-            text = value.isoformat() if isinstance(value, dt.date) else str(value)
-            lines.append(f"X-ABDATE;TYPE={str(item.get('type') or 'other').upper()}:{text}")
-    lines += _typed("URL", contact.get("websites"))
-    lines += _typed("X-SOCIALPROFILE", contact.get("social"))
-    lines += _typed("X-ABRELATEDNAMES", contact.get("related"))
+    groups = itertools.count(1)
+    lines += _typed("X-ABDATE", contact.get("dates"), groups)
+    lines += _typed("URL", contact.get("websites"), groups)
+    lines += _typed("X-SOCIALPROFILE", contact.get("social"), groups)
+    lines += _typed("X-ABRELATEDNAMES", contact.get("related"), groups)
     tags = [str(t) for t in contact.get("tags") or [] if str(t).strip()]
     if tags:
         lines.append("CATEGORIES:" + ",".join(escape(t) for t in tags))

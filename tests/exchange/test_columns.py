@@ -50,3 +50,40 @@ def test_mapping_flags_and_file(tmp_path: Path) -> None:
                        "Beosztás": "title"}
     with pytest.raises(UsageError):
         load_mapping(["no-equals-sign"], None)
+
+
+@pytest.mark.parametrize("locale, text, value", [
+    ("sv_SE", "1,234", "1.234"), ("nb_NO", "1,234", "1.234"), ("hu_HU", "1,234", "1.234"),
+    ("en", "1,234", 1234), ("en_US", "12,345,678", 12345678),
+    ("sv_SE", "1,234.50", "1234.50"), ("en", "120 000,50", "120000.50"),    # unambiguous whatever the locale
+])
+def test_a_bare_comma_group_is_read_by_the_workspace_locale(locale: str, text: str, value: object) -> None:
+    assert convert("deal", "value", text, locale) == value
+
+
+def test_the_workspace_locale_reads_an_imported_amount(run, make_ws, tmp_path: Path) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    from crmkit.store import yamlio
+
+    f = tmp_path / "deals.csv"
+    f.write_text("title,value\nLicenser,\"1,234\"\n", encoding="utf-8")
+    values = {}
+    for locale in ("sv_SE", "en_US"):
+        ws = make_ws({"crmkit.yaml": MINIMAL_CONFIG.replace("locale: sv_SE", f"locale: {locale}")})
+        r = run(["import", "csv", str(f), "--kind", "deal"], ws)
+        assert r.exit_code == 0, r.stdout + r.stderr
+        (deal,) = [yamlio.load_fast(p) for p in (ws / "deals").glob("*.yaml")]
+        values[locale] = deal["value"]
+    assert values == {"sv_SE": "1.234", "en_US": 1234}
+
+
+def test_the_readme_lists_every_known_layout_with_its_signature() -> None:
+    from crmkit.exchange.layouts import LAYOUTS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and ("(contact" in line or "(deal" in line)]
+    for layout in LAYOUTS:
+        row = [r for r in rows if r.startswith(f"| {layout.name} (")]
+        assert row, f"README has no row for the {layout.name} layout"
+        assert any(all(f"`{title}`" in r for title in layout.signature) for r in row), (layout.name, layout.signature)

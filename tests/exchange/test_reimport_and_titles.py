@@ -132,6 +132,36 @@ def test_map_joins_columns_and_value_maps_stages(run, make_ws, tmp_path: Path) -
     assert load(ws, "deals/big-one.yaml")["stage"] == "proposal"
 
 
+def test_a_mapping_file_joins_columns_maps_values_and_typed_lists_take_more_columns(run, make_ws, tmp_path: Path) -> None:
+    ws = make_ws()
+    people = tmp_path / "people.csv"
+    people.write_text("First,Last,Mail,Mail 2,Mail 3\nÅsa,Öberg,asa@akerberg.se,asa@home.se,\n", encoding="utf-8")
+    mapping = tmp_path / "people.yaml"
+    mapping.write_text("First+Last: name\nMail: email\nMail 2: emails\nMail 3: emails\n", encoding="utf-8")
+    r = run(["import", "csv", str(people), "--kind", "contact", "--mapping", str(mapping), "--strict"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    asa = load(ws, "contacts/asa-oberg.yaml")
+    assert asa["name"] == "Åsa Öberg" and asa["email"] == "asa@akerberg.se"
+    assert asa["emails"] == [{"type": "other", "value": "asa@home.se"}]
+    r = run(["import", "csv", str(people), "--kind", "contact", "--map", "First+Last=name", "--map", "Mail=email",
+             "--map", "Mail 2=emails", "--map", "Mail 3=emails"], ws)
+    assert r.exit_code == 0 and "0 created, 0 updated" in r.stderr      # the same file again changes nothing
+
+    deals = tmp_path / "opps.csv"
+    deals.write_text("Opportunity,Phase,Amount\nLicenser,Closed Won,\"1,234\"\nKurs,Avvaktar,500\n", encoding="utf-8")
+    mapping = tmp_path / "opps.yaml"
+    mapping.write_text("columns:\n  Opportunity: title\n  Phase: stage\n  Amount: value\n"
+                       "values:\n  stage:\n    closed won: won\n    Avvaktar: lead\n", encoding="utf-8")
+    r = run(["import", "csv", str(deals), "--kind", "deal", "--mapping", str(mapping),
+             "--value", "stage:Avvaktar=qualified"], ws)                  # a flag wins over the file
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert load(ws, "deals/licenser.yaml")["stage"] == "won" and load(ws, "deals/kurs.yaml")["stage"] == "qualified"
+    assert load(ws, "deals/licenser.yaml")["value"] == "1.234"         # sv_SE: the comma is a decimal comma
+    mapping.write_text("columns:\n  Phase: stage\nvalues:\n  stage: [won]\n", encoding="utf-8")
+    r = run(["import", "csv", str(deals), "--kind", "deal", "--mapping", str(mapping)], ws)
+    assert r.exit_code != 0 and "values:" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_vcard_export_carries_crmkit_fields_and_names_what_it_cannot(run, make_ws, tmp_path: Path) -> None:
     ws = make_ws({
         "contacts/anna-akerberg.yaml": ("name: Anna Åkerberg\nemail: anna@akerberg.se\nopted_out: true\n"
@@ -200,3 +230,15 @@ def test_hungarian_name_parts_make_family_first_names(run, make_ws, tmp_path: Pa
     assert run(["import", "csv", str(sheet), "--kind", "contact", "--strict"], ws).exit_code == 0
     adam = load(ws, "contacts/kovacs-adam.yaml")
     assert adam["name"] == "Kovács Ádám" and adam["name_parts"] == {"family": "Kovács", "given": "Ádám"}
+
+
+def test_google_2024_export_keeps_prefixes_and_names_a_company_only_row(run, make_ws) -> None:
+    ws = make_ws()
+    path = Path(__file__).resolve().parents[1] / "data" / "addressbooks" / "google_contacts_2024.csv"
+    r = run(["import", "csv", str(path), "--kind", "contact"], ws)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    ors = load(ws, "contacts/dr-ors-kiss.yaml")
+    assert ors["name_parts"] == {"given": "Őrs", "family": "Kiss", "prefix": "Dr."}
+    assert ors["address"]["country"] == "HU" and ors["phones"] == [{"type": "fax", "value": "+36 1 234 5679"}]
+    switchboard = load(ws, "contacts/fjordkraft-service-as.yaml")     # no name: named by its company
+    assert switchboard["name"] == "Fjordkraft Service AS" and switchboard["company"] == "fjordkraft-service-as"

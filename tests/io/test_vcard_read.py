@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from crmkit.io import vcard
@@ -114,3 +115,83 @@ def test_any_text_with_a_card_parses_without_raising(lines: list[str]) -> None:
     for card in vcard.parse(text):
         assert card.error or card.contact.get("name")
         assert all(isinstance(line, int) and line >= 1 for line, _, _ in card.problems)
+
+
+def cards(text: str) -> list[vcard.Card]:
+    return vcard.parse(text.replace("\n", "\r\n"))
+
+
+def test_an_email_with_its_display_name_is_the_address_and_the_name_kept() -> None:
+    # Android's test cards write EMAIL:"Omega" <omega@...>, folded onto a second line.
+    (same, other) = cards('BEGIN:VCARD\nVERSION:2.1\nFN:Omega\nEMAIL;INTERNET:"Omega"\n  <omega@example.com>\nEND:VCARD\n'
+                          'BEGIN:VCARD\nVERSION:3.0\nFN:Pia\nEMAIL:Sales desk <sales@example.com>\n'
+                          'EMAIL:mailto:pia@example.com\nEND:VCARD\n')
+    assert same.contact["email"] == "omega@example.com" and "extra" not in same.contact
+    assert other.contact["email"] == "sales@example.com"
+    assert other.contact["emails"] == [{"type": "other", "value": "pia@example.com"}]
+    assert other.contact["extra"] == {"X-EMAIL-NAME": "Sales desk"}
+
+
+def test_a_card_without_fn_or_n_is_named_by_its_nickname_or_im_handle() -> None:
+    nick, im, nothing = cards(
+        "BEGIN:VCARD\nVERSION:2.1\nX-ANDROID-CUSTOM:vnd.android.cursor.item/nickname;Nisse;1;;;;;;;;;;;;;\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:2.1\nX-GOOGLE-TALK:pia@example.com\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:2.1\nX-ANDROID-CUSTOM:custom_mime;a;b\nEND:VCARD\n")
+    assert nick.contact["name"] == nick.contact["nickname"] == "Nisse" and nick.contact["extra"] == {"X-ANDROID-CUSTOM": "1"}
+    assert im.contact["name"] == "pia@example.com" and im.contact["social"] == [{"type": "gtalk", "value": "pia@example.com"}]
+    assert nothing.error and "NICKNAME" in nothing.error
+
+
+def test_apple_x_abadr_is_a_country_code_or_data_of_its_own() -> None:
+    (code, formatted) = cards(
+        "BEGIN:VCARD\nVERSION:3.0\nFN:A\nitem1.ADR;type=HOME:;;Storgatan 1;Lund;;22350;\nitem1.X-ABADR:se\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:3.0\nFN:B\nitem2.ADR;type=WORK:;;Street 4;New York;;12345;USA\n"
+        "item2.X-ABADR:Street 4\\nNew York\\nUSA\nEND:VCARD\n")
+    assert code.contact["address"]["country"] == "SE" and "extra" not in code.contact
+    assert formatted.contact["address"]["country"] == "US"
+    assert formatted.contact["extra"] == {"X-ABADR": "Street 4\nNew York\nUSA"}
+
+
+def test_a_second_n_extra_n_parts_and_a_label_of_no_typed_property_are_kept() -> None:
+    (card,) = cards("BEGIN:VCARD\nVERSION:4.0\nFN:Wesker\nN:Wesker;Albert;;Dr.;MSc;Extra part\n"
+                    "N;ALTID=1:Wesker;Al;;;\nitem1.ORG:Umbrella\nitem1.X-ABLabel:Work\n"
+                    "IMPP;X-SERVICE-TYPE=Skype:\nURL:\nEND:VCARD\n")
+    assert card.contact["name_parts"] == {"family": "Wesker", "given": "Albert", "prefix": "Dr.", "suffix": "MSc"}
+    assert card.contact["extra"] == {"N": ["Extra part", "Wesker;Al;;;"], "X-ABLABEL": "Work"}
+    assert "social" not in card.contact and "websites" not in card.contact     # empty values hold nothing
+
+
+def test_a_type_that_is_no_plain_word_comes_back_whole() -> None:
+    contact = {"name": "Mike", "social": [{"type": "mike’s very special, custom im:", "value": "x-apple:mike@im"},
+                                          {"type": "x-apple", "value": "x-apple:0283839"}],
+               "dates": [{"type": "first met", "value": dt.date(2020, 5, 1)}]}
+    (card,) = vcard.parse(vcard.to_vcard(contact))
+    assert card.contact["social"] == contact["social"]
+    assert card.contact["dates"] == contact["dates"]
+
+
+def test_an_8bit_file_reads_each_property_in_the_charset_it_names() -> None:
+    # macOS Contacts' 2.1 export writes MacRoman bytes labelled CHARSET=MACINTOSH; Outlook Windows-1252.
+    raw = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=MACINTOSH:Küchle;Erika;;;\r\nFN;CHARSET=MACINTOSH:Erika Küchle\r\n"
+           "ORG;CHARSET=MACINTOSH:Åkerberg AB\r\nEND:VCARD\r\n").encode("mac_roman")
+    raw += "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Jürgen Weiß\r\nEND:VCARD\r\n".encode("cp1252")
+    erika, jurgen = vcard.parse(decode_bytes(raw))
+    assert erika.contact["name"] == "Erika Küchle" and erika.company == "Åkerberg AB"
+    assert erika.contact["name_parts"] == {"family": "Küchle", "given": "Erika"}
+    assert jurgen.contact["name"] == "Jürgen Weiß"
+
+
+def test_shapes_found_in_real_exports() -> None:
+    maja, oystein = parse("ios14_impp_altid.vcf")
+    assert maja.contact["name_parts"]["suffix"] == "PhD" and maja.contact["extra"]["N"] == "Extra-Part-Of-N"
+    assert [s["type"] for s in maja.contact["social"]] == ["skype", "majas egen, speciella chatt:", "jabber"]
+    assert maja.contact["addresses"][0]["country"] == "SE"                  # from item6.X-ABADR:se
+    assert maja.contact["extra"]["X-ABLABEL"] == "Arbete" and maja.company == "Fjällbacka Fisk AB"
+    assert oystein.contact["name_parts"] == {"family": "Berg", "given": "Øystein"}
+    assert oystein.contact["extra"]["N"] == "Berg;Oystein;;;"
+    omega, nisse, ors, nobody = parse("android_aosp_shapes.vcf")
+    assert omega.contact["email"] == "omega@example.com" and omega.contact["extra"] == {"X-EMAIL-NAME": "Försäljning"}
+    assert nisse.contact["name"] == "Nisse" and ors.contact["name"] == "ors.kiss@gtalk.example"
+    assert nobody.error
+    (erika,) = parse("macos_21_macroman.vcf")
+    assert erika.contact["notes"] == "Träffades på mässan – ring i vår" and erika.contact["department"] == "Försäljning"
