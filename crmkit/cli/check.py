@@ -59,10 +59,11 @@ def check(app: App, staged: bool, strict: bool) -> None:
 
 
 def _report(app: App, ws: Workspace, found: list[Any], strict: bool) -> None:
+    from crmkit.people.social import WARNING_CODES as SOCIAL_WARNINGS
     from crmkit.sales.rules import WARNING_CODES
 
     # warnings (rules without a fallback, unknown keys in crmkit.yaml) fail only with --strict
-    problems = [p for p in found if strict or p.code not in WARNING_CODES | STORE_WARNINGS]
+    problems = [p for p in found if strict or p.code not in WARNING_CODES | STORE_WARNINGS | SOCIAL_WARNINGS]
     warnings = [p for p in found if p not in problems]
     echo_problems(app, problems)
     for w in warnings:

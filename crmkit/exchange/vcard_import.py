@@ -9,6 +9,7 @@ line; binary data and file bookkeeping, counted by property name.
 from __future__ import annotations
 
 import copy
+import re
 from typing import TYPE_CHECKING, Any
 
 from crmkit.exchange.importer import ImportPlan, Item, plan_records
@@ -51,18 +52,32 @@ def plan_cards(ws: Workspace, cards: list[Any], source: str, on_match: str = "up
     return plan
 
 
+#: Links that run something when clicked: never stored, whatever field they would land in.
+_ACTIVE_LINK = re.compile(r"\s*(javascript|vbscript|data|file):", re.I)
+
+
 def _social(data: dict[str, Any]) -> list[str]:
-    """Profiles normalised (people/social.py); those refused there (a `javascript:` link, an
-    unknown network) are not imported, each with the reason."""
+    """Profiles normalised (people/social.py). An active link (`javascript:`) or a handle a
+    known network would not allow is not imported, each with the reason; a profile on a
+    network crmkit does not know is kept as the card had it (`check` warns about it)."""
     from crmkit.errors import CrmkitError
-    from crmkit.people.social import normalise
+    from crmkit.people.social import known_network, normalise
 
     kept, refused = [], []
     for item in data.get("social") or []:
+        network, value = str(item.get("type") or ""), str(item.get("value") or "")
+        if _ACTIVE_LINK.match(value):
+            refused.append(f"social profile {value!r} not imported: links that run code are refused")
+            continue
         try:
-            kept.append(normalise(str(item.get("type") or ""), str(item.get("value") or "")))
+            kept.append(normalise(network, value))
         except CrmkitError as exc:
-            refused.append(f"social profile {item.get('value')!r} not imported: {exc.message}")
+            # the card's own label for a network crmkit does not know (Apple's custom IM
+            # labels): kept as the card had it, `check` warns; anything else is refused
+            if known_network(network):
+                refused.append(f"social profile {value!r} not imported: {exc.message}")
+            else:
+                kept.append({"type": network or "other", "value": value})
     if kept:
         data["social"] = kept
     else:

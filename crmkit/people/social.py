@@ -146,6 +146,16 @@ def _known(name: Any) -> str | None:
         return None
 
 
+#: check's codes that are warnings: a profile an address book brought on a network crmkit
+#: does not know (kept as it came; `contact social` refuses such a network).
+WARNING_CODES = {"social-network"}
+
+
+def known_network(name: str) -> bool:
+    key = str(name).strip().lower()
+    return ALIASES.get(key, key) in NETWORKS
+
+
 def check_social(ws: Any) -> list[Problem]:
     """`crmkit check`: every contact's profiles are on a known network and valid there."""
     problems: list[Problem] = []
@@ -161,6 +171,9 @@ def check_social(ws: Any) -> list[Problem]:
             except CrmkitError as exc:
                 from crmkit.store import yamlio
 
+                code = "social" if known_network(str(item.get("type") or "")) or \
+                    re.match(r"\s*(javascript|vbscript|data|file):", str(item.get("value") or ""), re.I) \
+                    else "social-network"
                 problems.append(Problem(ws.rel(rec.path), yamlio.key_lines(rec.path).get("social"),
-                                        "social", exc.message))
+                                        code, exc.message))
     return problems
