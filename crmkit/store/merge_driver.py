@@ -469,7 +469,7 @@ def _iso(text: str) -> dt.datetime | None:
 
 
 def _load_plain(text: str, path: str) -> Any:
-    data = yamlio.loads_fast(text, path) if text.strip() else None
+    data = yamlio.loads_events(text, path) if text.strip() else None
     return {} if data is None else data
 
 
