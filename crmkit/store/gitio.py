@@ -597,3 +597,9 @@ def run_merge(top: Path, args: list[str], *, driver: str | None, env: dict[str, 
     full_env = {**os.environ, **env, "GIT_TERMINAL_PROMPT": "0", "GIT_MERGE_AUTOEDIT": "no"}
     proc = subprocess.run(["git", *config, *args], cwd=top, env=full_env, capture_output=True)
     return proc.returncode, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+
+
+def info_attributes(top: Path) -> Path | None:
+    """The repository's own attributes file (.git/info/attributes: it overrides .gitattributes)."""
+    common = _git_common_dir(top)
+    return None if common is None else common / "info" / "attributes"

@@ -19,11 +19,14 @@ with the driver off that ancestor would carry conflict markers.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import gitio, yamlio
+from crmkit.store import gitio, team, yamlio
 from crmkit.store.merge_driver import DRIVER, MergeResult, merge_message, merge_texts
 
 
@@ -87,7 +90,7 @@ def resolve_unmerged(top: Path) -> Resolution:
         except OSError:
             on_disk = None
         if on_disk != data:
-            yamlio.atomic_write_bytes(path, data)
+            yamlio.atomic_write_bytes(path, data, durable=False)  # as git writes a merge's files
         if result.conflicts:
             done.conflicts[rel] = result.conflicts
         else:
@@ -96,14 +99,59 @@ def resolve_unmerged(top: Path) -> Resolution:
     return done
 
 
-def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None) -> MergeOutcome:
+@contextmanager
+def _binary_override(top: Path, prefixes: list[str]) -> Iterator[None]:
+    """Make git leave `merge=crmkit` files unmerged without starting the driver for each.
+
+    git's built-in `binary` merge keeps ours and marks the file conflicted, all in git's
+    own process; the driver switched off (`merge.crmkit.driver=false`) would cost a
+    process start per file still (about 3 ms of CPU, 12 ms on a busy machine, each).
+    .git/info/attributes overrides .gitattributes, so the patterns that name the crmkit
+    driver are repeated there with `merge=binary` for the length of the merge."""
+    path = gitio.info_attributes(top)
+    patterns: list[str] = []
+    for prefix in prefixes:
+        try:
+            lines = (top / prefix / ".gitattributes").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields and not line.startswith("#") and f"merge={DRIVER}" in fields[1:]:
+                patterns.append(f"{prefix}/{fields[0]}" if prefix not in ("", ".") else fields[0])
+    if path is None or not patterns:
+        yield
+        return
+    try:
+        before = team.without_override(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        before = ""
+    if before and not before.endswith("\n"):
+        before += "\n"
+    added = team.OVERRIDE_BEGIN + "".join(f"{p} merge=binary\n" for p in patterns) + team.OVERRIDE_END
+    path.parent.mkdir(parents=True, exist_ok=True)
+    yamlio.atomic_write_text(path, before + added)
+    try:
+        yield
+    finally:
+        try:
+            now = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            now = ""
+        yamlio.atomic_write_text(path, team.without_override(now))
+
+
+def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None,
+          folders: list[str] | None = None) -> MergeOutcome:
     """Run `git <git_args>` (a `pull --no-rebase` or a `merge REF`) with the record files
     resolved here; commit when nothing is left unmerged.
 
     On a real conflict the merge stays in progress, the conflicting files marked, as a
     plain git merge leaves it: the caller reports it or runs `git merge --abort`."""
     env = gitio.identity(top, config or {}).env()
-    code, output = gitio.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
+    with _binary_override(top, sorted({"", *(folders or [])})):
+        # the driver off too: a file the override does not name is still left unmerged
+        code, output = gitio.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
     theirs = gitio.merge_head(top)
     if theirs is None:  # up to date, a fast-forward, or git refused before merging anything
         return MergeOutcome(ok=code == 0, output=output)
@@ -128,6 +176,6 @@ def merge_ref(ws: Any, ref: str) -> MergeOutcome:
     top = gitio.find_worktree(ws.root)
     if top is None:
         raise gitio.GitError(f"{ws.root} is not a git repository")
-    outcome = merge(top, ["merge", ref], ws.config)
+    outcome = merge(top, ["merge", ref], ws.config, [os.path.relpath(ws.root, top)])
     ws.invalidate()
     return outcome

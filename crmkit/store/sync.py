@@ -8,6 +8,7 @@ after the merge (the merge stays committed locally, nothing is pushed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,8 @@ def sync(ws: Any, check: Callable[[Any], list[Problem]], *, remote: str | None =
         raise SyncRefused("the work tree has changes that are not committed; commit or stash them first")
     # The merge resolves every record file in this one process (store/merge_batch.py), not
     # one driver process per file as a plain `git pull` does.
-    outcome = merge_batch.merge(top, ["pull", "--no-rebase", *([remote] if remote else [])], ws.config)
+    outcome = merge_batch.merge(top, ["pull", "--no-rebase", *([remote] if remote else [])], ws.config,
+                                [os.path.relpath(root, top)])
     output = outcome.output
     if not outcome.ok:
         if outcome.unmerged:

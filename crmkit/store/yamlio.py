@@ -572,10 +572,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     """Temp file in the same folder, fsync, rename; the folder is fsynced too.
 
     Below a workspace root no component may be a symbolic link (store/paths.py).
+    `durable=False` skips both fsyncs (the rename still makes it all or nothing): for the
+    work-tree files of a merge in progress, which git itself does not fsync either and
+    `git merge --abort` puts back.
     """
     from crmkit.store import paths
 
@@ -586,7 +589,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         try:
             mode = path.stat().st_mode & 0o777
         except FileNotFoundError:
@@ -602,7 +606,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError) and exc.filename is None:
             exc.filename = str(path)  # write() errors (disk full) do not say which file
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(path: Path) -> None:

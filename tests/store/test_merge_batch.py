@@ -87,3 +87,25 @@ def test_nothing_to_merge_and_a_fast_forward(tmp_path: Path) -> None:
     assert _tree(b) == _tree(a)
     bad = crm(b, "merge-branch", "no-such-branch")
     assert bad.exit_code == 1 and "git merge failed" in bad.stderr
+
+
+def test_the_attributes_override_lasts_for_the_merge_only(tmp_path: Path) -> None:
+    from crmkit.store import team
+
+    origin = make_origin(tmp_path)
+    a, b = clone(origin, tmp_path / "a"), clone(origin, tmp_path / "b")
+    info = b / ".git" / "info" / "attributes"
+    info.parent.mkdir(exist_ok=True)
+    info.write_text("*.bin binary\n")
+    assert crm(a, "ticket", "reply", "tk-20261122-9f2pe", "-m", "On it", now="2026-11-24T09:00").exit_code == 0
+    git(a, "push", "-q")
+    assert crm(b, "ticket", "reply", "tk-20261122-9f2pe", "-m", "Fixed", now="2026-11-24T10:00").exit_code == 0
+    synced = crm(b, "sync", "--no-push")
+    assert synced.exit_code == 0, synced.stderr
+    text = (b / "tickets/tk-20261122-9f2pe.yaml").read_text()
+    assert "On it" in text and "Fixed" in text
+    assert info.read_text() == "*.bin binary\n"
+    # a merge killed half-way leaves its lines; the next command takes them out
+    info.write_text("*.bin binary\n" + team.OVERRIDE_BEGIN + "tickets/*.yaml merge=binary\n" + team.OVERRIDE_END)
+    assert crm(b, "deal", "list", "--limit", "1").exit_code == 0
+    assert info.read_text() == "*.bin binary\n"
