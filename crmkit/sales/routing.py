@@ -316,13 +316,15 @@ _CHANGED_AT = ("created", "updated_at", "updated", "qualified_at", "converted_at
 def decided_at(data: dict[str, Any], now: dt.datetime) -> dt.datetime:
     """The `at` of a routing decision: when its input last changed, not when the run saw it.
 
-    The newest of the record's own timestamps (created, updated_at...), its events and the
-    previous routing's time, never after now (now when the record has none): two clones
-    routing the same records at different times write the same bytes."""
+    A first routing is stamped with the newest of the record's own timestamps (created,
+    updated_at...) and its events, never after now: two clones routing the same new
+    records at different times write the same bytes. A re-route (a lead whose status
+    changed, a ticket whose owner was taken away) is stamped now: nothing in the file
+    says when that change was made."""
+    if isinstance(data.get("routing"), dict):
+        return now
     found: list[Any] = [data.get(k) for k in _CHANGED_AT]
     found += [e.get("at") for e in data.get("events") or [] if isinstance(e, dict)]
-    if isinstance(data.get("routing"), dict):
-        found.append(data["routing"].get("at"))
     times = [t for t in found if isinstance(t, dt.datetime) and t.tzinfo is not None]
     return min(max(times), now) if times else now
 
