@@ -249,7 +249,10 @@ class _Merger:
             self._key([], out, "routing", b, o, t, theirs)
             return
         # Both sides routed the record since they parted.
-        first, second = (o, t) if (_time(o.get("at")) or _far()) <= (_time(t.get("at")) or _far()) else (t, o)
+        # The earlier decision; on the same time (routing stamps the record's own time, so two
+        # clones agree on it) the smaller block, so that a merge either way round keeps the same.
+        first, second = (o, t) if ((_time(o.get("at")) or _far()), _canon(o)) <= (
+            (_time(t.get("at")) or _far()), _canon(t)) else (t, o)
         out["routing"] = first
         # The decision is who got it: the rule and the status routed for are circumstances
         # (one clone had seen a reply first); the same owner on both sides is one routing.
