@@ -322,9 +322,9 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
             due = used_up or cal.add(now, max(left, dt.timedelta(0)))
         if state == "breached" and due is None:
             due = used_up
-        since = due if state == "breached" else (
+        in_state_since = due if state == "breached" else (
             _breach_time(cal, periods, start, target * at_risk, stop, end) if state == "at_risk" else None)
-        states.append(TargetState(name, target, elapsed, state, due, stopped, start, since))
+        states.append(TargetState(name, target, elapsed, state, due, stopped, start, in_state_since))
     return SlaState(policy.id, policy.calendar, states)
 
 
