@@ -149,7 +149,7 @@ def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None,
     On a real conflict the merge stays in progress, the conflicting files marked, as a
     plain git merge leaves it: the caller reports it or runs `git merge --abort`."""
     env = gitio.identity(top, config or {}).env()
-    with _binary_override(top, sorted({"", *(folders or [])})):
+    with _binary_override(top, sorted({"", *(f for f in folders or [] if f != ".")})):
         # the driver off too: a file the override does not name is still left unmerged
         code, output = gitio.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
     theirs = gitio.merge_head(top)
