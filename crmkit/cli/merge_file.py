@@ -52,7 +52,8 @@ def merge_branch(app: App, ref: str) -> None:
     marked in its file, the merge in progress, as `git merge` leaves it: resolve,
     `git add`, `git commit`, or `git merge --abort`.
 
-    Exit codes: 0 merged and committed (or nothing to merge), 1 files left unmerged.
+    Exit codes: 0 merged and committed (or nothing to merge), 1 files left unmerged
+    or git refused the merge (its last line is printed).
     """
     from crmkit.store.merge_batch import merge_ref
 
