@@ -2,7 +2,8 @@
 """Merge driver throughput: N ticket files changed on two branches, merged.
 
     python bench/merge_driver.py --files 1000            # in-process merge of 1,000 files
-    python bench/merge_driver.py --files 1000 --git      # also a real `git merge` (one driver process per file)
+    python bench/merge_driver.py --files 1000 --git      # also a real merge through git, one crmkit process
+    python bench/merge_driver.py --files 1000 --per-file # and plain `git merge`, one driver process per file
 
 Every file is a ticket with a comment and a few events; one branch appends our reply
 and raises the priority of every other ticket, the other appends the customer's reply
@@ -63,29 +64,55 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
-def git_merge(n: int) -> float:
+def _repo(root: Path, n: int) -> None:
+    """A crmkit workspace whose `n` tickets changed on branches `ours` (checked out) and `theirs`."""
     from crmkit.store import gitio
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        git(root, "init", "-q", "-b", "main")
-        (root / ".gitattributes").write_text("tickets/*.yaml merge=crmkit\n")
-        (root / "tickets").mkdir()
+    subprocess.run([sys.executable, "-m", "crmkit", "init", str(root)], check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
+                            GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com"))
+    git(root, "config", gitio.MERGE_DRIVER_KEY, gitio.merge_driver_command())
+    (root / "tickets").mkdir(exist_ok=True)
+    for i in range(n):
+        (root / "tickets" / f"tk-{i:05d}.yaml").write_text(texts(i)[0])
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    for branch, which in (("theirs", 2), ("ours", 1)):
+        git(root, "switch", "-q", "-c", branch, "main")
         for i in range(n):
-            (root / "tickets" / f"tk-{i:05d}.yaml").write_text(texts(i)[0])
-        git(root, "add", "-A")
-        git(root, "commit", "-qm", "base")
-        git(root, "config", gitio.MERGE_DRIVER_KEY, gitio.merge_driver_command())
-        for branch, which in (("theirs", 2), ("ours", 1)):
-            git(root, "switch", "-q", "-c", branch, "main")
-            for i in range(n):
-                (root / "tickets" / f"tk-{i:05d}.yaml").write_text(texts(i)[which])
-            git(root, "commit", "-qam", branch)
-        start = time.perf_counter()
-        git(root, "merge", "-q", "--no-edit", "theirs")
-        took = time.perf_counter() - start
-        assert "invoicing" in (root / "tickets" / "tk-00001.yaml").read_text()
-        return took
+            (root / "tickets" / f"tk-{i:05d}.yaml").write_text(texts(i)[which])
+        git(root, "commit", "-qam", branch)
+
+
+def _timed(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of every process started: git and the drivers)."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
+               GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com")
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, check=True, capture_output=True, env=env)
+    took = time.perf_counter() - start
+    after = os.times()
+    return took, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def git_merge(n: int, how: str) -> tuple[float, float, str]:
+    """A real merge of `n` files changed on both sides: (wall s, CPU s, merged tree).
+
+    how = "driver": plain `git merge`, git starts the driver once per file;
+    how = "batch": `crmkit merge-branch`, git merges with the driver off and one crmkit
+    process merges every file from the index stages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        _repo(root, n)
+        if how == "driver":
+            took, cpu = _timed(["git", "merge", "-q", "--no-edit", "theirs"], root)
+        else:
+            took, cpu = _timed([sys.executable, "-m", "crmkit", "merge-branch", "theirs"], root)
+        text = (root / "tickets" / "tk-00001.yaml").read_text()
+        assert "invoicing" in text and "We are on it" in text and "Any news?" in text
+        assert not git(root, "status", "--porcelain")
+        return took, cpu, git(root, "rev-parse", "HEAD:tickets").strip()
 
 
 def in_process(n: int, repeat: int) -> tuple[list[float], list[float]]:
@@ -108,7 +135,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--git", action="store_true", help="also time a real git merge (slow: a process per file)")
+    ap.add_argument("--git", action="store_true", help="also time a real merge through git: crmkit merge-branch")
+    ap.add_argument("--per-file", action="store_true",
+                    help="and plain `git merge` with the per-file driver (slow: a process per file)")
     args = ap.parse_args()
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {platform.machine()}, "
@@ -118,10 +147,16 @@ def main() -> None:
     runs, cpu = in_process(args.files, args.repeat)
     print(f"| merge_texts in one process | {args.files} | {statistics.median(runs):.2f} | {min(runs):.2f} | "
           f"{min(cpu):.2f} | {len(runs)} |")
-    if args.git:
-        took = git_merge(args.files)
-        print(f"| `git merge`, driver process per file | {args.files} | {took:.2f} | {took:.2f} | - | 1 |")
-
+    if args.git or args.per_file:
+        trees = []
+        runs = [("batch", "`crmkit merge-branch` (git, then one process for every file)")]
+        if args.per_file:
+            runs.append(("driver", "`git merge`, one driver process per file"))
+        for how, label in runs:
+            took, cpu, tree = git_merge(args.files, how)
+            trees.append(tree)
+            print(f"| {label} | {args.files} | {took:.2f} | {took:.2f} | {cpu:.2f} | 1 |")
+        assert len(set(trees)) == 1, "the two merges give the same tree"
 
 if __name__ == "__main__":
     main()

@@ -39,3 +39,36 @@ def merge_file(app: App, base: str, ours: str, theirs: str, name: str, marker_si
         click.echo(f"crmkit merge-file: {where}: conflict in {', '.join(result.conflicts)} "
                    "(both sides changed it differently)", err=True)
         sys.exit(1)
+
+
+@crmkit_command(name="merge-branch")
+@click.argument("ref", metavar="REF")
+@pass_app
+def merge_branch(app: App, ref: str) -> None:
+    """`git merge REF` with every record file merged in this one process.
+
+    The same merge as git with the `crmkit` driver, without a process per file: for
+    large merges (a bulk import or `route` on both sides). A real conflict is left
+    marked in its file, the merge in progress, as `git merge` leaves it: resolve,
+    `git add`, `git commit`, or `git merge --abort`.
+
+    Exit codes: 0 merged and committed (or nothing to merge), 1 files left unmerged
+    or git refused the merge (its last line is printed).
+    """
+    from crmkit.store.merge_batch import merge_ref
+
+    outcome = merge_ref(app.workspace(), ref)
+    if app.debug and outcome.output:
+        click.echo(outcome.output, err=True)
+    for rel, fields in sorted(outcome.resolution.conflicts.items()):
+        click.echo(f"crmkit merge-branch: {rel}: conflict in {', '.join(fields)} (both sides changed it differently)",
+                   err=True)
+    for rel in outcome.resolution.other:
+        click.echo(f"crmkit merge-branch: {rel}: left unmerged by git", err=True)
+    if not outcome.ok:
+        if not outcome.unmerged:
+            last = outcome.output.splitlines()[-1] if outcome.output else "no output"
+            click.echo(f"crmkit merge-branch: git merge failed: {last}", err=True)
+        sys.exit(1)
+    click.echo(f"merged {ref}: {len(outcome.resolution.resolved)} record files merged field by field"
+               + (", committed" if outcome.committed else ""), err=True)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("crmkit.cli.dedupe:merge", "Merge one record into another."),
     "completion": ("crmkit.cli.completion:completion", "Print a shell completion script."),
     "merge-file": ("crmkit.cli.merge_file:merge_file", "git's merge driver for record files (field by field)."),
+    "merge-branch": ("crmkit.cli.merge_file:merge_branch", "git merge REF, record files merged in one process."),
     "sync": ("crmkit.cli.sync:sync", "Pull (merging with crmkit's driver), check, push."),
 }
 

@@ -15,6 +15,7 @@ An email template is one file under templates/mail/:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,13 +323,15 @@ def write_outbox(ws: Workspace, tx: Transaction, template: MailTemplate, rendere
 
 
 def render_notification(ws: Workspace, tx: Transaction, template_name: str, record: Record, owner_id: str,
-                        rule: str = "") -> str | None:
+                        rule: str = "", when: dt.datetime | None = None) -> str | None:
     """Routing's `notify` action: the named template, to the new owner, into the outbox.
 
     The template sees `record` (with `id`; also by its kind: `lead`, `ticket`...), `kind`, `owner` (the user from crmkit.yaml,
     with `id`), `rule`, `sender` and `today`. Returns the outbox path written, or None
     when the owner has no email address in crmkit.yaml. Raises TemplateError (a
-    missing template or variable): the caller decides whether that stops it.
+    missing template or variable): the caller decides whether that stops it. `when` is
+    the message's Date: the time of the event it announces (routing's decision, the
+    escalation's firing), so that two clones write the same bytes.
     """
     from crmkit.io import eml
 
@@ -347,7 +350,7 @@ def render_notification(ws: Workspace, tx: Transaction, template_name: str, reco
     message_id = notification_id(record, template.name, owner_id, rule)
     msg = eml.build(sender=eml.address(me["name"], me["email"] or "crmkit@localhost"),
                     to=eml.address(str(owner.get("name", owner_id)), str(owner["email"])),
-                    subject=subject, text=text, html=html, when=ws.now(),
+                    subject=subject, text=text, html=html, when=when or ws.now(),
                     headers={"X-Crmkit-Record": record.ref, "X-Crmkit-Template": template.name,
                              "X-Crmkit-Kind": "notification"}, message_id=message_id)
     # Named by what it is about, not when it was written: the same notification written

@@ -324,6 +324,26 @@ def explain_text(info: dict[str, Any]) -> list[str]:
 # -- applying --------------------------------------------------------------------------
 
 
+#: Top-level timestamps of a record that say when it (last) changed: routing's input.
+_CHANGED_AT = ("created", "updated_at", "updated", "qualified_at", "converted_at", "modified")
+
+
+def decided_at(data: dict[str, Any], now: dt.datetime) -> dt.datetime:
+    """The `at` of a routing decision: when its input last changed, not when the run saw it.
+
+    A first routing is stamped with the newest of the record's own timestamps (created,
+    updated_at...) and its events, never after now: two clones routing the same new
+    records at different times write the same bytes. A re-route (a lead whose status
+    changed, a ticket whose owner was taken away) is stamped now: nothing in the file
+    says when that change was made."""
+    if isinstance(data.get("routing"), dict):
+        return now
+    found: list[Any] = [data.get(k) for k in _CHANGED_AT]
+    found += [e.get("at") for e in data.get("events") or [] if isinstance(e, dict)]
+    times = [t for t in found if isinstance(t, dt.datetime) and t.tzinfo is not None]
+    return min(max(times), now) if times else now
+
+
 def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
     """The fields routing writes, in the order it writes them (owner, set, tags, routing)."""
     data = a.data
@@ -334,7 +354,7 @@ def _additions(a: Assignment, at: dt.datetime) -> dict[str, Any]:
     if a.tags:
         have = data.get("tags")
         out["tags"] = (list(have) if isinstance(have, list) else []) + list(a.tags)
-    block: dict[str, Any] = {"rule": a.rule, "at": at}
+    block: dict[str, Any] = {"rule": a.rule, "at": decided_at(data, at)}
     status = a.set.get("status", data.get("status"))
     if status is not None:
         block["status"] = status
@@ -365,7 +385,7 @@ def apply(ws: Workspace, the_plan: Plan, command: str, replan: Callable[[], Plan
     render = _notifier()
     import inspect
 
-    takes_rule = render is not None and "rule" in inspect.signature(render).parameters
+    takes = inspect.signature(render).parameters if render is not None else {}
     appender = Appender()
     with ws.transaction(_message(the_plan), command) as tx:
         if replan is not None:
@@ -396,7 +416,9 @@ def apply(ws: Workspace, the_plan: Plan, command: str, replan: Callable[[], Plan
 
                 rec = Record(a.kind, a.id, {**a.data, **yamlio.to_plain(additions)}, path)
                 try:
-                    extra = {"rule": a.rule or ""} if takes_rule else {}
+                    extra: dict[str, Any] = {"rule": a.rule or ""} if "rule" in takes else {}
+                    if "when" in takes:
+                        extra["when"] = additions["routing"]["at"]
                     written = render(ws, tx, a.notify, rec, a.owner, **extra)
                 except CrmkitError as exc:
                     # Routing matters more than the email: the record is routed, the failure reported.

@@ -549,3 +549,57 @@ def commits_since(root: Path, before: str | None) -> list[tuple[str, str]]:
     spec = f"{before}..HEAD" if before else "HEAD"
     out = _run(repo, "log", "--reverse", "--format=%H %s", spec)
     return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]  # type: ignore[misc]
+
+
+# -- a merge resolved in one process (store/merge_batch.py) ------------------------------------
+
+
+def unmerged_stages(top: Path) -> dict[str, set[int]]:
+    """Each path a merge left unmerged, with the index stages it has (1 ancestor, 2 ours, 3 theirs)."""
+    out = git(top, "ls-files", "-u", "-z")
+    found: dict[str, set[int]] = {}
+    for entry in out.split("\0"):
+        if "\t" in entry:
+            meta, rel = entry.split("\t", 1)
+            found.setdefault(rel, set()).add(int(meta.split()[2]))
+    return found
+
+
+def merge_attribute(top: Path, rels: list[str]) -> dict[str, str]:
+    """The `merge` attribute of each path ("unspecified", "set", or a driver's name)."""
+    if not rels:
+        return {}
+    listing = ("\0".join(rels) + "\0").encode("utf-8", "surrogateescape")
+    fields = git(top, "check-attr", "-z", "--stdin", "merge", input=listing).split("\0")
+    return {fields[i]: fields[i + 2] for i in range(0, len(fields) - 2, 3)}
+
+
+def merge_bases(top: Path, a: str, b: str) -> list[str]:
+    return git(top, "merge-base", "--all", a, b, check=False).split()
+
+
+def merge_head(top: Path) -> str | None:
+    """The commit being merged in (MERGE_HEAD), or None when no merge is in progress."""
+    try:
+        return (git_dir(top) / "MERGE_HEAD").read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def run_merge(top: Path, args: list[str], *, driver: str | None, env: dict[str, str]) -> tuple[int, str]:
+    """`git [-c merge.crmkit.driver=DRIVER] <args>` (a pull or a merge); (exit code, output).
+
+    DRIVER "false" keeps every file both sides changed unmerged in the index, for one
+    process to resolve afterwards; None leaves git's configured driver alone."""
+    import subprocess
+
+    config = ["-c", f"{MERGE_DRIVER_KEY}={driver}"] if driver else []
+    full_env = {**os.environ, **env, "GIT_TERMINAL_PROMPT": "0", "GIT_MERGE_AUTOEDIT": "no"}
+    proc = subprocess.run(["git", *config, *args], cwd=top, env=full_env, capture_output=True)
+    return proc.returncode, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+
+
+def info_attributes(top: Path) -> Path | None:
+    """The repository's own attributes file (.git/info/attributes: it overrides .gitattributes)."""
+    common = _git_common_dir(top)
+    return None if common is None else common / "info" / "attributes"

@@ -92,7 +92,14 @@ def _plain(value: Any) -> Any:
 
 
 def _canon(value: Any) -> str:
-    return json.dumps(_plain(value), sort_keys=True, default=str, ensure_ascii=False)
+    # json writes dicts, lists, strings and numbers of ruamel's subclasses (CommentedMap,
+    # ScalarFloat...) as their plain values; only what it cannot write (timestamps) goes
+    # through to_plain, which is what made this a fifth of a merge's time when it came first.
+    return json.dumps(value, sort_keys=True, default=_text_of, ensure_ascii=False)
+
+
+def _text_of(value: Any) -> str:
+    return str(_plain(value))
 
 
 _PLAIN = (dict, list, str, int, float, bool, type(None), dt.datetime, dt.date)
@@ -249,7 +256,10 @@ class _Merger:
             self._key([], out, "routing", b, o, t, theirs)
             return
         # Both sides routed the record since they parted.
-        first, second = (o, t) if (_time(o.get("at")) or _far()) <= (_time(t.get("at")) or _far()) else (t, o)
+        # The earlier decision; on the same time (routing stamps the record's own time, so two
+        # clones agree on it) the smaller block, so that a merge either way round keeps the same.
+        first, second = (o, t) if ((_time(o.get("at")) or _far()), _canon(o)) <= (
+            (_time(t.get("at")) or _far()), _canon(t)) else (t, o)
         out["routing"] = first
         # The decision is who got it: the rule and the status routed for are circumstances
         # (one clone had seen a reply first); the same owner on both sides is one routing.
@@ -325,24 +335,38 @@ def _automated_key(item: Any) -> str | None:
 
 
 def _union_history(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]:
-    base_keys = {_canon(x) for x in base}
-    ours_keys = {_canon(x) for x in ours}
-    theirs_keys = {_canon(x) for x in theirs}
+    memo: dict[int, str] = {}
+
+    def canon(x: Any) -> str:  # each entry's text once: it is asked for several times
+        found = memo.get(id(x))
+        if found is None:
+            found = memo[id(x)] = _canon(x)
+        return found
+
+    base_keys = {canon(x) for x in base}
+    ours_keys = {canon(x) for x in ours}
+    theirs_keys = {canon(x) for x in theirs}
     # An entry of the ancestor that one side removed stays removed (a person tidied the history).
     out = ours
-    keep = [x for x in out if not (_canon(x) in base_keys and _canon(x) not in theirs_keys)]
-    ours_auto = {_automated_key(x): x for x in keep if _canon(x) not in base_keys and _automated_key(x)}
+    keep = [x for x in out if not (canon(x) in base_keys and canon(x) not in theirs_keys)]
+    ours_auto: dict[str | None, Any] = {}
+    for x in keep:
+        if canon(x) not in base_keys:
+            auto = _automated_key(x)
+            if auto:
+                ours_auto[auto] = x
     added = False
     for item in theirs:
-        c = _canon(item)
+        c = canon(item)
         if c in ours_keys or c in base_keys:
             continue
-        twin = ours_auto.get(_automated_key(item)) if _automated_key(item) else None
+        auto = _automated_key(item)
+        twin = ours_auto.get(auto) if auto else None
         if twin is not None:
             # The same automated write on both sides: keep it once, the earlier of the two.
             if (_time(item.get("at")) or _far()) < (_time(twin.get("at")) or _far()):
                 keep[next(i for i, x in enumerate(keep) if x is twin)] = item
-                ours_auto[_automated_key(item)] = item
+                ours_auto[auto] = item
                 added = True
             continue
         keep.append(item)
@@ -356,7 +380,7 @@ def _union_history(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[
         seen: set[str] = set()
         unique = []
         for item in keep:
-            c = _canon(item)
+            c = canon(item)
             if c not in seen:
                 seen.add(c)
                 unique.append(item)
@@ -469,7 +493,7 @@ def _iso(text: str) -> dt.datetime | None:
 
 
 def _load_plain(text: str, path: str) -> Any:
-    data = yamlio.loads_fast(text, path) if text.strip() else None
+    data = yamlio.loads_events(text, path) if text.strip() else None
     return {} if data is None else data
 
 

@@ -35,6 +35,12 @@ pipeline:
     - {name: lost, probability: 0, category: closed, lost: true}
   # Exchange rates into the workspace currency, for reports over several currencies.
   rates: {}
+
+# Team use over git (README: Working as a team). A new contact's id ends in four
+# characters from its email (a company's from its domain): the same person added in
+# two clones is one file, two people with one name are two.
+team:
+  stable_ids: true
 """
 
 GITIGNORE = ".crmkit/\n"

@@ -8,12 +8,13 @@ after the merge (the merge stays committed locally, nothing is pushed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
-from crmkit.store import gitio, team
+from crmkit.store import gitio, merge_batch, team
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -36,20 +37,27 @@ def sync(ws: Workspace, check: Callable[[Any], list[Problem]], *, remote: str | 
     """Pull, `check(ws)` (crmkit.check.check_workspace: the store cannot import the domains'
     checkers), push."""
     root = ws.root
-    if gitio.find_worktree(root) is None:
+    top = gitio.find_worktree(root)
+    if top is None:
         raise SyncRefused(f"{root} is not a git repository: nothing to sync with")
     if not gitio.has_remote(root):
         raise SyncRefused("this repository has no remote to sync with (git remote add origin URL)")
     result = SyncResult(registered_driver=team.ensure_driver(root))
     if not gitio.is_tracked_clean(root):
         raise SyncRefused("the work tree has changes that are not committed; commit or stash them first")
-    ok, output = gitio.pull(root, remote)
-    if not ok:
-        conflicted = gitio.unmerged_paths(root)
-        if conflicted:
+    # The merge resolves every record file in this one process (store/merge_batch.py), not
+    # one driver process per file as a plain `git pull` does.
+    outcome = merge_batch.merge(top, ["pull", "--no-rebase", *([remote] if remote else [])], ws.config,
+                                [os.path.relpath(root, top)])
+    output = outcome.output
+    if not outcome.ok:
+        if outcome.unmerged:
             gitio.merge_abort(root)
+            where = ", ".join(f"{rel} ({', '.join(fields)})" if fields else rel
+                              for rel, fields in sorted(outcome.resolution.conflicts.items()))
+            where = ", ".join(x for x in (where, ", ".join(outcome.resolution.other)) if x)
             raise SyncRefused(
-                f"real conflict: both sides changed the same field differently in {', '.join(conflicted)}; "
+                f"real conflict: both sides changed the same field differently in {where}; "
                 "the merge was undone and nothing was pushed. Run `git pull`, resolve the marked lines, "
                 "`crmkit check`, commit, then `crmkit sync` again"
             )

@@ -72,6 +72,36 @@ def wants_driver(root: Path) -> bool:
         return False
 
 
+#: Brackets the lines a one-process merge (store/merge_batch.py) puts in .git/info/attributes
+#: for its length; a leftover (the merge was killed) is taken out by the next command.
+OVERRIDE_BEGIN = "# crmkit merge-batch: record files stay unmerged for one process (removed after the merge)\n"
+OVERRIDE_END = "# crmkit merge-batch end\n"
+
+
+def without_override(text: str) -> str:
+    while OVERRIDE_BEGIN in text:
+        start = text.index(OVERRIDE_BEGIN)
+        end = text.find(OVERRIDE_END, start)
+        text = text[:start] + (text[end + len(OVERRIDE_END):] if end >= 0 else "")
+    return text
+
+
+def remove_leftover_override(root: Path) -> bool:
+    """Take a killed merge's override out of .git/info/attributes (not while a merge runs)."""
+    top = gitio.find_worktree(root)
+    path = gitio.info_attributes(top) if top is not None else None
+    try:
+        text = path.read_text(encoding="utf-8") if path is not None else ""
+    except OSError:
+        return False
+    if path is None or top is None or OVERRIDE_BEGIN not in text or (gitio.git_dir(top) / "index.lock").exists():
+        return False
+    from crmkit.store import yamlio
+
+    yamlio.atomic_write_text(path, without_override(text))
+    return True
+
+
 def ensure_driver(root: Path) -> bool:
     """Register the merge driver in .git/config when the attributes want it and git lacks it.
 
@@ -79,6 +109,7 @@ def ensure_driver(root: Path) -> bool:
     command: a read-only .git/config is reported by `check` instead."""
     if not wants_driver(root):
         return False
+    remove_leftover_override(root)
     try:
         return gitio.register_merge_driver(root)
     except CrmkitError:

@@ -73,6 +73,9 @@ class TargetState:
     due: dt.datetime | None          # when it breaches (running/at_risk) or breached
     stopped_at: dt.datetime | None   # when it was met or last stopped
     started: dt.datetime | None = None  # when this clock started (each next_response round anew)
+    #: when the target came to be in its state: breached at its due time, at risk when the
+    #: at-risk share of it was used up (tick stamps escalations with it, not with its clock)
+    since: dt.datetime | None = None
 
     @property
     def left(self) -> dt.timedelta:
@@ -322,7 +325,9 @@ def compute(ticket: dict[str, Any], policy: Policy, cal: BusinessCalendar, now: 
             due = used_up or cal.add(now, max(left, dt.timedelta(0)))
         if state == "breached" and due is None:
             due = used_up
-        states.append(TargetState(name, target, elapsed, state, due, stopped, start))
+        in_state_since = due if state == "breached" else (
+            _breach_time(cal, periods, start, target * at_risk, stop, end) if state == "at_risk" else None)
+        states.append(TargetState(name, target, elapsed, state, due, stopped, start, in_state_since))
     return SlaState(policy.id, policy.calendar, states)
 
 

@@ -31,6 +31,7 @@ class Firing:
     ticket: Record
     rule: Escalation
     why: str
+    at: dt.datetime | None = None  # when the rule's input made it hold (see _fired_at)
 
 
 @dataclass
@@ -58,6 +59,30 @@ def _last_firing(ticket: Record, rule_id: str) -> dt.datetime | None:
     return max(times) if times else None
 
 
+def _fired_at(ticket: Record, state: Any, again: dt.datetime | None, now: dt.datetime,
+              breached: list[dt.datetime]) -> dt.datetime:
+    """When an escalation's input made it hold, for its event's `at`: two clones ticking at
+    different times on the same tickets then write the same bytes.
+
+    A repeat fires its interval after the last firing; a first firing when the SLA state
+    it sees began (the earliest breached target's due time, else when a target came to be
+    at risk). Never before the ticket's newest event, nor a breach this run records on it
+    (it saw those, and the history stays in time order), never after now; without any
+    of these, now."""
+    times = [e.get("at") for e in ticket.get("events") or [] if isinstance(e, dict)]
+    newest = max((t for t in [*times, *breached, ticket.get("created")] if isinstance(t, dt.datetime) and t.tzinfo),
+                 default=None)
+    anchor = again
+    if anchor is None and state is not None:
+        for wanted in ("breached", "at_risk"):
+            since = [t.since for t in state.targets if t.state == wanted and t.since is not None]
+            if since:
+                anchor = min(since)
+                break
+    found = [t for t in (anchor, newest) if t is not None]
+    return min(max(found), now) if found else now
+
+
 def plan_tick(ws: Workspace) -> TickPlan:
     """What `tick` would do now: SLA breaches to record and escalation rules to fire."""
     from crmkit.conditions.views import view
@@ -77,19 +102,24 @@ def plan_tick(ws: Workspace) -> TickPlan:
                 if t.state == "breached" and not any(name == t.name and (t.started is None or at >= t.started)
                                                      for name, at in recorded):
                     result.breaches.append(Breach(ticket, t.name, t.due))
+        breached = [b.at for b in result.breaches if b.ticket is ticket and b.at is not None]
         mapping = view(ws, ticket)
         for rule in rules:
             if not rule.when.evaluate(mapping, ws.resolve):
                 continue
             last = _last_firing(ticket, rule.id)
+            again = None
             if last is not None:
                 if rule.repeat is None:
                     continue
                 policy = policy_for(ws, ticket) if ws.config.get("sla") else None
                 cal = calendars(ws)[policy.calendar if policy else "24/7"]
-                if cal.between(last, now) < parse_duration(rule.repeat, cal.day):
+                every = parse_duration(rule.repeat, cal.day)
+                if cal.between(last, now) < every:
                     continue
-            result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1])))
+                again = cal.add(last, every)
+            result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1]),
+                                         _fired_at(ticket, state, again, now, breached)))
     return result
 
 
@@ -125,21 +155,22 @@ def _apply(ws: Workspace, tx: Transaction, plan: TickPlan) -> None:
         notes.append(f"{b.ticket.ref}: {b.target} breached")
     for f in plan.firings:
         changes: list[str] = []
+        at = f.at or now
 
-        def fire(doc: Any, f: Firing = f, changes: list[str] = changes) -> None:
+        def fire(doc: Any, f: Firing = f, changes: list[str] = changes, at: dt.datetime = at) -> None:
             for key, value in f.rule.set.items():
                 if key == "priority":
                     # through an event, so that the SLA clocks know from when it applies
-                    changes.extend(set_priority(doc, str(value), by=who, at=now))
+                    changes.extend(set_priority(doc, str(value), by=who, at=at))
                     continue
                 if doc.get(key) != value:
                     doc[key] = value
                     changes.append(f"{key}={value}")
             if f.rule.assign:
-                changes.extend(assign(doc, f.rule.assign, by=who, at=now, users=ws.users))
+                changes.extend(assign(doc, f.rule.assign, by=who, at=at, users=ws.users))
             if f.rule.priority:
-                changes.extend(set_priority(doc, f.rule.priority, by=who, at=now))
-            event: dict[str, Any] = {"type": "escalated", "at": now, "by": who, "rule": f.rule.id}
+                changes.extend(set_priority(doc, f.rule.priority, by=who, at=at))
+            event: dict[str, Any] = {"type": "escalated", "at": at, "by": who, "rule": f.rule.id}
             if changes:
                 event["changes"] = list(changes)
             append_event(doc, event)
@@ -152,7 +183,7 @@ def _apply(ws: Workspace, tx: Transaction, plan: TickPlan) -> None:
             if owner:
                 from crmkit.marketing.mail import render_notification
 
-                render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
+                render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id, when=at)
         notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
     for line in notes:
         tx.note(line)

@@ -247,3 +247,14 @@ def test_routing_to_the_same_owner_for_another_status_is_one_routing() -> None:
     assert result.clean
     data = load(result.text)
     assert data["routing"]["status"] == "new" and "routing_conflicts" not in data
+
+
+def test_two_routings_at_one_time_keep_the_same_decision_whichever_way_round() -> None:
+    base = "name: Big\nstatus: prospect\ncreated: 2026-11-22T08:47:00+01:00\n"
+    block = "owner: {o}\nrouting:\n  rule: pool\n  at: 2026-11-22T08:47:00+01:00\n  status: prospect\n  owner: {o}\n"
+    karin, daniel = base + block.format(o="karin"), base + block.format(o="daniel")
+    one, other = merge_texts(base, karin, daniel), merge_texts(base, daniel, karin)
+    assert one.clean and other.clean
+    kept = [yamlio.loads_fast(r.text)["routing"] for r in (one, other)]
+    assert kept[0] == kept[1] and kept[0]["owner"] == "daniel"
+    assert [yamlio.loads_fast(r.text)["routing_conflicts"][0]["owner"] for r in (one, other)] == ["karin", "karin"]

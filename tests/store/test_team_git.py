@@ -175,3 +175,46 @@ def test_check_reports_a_clone_whose_merges_bypass_the_driver(tmp_path: Path) ->
     git(a, "config", "--remove-section", "merge.crmkit")
     codes = [(p.path, p.code) for p in wiring_problems(Workspace(a))]
     assert (".git/config", "merge-driver") in codes
+
+
+def test_route_and_tick_at_different_times_on_the_same_input_write_the_same_bytes(tmp_path: Path) -> None:
+    # Two clones whose clocks (here --now) differ: the stamps come from the records
+    # (a lead's created time, a breach's due time), so the trees are equal.
+    a, b = _two_clones(tmp_path)
+    runs = {a: ("2026-11-24T10:00", "2026-11-24T16:00"), b: ("2026-11-24T10:25", "2026-11-24T16:50")}
+    for ws, (route_at, tick_at) in runs.items():
+        assert crm(ws, "route", now=route_at).exit_code in (0, 4)
+        assert crm(ws, "tick", now=tick_at).exit_code == 0
+    assert git(a, "rev-parse", "HEAD^{tree}").stdout == git(b, "rev-parse", "HEAD^{tree}").stdout
+    changed = git(a, "diff", "--name-only", "HEAD~2", "HEAD").stdout.split()
+    assert any(p.startswith("leads/") for p in changed) and any(p.startswith("tickets/") for p in changed)
+    assert any(p.startswith("outbox/") for p in changed)
+    for rel in changed:
+        text = (a / rel).read_text(errors="replace")
+        assert "2026-11-24T10:00" not in text and "2026-11-24T16:00" not in text, rel
+        assert "24 Nov 2026 10:00" not in text and "24 Nov 2026 16:00" not in text, rel
+
+
+def test_a_new_workspace_has_stable_ids_and_an_existing_one_keeps_its_ids(tmp_path: Path) -> None:
+    from conftest import invoke
+
+    seed = tmp_path / "seed"
+    assert invoke(["init", str(seed)]).exit_code == 0
+    assert "stable_ids: true" in (seed / "crmkit.yaml").read_text()
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(origin))
+    a, b = clone(origin, tmp_path / "a"), clone(origin, tmp_path / "b")
+    for ws, when in ((a, "2026-11-24T09:00"), (b, "2026-11-24T11:00")):
+        assert crm(ws, "contact", "add", "Anna Berg", "email=anna.berg@nordvik.no", now=when).exit_code == 0
+    assert crm(a, "contact", "add", "Erik Lund", "email=erik@vastkust.se").exit_code == 0
+    assert crm(b, "contact", "add", "Erik Lund", "email=erik.lund@lindholmen.se").exit_code == 0
+    git(a, "push", "-q")
+    merged = pull(b)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert len(list((b / "contacts").glob("anna-berg-*.yaml"))) == 1
+    assert len(list((b / "contacts").glob("erik-lund-*.yaml"))) == 2
+    assert crm(b, "check").exit_code == 0
+    # the sample (a workspace from before) has no team section: its new ids stay plain slugs
+    old = clone(make_origin(tmp_path / "old"), tmp_path / "old-clone")
+    assert crm(old, "contact", "add", "Anna Berg", "email=anna.berg@nordvik.no").exit_code == 0
+    assert (old / "contacts" / "anna-berg.yaml").is_file()
