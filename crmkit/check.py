@@ -21,6 +21,7 @@ from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
+from crmkit.support.cadence_rules import check_cadences
 from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
 from crmkit.support.sla import check_config as check_sla_config
@@ -37,6 +38,7 @@ CHECKERS: list[Checker] = [
     check_offers,
     check_templates,
     check_value_rules,
+    check_cadences,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "offer": ("crmkit.cli.offer:offer", "Render offers from deals."),
     "mail": ("crmkit.cli.mail:mail", "Render emails into the outbox and send them."),
     "segment": ("crmkit.cli.segment:segment", "Saved queries (smart lists)."),
-    "tick": ("crmkit.cli.tick:tick", "Time-driven work for cron: SLA clocks, escalations."),
+    "tick": ("crmkit.cli.tick:tick", "Time-driven work for cron: SLA clocks, escalations, follow-ups."),
     "dedupe": ("crmkit.cli.dedupe:dedupe", "List likely duplicate contacts or companies."),
     "merge": ("crmkit.cli.dedupe:merge", "Merge one record into another."),
     "completion": ("crmkit.cli.completion:completion", "Print a shell completion script."),

@@ -87,6 +87,8 @@ FIELDS: dict[str, dict[str, Type]] = {
         "contact": ("ref", "contact"), "company": ("ref", "company"), "deal": ("ref", "deal"),
         "lead": ("ref", "lead"), "ticket": ("ref", "ticket"), "body": "text",
         "direction": ("enum", ["in", "out"]),
+        # made by `crmkit tick` (crmkit.support.cadence, .reminders)
+        "cadence": ("object", {"rule": "text", "step": "int", "of": "int", "stage": "text"}), "digest": "date",
     },
 }
 for _fields in FIELDS.values():

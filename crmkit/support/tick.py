@@ -40,11 +40,18 @@ class Breach:
 class TickPlan:
     firings: list[Firing] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
+    #: cadence follow-ups and reminder digests (crmkit.support.cadence, .reminders)
+    followups: list[Any] = field(default_factory=list)
+    digests: list[Any] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.firings or self.breaches or self.followups or self.digests)
 
     def to_lines(self) -> list[dict[str, Any]]:
         out = [{"action": "breached", "ticket": b.ticket.id, "target": b.target,
                 "at": b.at.isoformat() if b.at else None} for b in self.breaches]
         out += [{"action": "escalated", "ticket": f.ticket.id, "rule": f.rule.id, "why": f.why} for f in self.firings]
+        out += [f.to_line() for f in self.followups] + [d.to_line() for d in self.digests]
         return out
 
 
@@ -86,7 +93,17 @@ def plan_tick(ws: Any) -> TickPlan:
                 if cal.between(last, now) < parse_duration(rule.repeat, cal.day):
                     continue
             result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1])))
+    _plan_rhythm(ws, result)
     return result
+
+
+def _plan_rhythm(ws: Any, result: TickPlan) -> None:
+    """Cadence follow-ups that are due, then each owner's digest (which lists them too)."""
+    from crmkit.support.cadence import activity_data, plan_followups
+    from crmkit.support.reminders import plan_digests
+
+    result.followups = [f for f in plan_followups(ws) if f.id not in ws.index("activity")]
+    result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups])
 
 
 def run_tick(ws: Any, command: str) -> TickPlan:
@@ -96,10 +113,13 @@ def run_tick(ws: Any, command: str) -> TickPlan:
     cron runs from firing the same rule twice: the second sees the first one's events."""
     with ws.transaction("tick", command) as tx:
         ws.invalidate("ticket")
+        ws.invalidate("activity")
         plan = plan_tick(ws)
-        if plan.firings or plan.breaches:
+        if plan:
             nf, nb = len(plan.firings), len(plan.breaches)
             tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
+            if plan.followups or plan.digests:
+                tx.message += f", {len(plan.followups)} follow-ups, {len(plan.digests)} digests"
             _apply(ws, tx, plan)
     return plan
 
@@ -150,6 +170,11 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
 
                 render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
         notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
+    from crmkit.support.cadence import apply_followups
+    from crmkit.support.reminders import apply_digests
+
+    notes += apply_followups(ws, tx, plan.followups)
+    notes += apply_digests(ws, tx, plan.digests)
     for line in notes:
         tx.note(line)
 
