@@ -12,6 +12,9 @@
       steps: [2d, 5d, 10d]         # three follow-ups, 2, 5 and 10 business days apart
       stop_on: [reply, stage]      # a reply, or the status/stage changing, ends the series
 
+The file may also be a mapping, `digest: false` (no daily reminder digest; it is on
+whenever this file exists) and `cadences:` with the list.
+
 Intervals are whole business days of the owner's calendar (README: Cadences); the
 planning is crmkit.support.cadence, `crmkit tick` applies it.
 """
@@ -96,7 +99,13 @@ def _read(ws: Any, path: Any) -> tuple[list[Cadence], list[Problem]]:
     except CrmkitError as exc:
         return [], [Problem(RULE_FILE, exc.line, "rule-syntax", exc.message)]
     if isinstance(doc, dict):
-        doc = doc.get("cadences", doc.get("rules"))
+        for key in doc:
+            if key not in ("cadences", "digest"):
+                return [], [Problem(RULE_FILE, yamlio.line_of(doc, key), "rule-field",
+                                    f"unknown top-level key {key!r} (a list of cadences, or `digest:` and `cadences:`)")]
+        if not isinstance(doc.get("digest", True), bool):
+            return [], [Problem(RULE_FILE, yamlio.line_of(doc, "digest"), "rule-field", "digest is true or false")]
+        doc = doc.get("cadences")
     if doc is None:
         return [], []
     if not isinstance(doc, list):
@@ -200,6 +209,18 @@ def check_cadences(ws: Any) -> list[Problem]:
             problems.append(Problem("crmkit.yaml", None, "config-calendar",
                                     f"users.{uid}.calendar: no calendar {cal!r} in calendars"))
     return problems
+
+
+def digest_enabled(ws: Any) -> bool:
+    """The daily reminder digest comes with the cadence file; `digest: false` in it turns it off."""
+    path = ws.root / RULE_FILE
+    if not path.is_file():
+        return False
+    try:
+        doc = yamlio.load_roundtrip(path)
+    except CrmkitError:
+        return False
+    return not (isinstance(doc, dict) and doc.get("digest") is False)
 
 
 def read_cadences(ws: Any) -> list[Cadence]:

@@ -100,10 +100,12 @@ def plan_tick(ws: Any) -> TickPlan:
 def _plan_rhythm(ws: Any, result: TickPlan) -> None:
     """Cadence follow-ups that are due, then each owner's digest (which lists them too)."""
     from crmkit.support.cadence import activity_data, plan_followups
+    from crmkit.support.cadence_rules import digest_enabled
     from crmkit.support.reminders import plan_digests
 
     result.followups = [f for f in plan_followups(ws) if f.id not in ws.index("activity")]
-    result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups])
+    if digest_enabled(ws):
+        result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups])
 
 
 def run_tick(ws: Any, command: str) -> TickPlan:

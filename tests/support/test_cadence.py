@@ -307,3 +307,16 @@ def test_digest_once_a_day_per_owner_over_smtp(run, make_ws, smtp) -> None:
     assert len(handler.messages) == 2
     assert run(["check"], root).exit_code == 0
 
+
+
+def test_no_cadence_file_no_digest_and_digest_false_turns_it_off(run, make_ws) -> None:
+    task = "type: task\nsubject: Call\nat: 2026-12-01T09:00:00+01:00\nowner: daniel\ndue: 2026-12-18\n"
+    root = make_ws({"crmkit.yaml": CONFIG, "activities/act-20261201-aaaaa.yaml": task})
+    r = run(["--now", "2026-12-22T09:00:00+01:00", "tick", "--json"], root)
+    assert r.stdout == "" and not (root / "outbox").exists()
+    root = make_ws({"crmkit.yaml": CONFIG, "activities/act-20261201-aaaaa.yaml": task,
+                    "leads/ld-20261218-aaaaa.yaml": LEAD, "rules/cadence.yaml": "digest: false\ncadences:\n" + "".join("  " + ln + "\n" for ln in
+                                                                                CADENCES.splitlines())})
+    r = run(["--now", "2026-12-22T09:00:00+01:00", "tick", "--json"], root)
+    assert '"follow-up"' in r.stdout and '"digest"' not in r.stdout
+    assert run(["check"], root).exit_code == 0
