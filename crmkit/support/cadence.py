@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from crmkit.store.records import _RANDOM_ALPHABET, Record
@@ -46,7 +47,7 @@ class FollowUp:
     last_touch: dt.datetime
     stage: str | None
 
-    @property
+    @cached_property
     def id(self) -> str:
         return followup_id(self.cadence.id, self.record.ref, self.step, self.due)
 
@@ -83,7 +84,13 @@ def owner_calendar(ws: Any, owner: str, cadence: Cadence) -> BusinessCalendar:
 
 def business_days_after(cal: BusinessCalendar, anchor: dt.datetime, days: int) -> dt.datetime:
     """The opening of the `days`-th business day after the (local) day of `anchor`."""
-    day = anchor.astimezone(cal.tz).date()
+    start = anchor.astimezone(cal.tz).date()
+    # thousands of records share a few hundred anchor days: remembered on the calendar itself
+    memo = cal.__dict__.setdefault("_cadence_memo", {})
+    found = memo.get((start, days))
+    if found is not None:
+        return found
+    day = start
     seen = 0
     for _ in range(HORIZON_DAYS):
         day += dt.timedelta(days=1)
@@ -91,7 +98,8 @@ def business_days_after(cal: BusinessCalendar, anchor: dt.datetime, days: int) -
         if intervals:
             seen += 1
             if seen == days:
-                return intervals[0][0].astimezone(cal.tz)
+                found = memo[(start, days)] = intervals[0][0].astimezone(cal.tz)
+                return found
     raise AssertionError(f"calendar {cal.name}: no open day within {HORIZON_DAYS} days")  # pragma: no cover
 
 
