@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crmkit.errors import Problem
+from crmkit.marketing.campaigns import check_campaigns
 from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
@@ -39,6 +40,7 @@ CHECKERS: list[Checker] = [
     check_templates,
     check_value_rules,
     check_cadences,
+    check_campaigns,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -57,6 +57,9 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "activity": {
         "done": ("crmkit.cli.activity:done", "Mark a follow-up done."),
     },
+    "campaign": {
+        "send": ("crmkit.cli.campaign:send", "Render a campaign's variants for its segment into the outbox."),
+    },
 }
 
 KIND_HELP: dict[str, str] = {
@@ -66,6 +69,7 @@ KIND_HELP: dict[str, str] = {
     "deal": "Opportunities: add, list, move through the pipeline.",
     "ticket": "Support cases: add, list, reply, status, assign, escalate, rate, survey.",
     "activity": "Calls, meetings, emails, notes and follow-ups.",
+    "campaign": "Campaigns: segment, templates and A/B variants, budget; send; results in `report campaign`.",
 }
 
 #: Groups whose subcommands live in different modules (each module defines leaf commands).
@@ -80,6 +84,7 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "sla": ("crmkit.cli.report_sla:sla", "Support SLA attainment, breaches, backlog."),
         "value": ("crmkit.cli.report_value:value", "Customers by lifetime value, tiers, Pareto, tier movement."),
         "satisfaction": ("crmkit.cli.report_value:satisfaction", "CSAT by month, agent, line, tier; journey."),
+        "campaign": ("crmkit.cli.campaign:report", "A campaign's results per variant: sent, replies, leads, deals, ROI."),
     }),
     "import": ("Bring records in from spreadsheets and phones.", {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),

@@ -287,8 +287,10 @@ def drop_pending(ws: Any, template: MailTemplate, records: list[Record]) -> tupl
     return keep, skipped
 
 
-def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Rendered]) -> list[str]:
-    """One .eml per recipient in outbox/; returns the relative paths."""
+def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Rendered],
+                 headers: dict[str, str] | None = None) -> list[str]:
+    """One .eml per recipient in outbox/; returns the relative paths. `headers` are crmkit's own
+    extra headers (a campaign's and its variant), kept on the activity and never sent."""
     from crmkit.io import eml
 
     me = sender(ws)
@@ -299,7 +301,7 @@ def write_outbox(ws: Any, tx: Any, template: MailTemplate, rendered: list[Render
         to = eml.address(str(r.record.get("name", "")), str(r.record["email"]))
         msg = eml.build(sender=from_addr, to=to, subject=r.subject, text=r.text, html=r.html, when=now,
                         headers={"X-Crmkit-Record": r.record.ref, "X-Crmkit-Template": template.name,
-                                 "X-Crmkit-Kind": template.kind})
+                                 "X-Crmkit-Kind": template.kind, **(headers or {})})
         if template.kind == "marketing":
             # lets mail clients offer their own unsubscribe button (RFC 2369)
             from crmkit.marketing.consent import list_unsubscribe
@@ -560,6 +562,9 @@ def _log(ws: Any, tx: Any, msg: Any, ref: str, message_id: str) -> Any:
     data: dict[str, Any] = {"type": "email", "direction": "out", "subject": str(msg["Subject"] or ""),
                             "at": ws.now(), "to": str(msg["To"] or ""), "message_id": message_id,
                             "delivery": "sending", "body": eml.text_body(msg).strip()}
+    for header, key in (("X-Crmkit-Campaign", "campaign"), ("X-Crmkit-Variant", "variant")):
+        if msg[header]:   # a campaign's mail: its results are counted from these (reports/campaign.py)
+            data[key] = str(msg[header])
     if kind in ("contact", "lead", "deal", "ticket", "company") and rid:
         data[kind] = rid
         if kind == "contact":

@@ -11,7 +11,7 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 
-KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity")
+KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity", "campaign")
 
 FOLDERS: dict[str, str] = {
     "contact": "contacts",
@@ -20,6 +20,7 @@ FOLDERS: dict[str, str] = {
     "deal": "deals",
     "ticket": "tickets",
     "activity": "activities",
+    "campaign": "campaigns",
 }
 KIND_OF_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
 
@@ -31,6 +32,7 @@ REF_FIELDS: dict[str, str] = {
     "deal": "deal",
     "lead": "lead",
     "ticket": "ticket",
+    "campaign": "campaign",
 }
 
 #: The field that names a record in listings and messages.
@@ -41,6 +43,7 @@ TITLE_FIELD: dict[str, str] = {
     "deal": "title",
     "ticket": "subject",
     "activity": "subject",
+    "campaign": "name",
 }
 
 #: High-volume kinds get date-plus-random ids; people, companies and deals get slugs.

@@ -89,6 +89,14 @@ FIELDS: dict[str, dict[str, Type]] = {
         "direction": ("enum", ["in", "out"]),
         # made by `crmkit tick` (crmkit.support.cadence, .reminders)
         "cadence": ("object", {"rule": "text", "step": "int", "of": "int", "stage": "text"}), "digest": "date",
+        "campaign": ("ref", "campaign"), "variant": "text",   # mail of a campaign (crmkit.marketing.campaigns)
+    },
+    # crmkit.marketing.campaigns; README "Campaigns"
+    "campaign": {
+        "name": "text", "goal": "text", "channel": "text", "segment": "text", "template": "text",
+        "variants": ("list", ("object", {"id": "text", "template": "text", "share": "number"})),
+        "holdout": "number", "start": "date", "end": "date", "budget": "amount", "currency": "text",
+        "status": ("enum", ["planned", "running", "finished"]), "attribution_days": "int", "learned": "text",
     },
 }
 for _fields in FIELDS.values():
@@ -97,7 +105,7 @@ for _fields in FIELDS.values():
 
 REQUIRED: dict[str, list[str]] = {
     "contact": ["name"], "company": ["name"], "lead": ["name"],
-    "deal": ["title"], "ticket": ["subject"], "activity": ["type"],
+    "deal": ["title"], "ticket": ["subject"], "activity": ["type"], "campaign": ["name"],
 }
 
 # The text forms `check` accepts, shared with the JSON Schemas (`json_type`) so an editor
