@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from crmkit.errors import Problem
 from crmkit.marketing.campaigns import check_campaigns
+from crmkit.marketing.events import check_events
 from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
@@ -41,6 +42,7 @@ CHECKERS: list[Checker] = [
     check_value_rules,
     check_cadences,
     check_campaigns,
+    check_events,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -60,6 +60,11 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "campaign": {
         "send": ("crmkit.cli.campaign:send", "Render a campaign's variants for its segment into the outbox."),
     },
+    "event": {
+        "register": ("crmkit.cli.event:register", "Register someone for an event (a contact, a lead or a new person)."),
+        "attend": ("crmkit.cli.event:attend", "Log who attended an event."),
+        "leads": ("crmkit.cli.event:leads", "Make leads of an event's attendees (source: event/ID)."),
+    },
 }
 
 KIND_HELP: dict[str, str] = {
@@ -70,6 +75,7 @@ KIND_HELP: dict[str, str] = {
     "ticket": "Support cases: add, list, reply, status, assign, escalate, rate, survey.",
     "activity": "Calls, meetings, emails, notes and follow-ups.",
     "campaign": "Campaigns: segment, templates and A/B variants, budget; send; results in `report campaign`.",
+    "event": "Seminars and fairs: invitees from a segment, registrations, attendance, leads.",
 }
 
 #: Groups whose subcommands live in different modules (each module defines leaf commands).

@@ -11,7 +11,7 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 
-KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity", "campaign")
+KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity", "campaign", "event")
 
 FOLDERS: dict[str, str] = {
     "contact": "contacts",
@@ -21,6 +21,7 @@ FOLDERS: dict[str, str] = {
     "ticket": "tickets",
     "activity": "activities",
     "campaign": "campaigns",
+    "event": "events",
 }
 KIND_OF_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
 
@@ -44,6 +45,7 @@ TITLE_FIELD: dict[str, str] = {
     "ticket": "subject",
     "activity": "subject",
     "campaign": "name",
+    "event": "name",
 }
 
 #: High-volume kinds get date-plus-random ids; people, companies and deals get slugs.

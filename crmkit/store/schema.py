@@ -98,6 +98,14 @@ FIELDS: dict[str, dict[str, Type]] = {
         "holdout": "number", "start": "date", "end": "date", "budget": "amount", "currency": "text",
         "status": ("enum", ["planned", "running", "finished"]), "attribution_days": "int", "learned": "text",
     },
+    # crmkit.marketing.events; README "Events"
+    "event": {
+        "name": "text", "type": "text", "date": "date", "end": "date", "location": "text", "segment": "text",
+        "campaign": ("ref", "campaign"), "budget": "amount", "learned": "text",
+        "registrations": ("list", ("object", {"contact": ("ref", "contact"), "lead": ("ref", "lead"),
+                                              "name": "text", "email": "text", "company_name": "text",
+                                              "registered": "when", "attended": "when"})),
+    },
 }
 for _fields in FIELDS.values():
     for _name, _type in COMMON.items():
@@ -106,6 +114,7 @@ for _fields in FIELDS.values():
 REQUIRED: dict[str, list[str]] = {
     "contact": ["name"], "company": ["name"], "lead": ["name"],
     "deal": ["title"], "ticket": ["subject"], "activity": ["type"], "campaign": ["name"],
+    "event": ["name", "date"],
 }
 
 # The text forms `check` accepts, shared with the JSON Schemas (`json_type`) so an editor
