@@ -76,7 +76,8 @@ def leads(app: App, event: str, dry_run: bool) -> None:
         echo_json({"event": ev.id, "dry_run": dry_run, "leads": made,
                    "planned": [n.data for n in new], "left": [{"who": w, "reason": r} for w, r in left]})
         return
-    for n, lead_id in zip(new, made or [None] * len(new)):
+    ids: list[str | None] = list(made) if made else [None] * len(new)
+    for n, lead_id in zip(new, ids):
         click.echo(f"{'would make' if dry_run else 'made'} lead{'/' + lead_id if lead_id else ''}: "
                    f"{n.data['name']} <{n.data.get('email', '')}>")
     for w, r in left:

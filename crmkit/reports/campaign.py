@@ -80,8 +80,7 @@ def campaign_report(campaign: Any, members: Iterable[Any], activities: list[Pair
         if a.get("campaign") != cid or a.get("type") != "email":
             continue
         g = str(a.get("variant") or (groups[0] if len(groups) == 1 else "?"))
-        row = rows.setdefault(g, {"variant": g, "template": None, "share": None, "sent": 0, "bounced": 0,
-                                  "replied": 0, "leads": 0, "deals": 0, "won": 0, "value": Decimal(0)})
+        row = rows.setdefault(g, _empty(g))
         if a.get("delivery") == "sending":
             continue
         at = to_datetime(a.get("at"), tz)
@@ -121,28 +120,26 @@ def campaign_report(campaign: Any, members: Iterable[Any], activities: list[Pair
         else:
             continue
         lead_variant[lid] = g
-        rows.setdefault(g, {"variant": g, "template": None, "share": None, "sent": 0, "bounced": 0, "replied": 0,
-                            "leads": 0, "deals": 0, "won": 0, "value": Decimal(0)})["leads"] += 1
+        rows.setdefault(g, _empty(g))["leads"] += 1
     # deals
     rates = cfg.rates_to()
     won_stage = cfg.won_stage.name
     for did, deal in deals:
-        g = None
+        dg: str | None = None
         if deal.get("campaign") == cid:
-            g = str(deal.get("variant") or lead_variant.get(str(deal.get("lead")), "?"))
+            dg = str(deal.get("variant") or lead_variant.get(str(deal.get("lead")), "?"))
         elif str(deal.get("lead")) in lead_variant:
-            g = lead_variant[str(deal.get("lead"))]
+            dg = lead_variant[str(deal.get("lead"))]
         else:
             created = _created(deal, tz)
             for c in deal.get("contacts") or []:
-                hit = mailed.get(f"contact/{c}")
-                if hit and created is not None and hit[1] <= created <= hit[1] + window:
-                    g = hit[0]
+                mail = mailed.get(f"contact/{c}")
+                if mail and created is not None and mail[1] <= created <= mail[1] + window:
+                    dg = mail[0]
                     break
-        if g is None:
+        if dg is None:
             continue
-        row = rows.setdefault(g, {"variant": g, "template": None, "share": None, "sent": 0, "bounced": 0,
-                                  "replied": 0, "leads": 0, "deals": 0, "won": 0, "value": Decimal(0)})
+        row = rows.setdefault(dg, _empty(dg))
         row["deals"] += 1
         if deal.get("stage") == won_stage:
             row["won"] += 1
@@ -196,6 +193,12 @@ def campaign_report(campaign: Any, members: Iterable[Any], activities: list[Pair
              "total": total, "budget": budget, "cost_per_lead": cost_per_lead, "return_on_budget": rob,
              "tests": tests, "notes": notes}
     return Report("campaign", f"Campaign {cid}", meta, sections, [], jdata, [])
+
+
+def _empty(variant: str) -> dict[str, Any]:
+    """The row of a variant the campaign no longer names (or `?`: mail or a lead without one)."""
+    return {"variant": variant, "template": None, "share": None, "sent": 0, "bounced": 0, "replied": 0,
+            "leads": 0, "deals": 0, "won": 0, "value": Decimal(0)}
 
 
 def _rate(x: int, n: int) -> Decimal | None:
