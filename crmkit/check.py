@@ -26,6 +26,7 @@ from crmkit.store.workspace import Workspace
 from crmkit.support.cadence_rules import check_cadences
 from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
+from crmkit.support.recurring import check_repeats
 from crmkit.support.sla import check_config as check_sla_config
 
 Checker = Callable[[Workspace], list[Problem]]
@@ -43,6 +44,7 @@ CHECKERS: list[Checker] = [
     check_cadences,
     check_campaigns,
     check_events,
+    check_repeats,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

@@ -39,6 +39,9 @@ def tick(app: App, dry_run: bool, only_if_branch: str | None) -> None:
         elif line["action"] == "follow-up":
             click.echo(f"{verb}create activity/{line['activity']}: follow-up {line['step']} of cadence "
                        f"{line['cadence']} for {line['record']}, due {line['due'][:10]}, owner {line['owner']}")
+        elif line["action"] == "repeat":
+            click.echo(f"{verb}create activity/{line['activity']}: next of series {line['series']}, "
+                       f"due {line['due'][:10]}")
         elif line["action"] == "digest":
             click.echo(f"{verb}write {line['file']}: {line['overdue']} overdue, {line['today']} today")
         else:

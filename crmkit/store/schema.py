@@ -90,6 +90,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         # made by `crmkit tick` (crmkit.support.cadence, .reminders)
         "cadence": ("object", {"rule": "text", "step": "int", "of": "int", "stage": "text"}), "digest": "date",
         "campaign": ("ref", "campaign"), "variant": "text",   # mail of a campaign (crmkit.marketing.campaigns)
+        "repeat": "text", "repeat_of": "text",                # a series (crmkit.support.recurring)
     },
     # crmkit.marketing.campaigns; README "Campaigns"
     "campaign": {

@@ -43,15 +43,17 @@ class TickPlan:
     #: cadence follow-ups and reminder digests (crmkit.support.cadence, .reminders)
     followups: list[Any] = field(default_factory=list)
     digests: list[Any] = field(default_factory=list)
+    repeats: list[Any] = field(default_factory=list)     # crmkit.support.recurring
 
     def __bool__(self) -> bool:
-        return bool(self.firings or self.breaches or self.followups or self.digests)
+        return bool(self.firings or self.breaches or self.followups or self.digests or self.repeats)
 
     def to_lines(self) -> list[dict[str, Any]]:
         out = [{"action": "breached", "ticket": b.ticket.id, "target": b.target,
                 "at": b.at.isoformat() if b.at else None} for b in self.breaches]
         out += [{"action": "escalated", "ticket": f.ticket.id, "rule": f.rule.id, "why": f.why} for f in self.firings]
-        out += [f.to_line() for f in self.followups] + [d.to_line() for d in self.digests]
+        out += [f.to_line() for f in self.followups] + [r.to_line() for r in self.repeats]
+        out += [d.to_line() for d in self.digests]
         return out
 
 
@@ -101,11 +103,14 @@ def _plan_rhythm(ws: Any, result: TickPlan) -> None:
     """Cadence follow-ups that are due, then each owner's digest (which lists them too)."""
     from crmkit.support.cadence import activity_data, plan_followups
     from crmkit.support.cadence_rules import digest_enabled
+    from crmkit.support.recurring import plan_repeats
     from crmkit.support.reminders import plan_digests
 
     result.followups = [f for f in plan_followups(ws) if f.id not in ws.index("activity")]
+    result.repeats = plan_repeats(ws, ws.now())
     if digest_enabled(ws):
-        result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups])
+        result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups]
+                                      + [(r.id, r.data) for r in result.repeats])
 
 
 def run_tick(ws: Any, command: str) -> TickPlan:
@@ -120,8 +125,9 @@ def run_tick(ws: Any, command: str) -> TickPlan:
         if plan:
             nf, nb = len(plan.firings), len(plan.breaches)
             tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
-            if plan.followups or plan.digests:
-                tx.message += f", {len(plan.followups)} follow-ups, {len(plan.digests)} digests"
+            if plan.followups or plan.digests or plan.repeats:
+                tx.message += (f", {len(plan.followups) + len(plan.repeats)} follow-ups, "
+                               f"{len(plan.digests)} digests")
             _apply(ws, tx, plan)
     return plan
 
@@ -173,9 +179,11 @@ def _apply(ws: Any, tx: Any, plan: TickPlan) -> None:
                 render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id)
         notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
     from crmkit.support.cadence import apply_followups
+    from crmkit.support.recurring import apply_repeats
     from crmkit.support.reminders import apply_digests
 
     notes += apply_followups(ws, tx, plan.followups)
+    notes += apply_repeats(ws, tx, plan.repeats)
     notes += apply_digests(ws, tx, plan.digests)
     for line in notes:
         tx.note(line)
