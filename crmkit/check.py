@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crmkit.errors import Problem
+from crmkit.marketing.campaigns import check_campaigns
+from crmkit.marketing.events import check_events
 from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
@@ -24,8 +26,10 @@ from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
+from crmkit.support.cadence_rules import check_cadences
 from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
+from crmkit.support.recurring import check_repeats
 from crmkit.support.sla import check_config as check_sla_config
 
 Checker = Callable[[Workspace], list[Problem]]
@@ -43,6 +47,10 @@ CHECKERS: list[Checker] = [
     check_social,
     check_network,
     check_partners,
+    check_cadences,
+    check_campaigns,
+    check_events,
+    check_repeats,
     # what a merge of two clones can break (README: Working as a team)
     check_damage,
     repeated_events,

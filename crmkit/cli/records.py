@@ -148,10 +148,14 @@ def show(app: App, ref: str) -> None:
     links = related(ws, rec)
     v = view(ws, rec)
     computed = {name: v.get(name) for name in computed_fields(rec.kind) if v.get(name) is not None}
+    from crmkit.support.cadence import next_touch
+
+    touch = next_touch(ws, rec)
     if app.json:
         echo_json({
             "kind": rec.kind, "id": rec.id, "path": ws.rel(rec.path), "record": rec.data,
             "computed": computed, **({"merged_from": merged_from} if merged_from else {}),
+            **({"next_touch": touch} if touch else {}),
             "related": {group: [summary(r) for r in recs] for group, recs in links.items()},
         })
         return
@@ -162,6 +166,10 @@ def show(app: App, ref: str) -> None:
 
         plain = json.loads(dumps_json(computed))  # computed values may be views or Decimals
         click.echo(f"# computed, not stored:\n{yamlio.dumps(plain).rstrip()}")
+    if touch:
+        due = touch["due"]
+        what = f"activity/{touch['activity']}" if touch["activity"] else f"cadence {touch['cadence']}, to be created"
+        click.echo(f"next touch: {str(due)[:10]} {what}: {touch['subject']}")
     for group, recs in links.items():
         click.echo("")
         click.secho(f"{group}:", bold=True)

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "offer": ("crmkit.cli.offer:offer", "Render offers from deals."),
     "mail": ("crmkit.cli.mail:mail", "Render emails into the outbox and send them."),
     "segment": ("crmkit.cli.segment:segment", "Saved queries (smart lists)."),
-    "tick": ("crmkit.cli.tick:tick", "Time-driven work for cron: SLA clocks, escalations."),
+    "tick": ("crmkit.cli.tick:tick", "Time-driven work for cron: SLA clocks, escalations, follow-ups."),
     "dedupe": ("crmkit.cli.dedupe:dedupe", "List likely duplicate contacts or companies."),
     "merge": ("crmkit.cli.dedupe:merge", "Merge one record into another."),
     "completion": ("crmkit.cli.completion:completion", "Print a shell completion script."),
@@ -59,6 +59,14 @@ KIND_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "activity": {
         "done": ("crmkit.cli.activity:done", "Mark a follow-up done."),
     },
+    "campaign": {
+        "send": ("crmkit.cli.campaign:send", "Render a campaign's variants for its segment into the outbox."),
+    },
+    "event": {
+        "register": ("crmkit.cli.event:register", "Register someone for an event (a contact, a lead or a new person)."),
+        "attend": ("crmkit.cli.event:attend", "Log who attended an event."),
+        "leads": ("crmkit.cli.event:leads", "Make leads of an event's attendees (source: event/ID)."),
+    },
 }
 
 KIND_HELP: dict[str, str] = {
@@ -68,6 +76,8 @@ KIND_HELP: dict[str, str] = {
     "deal": "Opportunities: add, list, move through the pipeline.",
     "ticket": "Support cases: add, list, reply, status, assign, escalate, rate, survey.",
     "activity": "Calls, meetings, emails, notes and follow-ups.",
+    "campaign": "Campaigns: segment, templates and A/B variants, budget; send; results in `report campaign`.",
+    "event": "Seminars and fairs: invitees from a segment, registrations, attendance, leads.",
 }
 
 #: Groups whose subcommands live in different modules (each module defines leaf commands).
@@ -84,6 +94,7 @@ GROUPS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "satisfaction": ("crmkit.cli.report_value:satisfaction", "CSAT by month, agent, line, tier; journey."),
         "network": ("crmkit.cli.social:network", "Warm paths into a company: who in our team knows whom."),
         "partners": ("crmkit.cli.partner:partners", "Leads handed to channel partners: accepted, converted, won."),
+        "campaign": ("crmkit.cli.campaign:report", "A campaign's results per variant: sent, replies, leads, deals, ROI."),
     }),
     "import": ("Bring records in from spreadsheets and phones.", {
         "csv": ("crmkit.cli.io:import_csv", "Import contacts, companies, leads or deals from CSV."),

@@ -14,10 +14,11 @@ from crmkit.support.tick import plan_tick, run_tick
               help="Refuse (exit 1, nothing changed) unless on BRANCH (also team.router_branch in crmkit.yaml).")
 @pass_app
 def tick(app: App, dry_run: bool, only_if_branch: str | None) -> None:
-    """Time-driven work for cron: record SLA breaches and apply escalation rules.
+    """Time-driven work for cron: SLA breaches, escalation rules, cadence follow-ups, reminder digests.
 
     Idempotent: a rule fires once per ticket (or again after its `repeat`), a breach
-    is recorded once, so running it every few minutes is safe. One commit per run.
+    is recorded once, a cadence follow-up is created once, each owner's reminder digest is
+    written once a day, so running it every few minutes is safe. One commit per run.
     With --json, one JSON object per line for each thing done.
     """
     ws = app.workspace()
@@ -35,6 +36,14 @@ def tick(app: App, dry_run: bool, only_if_branch: str | None) -> None:
     for line in lines:
         if line["action"] == "breached":
             click.echo(f"{verb}record ticket/{line['ticket']}: {line['target']} breached")
+        elif line["action"] == "follow-up":
+            click.echo(f"{verb}create activity/{line['activity']}: follow-up {line['step']} of cadence "
+                       f"{line['cadence']} for {line['record']}, due {line['due'][:10]}, owner {line['owner']}")
+        elif line["action"] == "repeat":
+            click.echo(f"{verb}create activity/{line['activity']}: next of series {line['series']}, "
+                       f"due {line['due'][:10]}")
+        elif line["action"] == "digest":
+            click.echo(f"{verb}write {line['file']}: {line['overdue']} overdue, {line['today']} today")
         else:
             click.echo(f"{verb}escalate ticket/{line['ticket']}: rule {line['rule']} ({line['why']})")
     if not lines:

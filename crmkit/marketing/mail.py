@@ -297,8 +297,10 @@ def drop_pending(ws: Workspace, template: MailTemplate, records: list[Record]) -
     return keep, skipped
 
 
-def write_outbox(ws: Workspace, tx: Transaction, template: MailTemplate, rendered: list[Rendered]) -> list[str]:
-    """One .eml per recipient in outbox/; returns the relative paths."""
+def write_outbox(ws: Workspace, tx: Transaction, template: MailTemplate, rendered: list[Rendered],
+                 headers: dict[str, str] | None = None) -> list[str]:
+    """One .eml per recipient in outbox/; returns the relative paths. `headers` are crmkit's own
+    extra headers (a campaign's and its variant), kept on the activity and never sent."""
     from crmkit.io import eml
 
     me = sender(ws)
@@ -309,7 +311,7 @@ def write_outbox(ws: Workspace, tx: Transaction, template: MailTemplate, rendere
         to = eml.address(str(r.record.get("name", "")), str(r.record["email"]))
         msg = eml.build(sender=from_addr, to=to, subject=r.subject, text=r.text, html=r.html, when=now,
                         headers={"X-Crmkit-Record": r.record.ref, "X-Crmkit-Template": template.name,
-                                 "X-Crmkit-Kind": template.kind})
+                                 "X-Crmkit-Kind": template.kind, **(headers or {})})
         if template.kind == "marketing":
             # lets mail clients offer their own unsubscribe button (RFC 2369)
             from crmkit.marketing.consent import list_unsubscribe

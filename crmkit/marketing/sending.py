@@ -214,6 +214,9 @@ def _log(ws: Workspace, tx: Transaction, msg: Any, ref: str, message_id: str) ->
     data: dict[str, Any] = {"type": "email", "direction": "out", "subject": str(msg["Subject"] or ""),
                             "at": ws.now(), "to": str(msg["To"] or ""), "message_id": message_id,
                             "delivery": "sending", "body": eml.text_body(msg).strip()}
+    for header, key in (("X-Crmkit-Campaign", "campaign"), ("X-Crmkit-Variant", "variant")):
+        if msg[header]:   # a campaign's mail: its results are counted from these (reports/campaign.py)
+            data[key] = str(msg[header])
     if kind in ("contact", "lead", "deal", "ticket", "company") and rid:
         data[kind] = rid
         if kind == "contact":

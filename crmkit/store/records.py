@@ -11,7 +11,7 @@ from typing import Any
 
 from crmkit.errors import CrmkitError, UsageError
 
-KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity")
+KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "ticket", "activity", "campaign", "event")
 
 FOLDERS: dict[str, str] = {
     "contact": "contacts",
@@ -20,6 +20,8 @@ FOLDERS: dict[str, str] = {
     "deal": "deals",
     "ticket": "tickets",
     "activity": "activities",
+    "campaign": "campaigns",
+    "event": "events",
 }
 KIND_OF_FOLDER: dict[str, str] = {folder: kind for kind, folder in FOLDERS.items()}
 
@@ -31,6 +33,7 @@ REF_FIELDS: dict[str, str] = {
     "deal": "deal",
     "lead": "lead",
     "ticket": "ticket",
+    "campaign": "campaign",
 }
 
 #: The field that names a record in listings and messages.
@@ -41,6 +44,8 @@ TITLE_FIELD: dict[str, str] = {
     "deal": "title",
     "ticket": "subject",
     "activity": "subject",
+    "campaign": "name",
+    "event": "name",
 }
 
 #: High-volume kinds get date-plus-random ids; people, companies and deals get slugs.

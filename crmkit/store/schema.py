@@ -100,6 +100,25 @@ FIELDS: dict[str, dict[str, Type]] = {
         "direction": ("enum", ["in", "out"]),
         "message_id": "text",
         "attachments": ("list", ("object", {"name": "text", "path": "text", "type": "text", "size": "int"})),
+        # made by `crmkit tick` (crmkit.support.cadence, .reminders)
+        "cadence": ("object", {"rule": "text", "step": "int", "of": "int", "stage": "text"}), "digest": "date",
+        "campaign": ("ref", "campaign"), "variant": "text",   # mail of a campaign (crmkit.marketing.campaigns)
+        "repeat": "text", "repeat_of": "text",                # a series (crmkit.support.recurring)
+    },
+    # crmkit.marketing.campaigns; README "Campaigns"
+    "campaign": {
+        "name": "text", "goal": "text", "channel": "text", "segment": "text", "template": "text",
+        "variants": ("list", ("object", {"id": "text", "template": "text", "share": "number"})),
+        "holdout": "number", "start": "date", "end": "date", "budget": "amount", "currency": "text",
+        "status": ("enum", ["planned", "running", "finished"]), "attribution_days": "int", "learned": "text",
+    },
+    # crmkit.marketing.events; README "Events"
+    "event": {
+        "name": "text", "type": "text", "date": "date", "end": "date", "location": "text", "segment": "text",
+        "campaign": ("ref", "campaign"), "budget": "amount", "learned": "text",
+        "registrations": ("list", ("object", {"contact": ("ref", "contact"), "lead": ("ref", "lead"),
+                                              "name": "text", "email": "text", "company_name": "text",
+                                              "registered": "when", "attended": "when"})),
     },
 }
 for _fields in FIELDS.values():
@@ -108,7 +127,8 @@ for _fields in FIELDS.values():
 
 REQUIRED: dict[str, list[str]] = {
     "contact": ["name"], "company": ["name"], "lead": ["name"],
-    "deal": ["title"], "ticket": ["subject"], "activity": ["type"],
+    "deal": ["title"], "ticket": ["subject"], "activity": ["type"], "campaign": ["name"],
+    "event": ["name", "date"],
 }
 
 # The text forms `check` accepts, shared with the JSON Schemas (`json_type`) so an editor

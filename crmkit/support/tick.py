@@ -45,11 +45,20 @@ class Breach:
 class TickPlan:
     firings: list[Firing] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
+    #: cadence follow-ups and reminder digests (crmkit.support.cadence, .reminders)
+    followups: list[Any] = field(default_factory=list)
+    digests: list[Any] = field(default_factory=list)
+    repeats: list[Any] = field(default_factory=list)     # crmkit.support.recurring
+
+    def __bool__(self) -> bool:
+        return bool(self.firings or self.breaches or self.followups or self.digests or self.repeats)
 
     def to_lines(self) -> list[dict[str, Any]]:
         out = [{"action": "breached", "ticket": b.ticket.id, "target": b.target,
                 "at": b.at.isoformat() if b.at else None} for b in self.breaches]
         out += [{"action": "escalated", "ticket": f.ticket.id, "rule": f.rule.id, "why": f.why} for f in self.firings]
+        out += [f.to_line() for f in self.followups] + [r.to_line() for r in self.repeats]
+        out += [d.to_line() for d in self.digests]
         return out
 
 
@@ -120,7 +129,22 @@ def plan_tick(ws: Workspace) -> TickPlan:
                 again = cal.add(last, every)
             result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1]),
                                          _fired_at(ticket, state, again, now, breached)))
+    _plan_rhythm(ws, result)
     return result
+
+
+def _plan_rhythm(ws: Workspace, result: TickPlan) -> None:
+    """Cadence follow-ups that are due, then each owner's digest (which lists them too)."""
+    from crmkit.support.cadence import activity_data, plan_followups
+    from crmkit.support.cadence_rules import digest_enabled
+    from crmkit.support.recurring import plan_repeats
+    from crmkit.support.reminders import plan_digests
+
+    result.followups = [f for f in plan_followups(ws) if f.id not in ws.index("activity")]
+    result.repeats = plan_repeats(ws, ws.now())
+    if digest_enabled(ws):
+        result.digests = plan_digests(ws, [(f.id, activity_data(ws, f)) for f in result.followups]
+                                      + [(r.id, r.data) for r in result.repeats])
 
 
 def run_tick(ws: Workspace, command: str) -> TickPlan:
@@ -130,10 +154,14 @@ def run_tick(ws: Workspace, command: str) -> TickPlan:
     cron runs from firing the same rule twice: the second sees the first one's events."""
     with ws.transaction("tick", command) as tx:
         ws.invalidate("ticket")
+        ws.invalidate("activity")
         plan = plan_tick(ws)
-        if plan.firings or plan.breaches:
+        if plan:
             nf, nb = len(plan.firings), len(plan.breaches)
             tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
+            if plan.followups or plan.digests or plan.repeats:
+                tx.message += (f", {len(plan.followups) + len(plan.repeats)} follow-ups, "
+                               f"{len(plan.digests)} digests")
             _apply(ws, tx, plan)
     return plan
 
@@ -185,6 +213,13 @@ def _apply(ws: Workspace, tx: Transaction, plan: TickPlan) -> None:
 
                 render_notification(ws, tx, f.rule.notify, fresh, str(owner), rule=f.rule.id, when=at)
         notes.append(f"{f.ticket.ref}: {f.rule.id}" + (f" ({', '.join(changes)})" if changes else ""))
+    from crmkit.support.cadence import apply_followups
+    from crmkit.support.recurring import apply_repeats
+    from crmkit.support.reminders import apply_digests
+
+    notes += apply_followups(ws, tx, plan.followups)
+    notes += apply_repeats(ws, tx, plan.repeats)
+    notes += apply_digests(ws, tx, plan.digests)
     for line in notes:
         tx.note(line)
 

@@ -70,7 +70,7 @@ def test_schema_writes_draft7_schemas_that_validate_records(run, make_ws, tmp_pa
     r = run(["schema", "--out", str(out)], ws)
     assert r.exit_code == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{k}.schema.json" for k in ("contact", "company", "lead", "deal", "ticket", "activity"))
+    assert names == sorted(f"{k}.schema.json" for k in ("contact", "company", "lead", "deal", "ticket", "activity", "campaign", "event"))
     schema = json.loads((out / "contact.schema.json").read_text())
     jsonschema.Draft7Validator.check_schema(schema)
     validator = jsonschema.Draft7Validator(schema)
