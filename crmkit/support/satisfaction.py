@@ -326,8 +326,9 @@ def log_changes(doc: Any, changes: list[Change]) -> None:
 def sync_sentiment(ws: Any, tx: Any, contacts: Iterable[Record]) -> list[tuple[str, Change]]:
     """Log every unlogged change on the given contacts inside `tx`; returns (contact id, change)."""
     written: list[tuple[str, Change]] = []
-    for contact in contacts:
-        changes = unlogged(ws, contact)
+    # all planned before the first write: a write clears the workspace's memo, signals included
+    pending = [(contact, unlogged(ws, contact)) for contact in contacts]
+    for contact, changes in pending:
         if changes:
             tx.update("contact", contact.id, lambda doc, ch=changes: log_changes(doc, ch))
             written += [(contact.id, c) for c in changes]
@@ -338,6 +339,44 @@ def plan_sync(ws: Any, contacts: Iterable[Record] | None = None) -> list[tuple[s
     """What `crmkit contact sentiment` would log (for --dry-run)."""
     chosen = list(contacts) if contacts is not None else ws.records("contact")
     return [(c.id, ch) for c in chosen for ch in unlogged(ws, c)]
+
+
+def change_note(ws: Any, contact_id: str, change: Change) -> str:
+    """One line of a commit message: whose sentiment moved, when, and why."""
+    return (f"contact/{contact_id}: {change.at.astimezone(ws.tz):%Y-%m-%d %H:%M} {change.from_state} -> "
+            f"{change.to_state} ({change.reason})")
+
+
+def log_journeys(ws: Any, command: str, contacts: Iterable[Record] | None = None,
+                 summary: str | None = None) -> list[tuple[str, Change]]:
+    """`crmkit contact sentiment` (and `init --sample`): every unlogged change of the contacts
+    (default: all) in one commit, one note per change; nothing at all when none is left."""
+    chosen = list(contacts) if contacts is not None else ws.records("contact")
+    changes = plan_sync(ws, chosen)
+    if changes:
+        with ws.transaction(summary or f"sentiment of {len({c for c, _ in changes})} contact(s)", command) as tx:
+            sync_sentiment(ws, tx, chosen)
+            for cid, ch in changes:
+                tx.note(change_note(ws, cid, ch))
+    return changes
+
+
+def log_for_tickets(ws: Any, tx: Any, ticket_ids: Iterable[str]) -> list[tuple[str, Change]]:
+    """Inside a command's transaction (`tick`): log the sentiment changes of the contacts of the
+    tickets it wrote, with a note each. Reads the tickets as written, so a breach the command
+    just recorded is a signal already; a contact whose state did not move gets nothing."""
+    tickets = ws.index("ticket")
+    people = ws.index("contact")
+    chosen: dict[str, Record] = {}
+    for tid in ticket_ids:
+        ticket = tickets.get(tid)
+        cid = ticket.get("contact") if ticket is not None else None
+        if isinstance(cid, str) and cid in people and cid not in chosen:
+            chosen[cid] = people[cid]
+    written = sync_sentiment(ws, tx, chosen.values())
+    for cid, ch in written:
+        tx.note(change_note(ws, cid, ch))
+    return written
 
 
 def rate_ticket(ws: Any, ref: str, rating_text: str, comment: str | None, by: str, command: str,

@@ -101,6 +101,10 @@ def run_tick(ws: Any, command: str) -> TickPlan:
             nf, nb = len(plan.firings), len(plan.breaches)
             tx.message = f"tick: {nf} escalation{'s' if nf != 1 else ''}, {nb} SLA breach{'es' if nb != 1 else ''}"
             _apply(ws, tx, plan)
+            # a breach is a sentiment signal: the moves it causes go in the same commit, once
+            from crmkit.support.satisfaction import log_for_tickets
+
+            log_for_tickets(ws, tx, [b.ticket.id for b in plan.breaches] + [f.ticket.id for f in plan.firings])
     return plan
 
 
