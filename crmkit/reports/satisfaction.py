@@ -55,15 +55,18 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
     surveyed = answered = 0
     tiers: dict[str, str] | None = None
     for tid, row in ticket_rows(ws):
+        rated, sent_at = row[6], row[7]
+        if not rated and not sent_at:  # most tickets: neither rated nor surveyed
+            continue
         if ticket_ids is not None and tid not in ticket_ids:
             continue
-        contact, company, owner, line, _subject, _signals, rated, sent_at = row
+        contact, company, owner, line = row[0], row[1], row[2], row[3]
         for at, r, _comment in rated:
             d = _local_date(ws, at)
             if d is None or not start <= d <= end:
                 continue
             all_ratings.append(r)
-            by_month.setdefault(f"{d:%Y-%m}", []).append(r)
+            by_month.setdefault(d.isoformat()[:7], []).append(r)  # YYYY-MM (isoformat is cheaper than strftime)
             by_agent.setdefault(owner or "-", []).append(r)
             by_line.setdefault(line or "-", []).append(r)
             if tiers is None:  # only when there is a rating to put in a tier
@@ -72,7 +75,8 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
                 person = ws.index("contact").get(contact)
                 company = person.get("company") if person else None
             by_tier.setdefault(tiers.get(company, "-") if isinstance(company, str) else "-", []).append(r)
-        sent = [at for at in sent_at if (d := _local_date(ws, at)) is not None and start <= d <= end]
+        sent = [at for at in sent_at if (d := _local_date(ws, at)) is not None and start <= d <= end] \
+            if sent_at else None
         if sent:
             surveyed += 1
             if any(at >= sent[0] for at, _, _ in rated):
@@ -95,7 +99,7 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
         for ch in changes:
             if ch.at > begin:
                 moves[(ch.from_state, ch.to_state)] = moves.get((ch.from_state, ch.to_state), 0) + 1
-                journeys.append({"contact": cid, "at": ch.at.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M"),
+                journeys.append({"contact": cid, "at": ch.at.astimezone(ws.tz).isoformat(" ", "minutes")[:16],
                                  "from": ch.from_state, "to": ch.to_state, "reason": ch.reason})
     journeys.sort(key=lambda j: (j["at"], j["contact"]))
     shown = journeys[-SHOWN:]  # the newest on a page; --json has them all

@@ -426,22 +426,29 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     names: dict[str, str] = {}
     won = cfg.won_stage.name
     at_ts, today_ord = at.timestamp(), today.toordinal()
+    # 10,000 deals go through this loop twice for `report value`: lookups bound once
+    stage_named = {st.name: st for st in cfg.stages}.get
+    lost = {st.name for st in cfg.stages if st.lost}
+    target = rates.target
     for rid, row in rows if rows is not None else deal_rows(ws, cfg):
-        company, contact, value_raw, currency, created = row[0], row[1], row[3], row[4], row[6]
+        company, contact, value_raw, currency, created, history = row[0], row[1], row[3], row[4], row[6], row[7]
         if company is not None:
             key = ("company", company)
         elif contact is not None:
             key = ("contact", contact)
         else:
             continue
-        stage, won_on = _stage_then(row, at_ts, today_ord, cfg, won)
-        if stage is None:
+        if history and history[-1][0] <= at_ts and history[-1][1] != won and (created is None or created <= at_ts):
+            stage, won_on = history[-1][1], None  # _stage_then's common case, without the call
+        else:
+            stage, won_on = _stage_then(row, at_ts, today_ord, cfg, won)
+            if stage is None:
+                continue
+        if stage in lost:
             continue
-        st = cfg.get(stage)
-        if st is not None and st.lost:
-            continue
+        st = stage_named(stage)
         amount = amount_of(value_raw)
-        if amount is not None and currency and currency.upper() != rates.target:
+        if amount is not None and currency and currency.upper() != target:
             amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
         cv = out.get(key)
         if cv is None:
@@ -476,13 +483,15 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     # most customers share a handful of figures (never bought), so evaluate each once.
     paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
     memo: dict[tuple[Any, ...], str] | None = {} if paths <= set(VALUE_FIELDS) else None
+    read = sorted(paths)
     for key, cv in out.items():
         if memo is not None:
-            figures = cv.fields()
-            k = tuple(figures[p] for p in sorted(paths))
-            if k not in memo:
-                memo[k] = tier_of(ws, tiering, cv, None)
-            cv.tier = memo[k]
+            # every value field is an attribute of CustomerValue: no fields() dict per customer
+            k = tuple(getattr(cv, p) for p in read)
+            tier_ = memo.get(k)
+            if tier_ is None:
+                tier_ = memo[k] = tier_of(ws, tiering, cv, None)
+            cv.tier = tier_
         else:  # the rules read the record's own fields too
             rec_ = ws.index(key[0]).get(key[1])
             cv.tier = tier_of(ws, tiering, cv, rec_)
