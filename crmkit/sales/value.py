@@ -484,10 +484,11 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
     memo: dict[tuple[Any, ...], str] | None = {} if paths <= set(VALUE_FIELDS) else None
     read = sorted(paths)
+    thresholds = _thresholds(tiering)
     for key, cv in out.items():
         if memo is not None:
             # every value field is an attribute of CustomerValue: no fields() dict per customer
-            k = tuple(getattr(cv, p) for p in read)
+            k = tuple(_bucket(getattr(cv, p), thresholds.get(p)) for p in read)
             tier_ = memo.get(k)
             if tier_ is None:
                 tier_ = memo[k] = tier_of(ws, tiering, cv, None)
@@ -496,6 +497,50 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             rec_ = ws.index(key[0]).get(key[1])
             cv.tier = tier_of(ws, tiering, cv, rec_)
     return out
+
+
+_ORDER = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def _thresholds(tiering: Tiering) -> dict[str, tuple[list[Decimal], frozenset[Decimal]]]:
+    """Fields the tier rules compare with numbers only (`lifetime_value >= 1500000`), with
+    those numbers sorted. Such a comparison's outcome depends only on where a value lies
+    among the numbers, so customers whose figures lie alike share one evaluation: a
+    handful of evaluations instead of one per distinct lifetime value."""
+    from crmkit.conditions.syntax import BoolOp, Compare, Exists, Literal, Not
+    from crmkit.conditions.syntax import Path as PathNode
+    from crmkit.values import parse_decimal
+
+    numbers: dict[str, list[Decimal]] = {}
+    exact: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, BoolOp):
+            for item in node.items:
+                walk(item)
+        elif isinstance(node, Not):
+            walk(node.inner)
+        elif isinstance(node, Compare) and isinstance(node.left, PathNode) and node.op in _ORDER \
+                and isinstance(node.right, Literal) and isinstance(node.right.value, (int, Decimal)) \
+                and not isinstance(node.right.value, bool) and parse_decimal(node.right.value) is not None:
+            numbers.setdefault(node.left.name, []).append(parse_decimal(node.right.value))  # type: ignore[arg-type]
+        elif isinstance(node, Exists):
+            exact.add(node.path.name)
+        else:  # anything else: the value itself decides
+            for side in (getattr(node, "left", None), getattr(node, "right", None)):
+                if isinstance(side, PathNode):
+                    exact.add(side.name)
+
+    for _, cond, _ in tiering.tiers:
+        walk(cond.tree)
+    return {p: (sorted(ns), frozenset(ns)) for p, ns in numbers.items() if p not in exact}
+
+
+def _bucket(value: Any, numbers: tuple[list[Decimal], frozenset[Decimal]] | None) -> Any:
+    """The part of a figure a tier rule can see (see _thresholds); the figure itself otherwise."""
+    if numbers is None or value is None or isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return value
+    return ("<", bisect_left(numbers[0], value), value in numbers[1])
 
 
 def tier_of(ws: Any, tiering: Tiering, cv: CustomerValue, rec: Record | None) -> str:

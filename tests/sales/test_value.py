@@ -210,3 +210,26 @@ def test_without_rules_everyone_is_standard(make_ws) -> None:
     root = make_ws(files)
     v = value.compute(_ws(root))
     assert {cv.tier for cv in v.values()} == {"standard"}
+
+
+@pytest.mark.parametrize("rules", [
+    VALUE_RULES,
+    # exactly on a threshold, strict and loose, a negation, an exact-value field (rfm) and exists()
+    "tiers:\n  platinum: lifetime_value > 204000 and not (won_deals == 2)\n"
+    "  gold: lifetime_value >= 204000 or rfm_score >= 12\n  silver: rfm in ['111', '545'] or recency_days < 30\n"
+    "  bronze: exists(last_purchase) and lifetime_value != 30000\ndefault: standard\n",
+])
+def test_tiers_grouped_by_thresholds_equal_one_evaluation_each(make_ws, rules: str) -> None:
+    """compute evaluates the tier rules once per group of customers whose figures lie alike
+    among the rules' numbers: every customer's tier is what its own evaluation says."""
+    root = make_ws(dict(FILES, **{"rules/value.yaml": rules}))
+    ws = _ws(root)
+    tiering = value.load_tiering(ws)
+    figures = value.compute(ws)
+    assert len(figures) == 6
+    for cv in figures.values():
+        assert cv.tier == value.tier_of(ws, tiering, cv, None), cv.ref
+    if rules != VALUE_RULES:
+        # beta's 204000.00 is exactly on the threshold: gold (>=), not platinum (>)
+        assert figures[("company", "beta")].tier == "gold"
+        assert figures[("company", "gamma")].tier != "bronze"  # 30000 exactly: != is false
