@@ -229,59 +229,75 @@ def load_tiering(ws: Any) -> Tiering:
     return tiering
 
 
-def tier_problems(ws: Any, text: str, where: str) -> list[str]:
-    """Unknown tier names compared with a `tier` field in a condition (`company.tier == platnum`)."""
-    from crmkit.conditions.language import BoolOp, Compare, ListLit, Literal, Not, parse
-    from crmkit.conditions.language import Path as PathNode
+def tier_choices(ws: Any) -> list[str] | None:
+    """Every tier (conditions/choices.py refuses others); None while rules/value.yaml is
+    broken: the command then stops on the broken file itself."""
+    if "tier_choices" not in ws.memo:
+        tiering, problems = read_tiering(ws)
+        ws.memo["tier_choices"] = None if problems else tiering.names
+    return ws.memo["tier_choices"]  # type: ignore[no-any-return]
 
-    names = read_tiering(ws)[0].names
-    found: list[str] = []
 
-    def walk(node: Any) -> None:
-        if isinstance(node, BoolOp):
-            for item in node.items:
-                walk(item)
-        elif isinstance(node, Not):
-            walk(node.inner)
-        elif isinstance(node, Compare) and isinstance(node.left, PathNode) \
-                and node.left.name.split(".")[-1] == "tier" and node.op in ("==", "!=", "in", "not in"):
-            values = [node.right.value] if isinstance(node.right, Literal) else \
-                [i.value for i in node.right.items] if isinstance(node.right, ListLit) else []
-            for v in values:
-                if str(v) not in names:
-                    hint = _closest(str(v), names)
-                    found.append(f"{where}: unknown tier {v!r}" + (f" (did you mean {hint!r}?)" if hint else
-                                                                    f"; tiers are {', '.join(names)}"))
+#: The records a rule file's conditions are about: a bare `tier` of a ticket is its own field,
+#: `company.tier` the customer's. Files not named here are checked for any path ending in
+#: `tier` or `sentiment`.
+RULE_KINDS = {"rules/triage.yaml": "ticket", "rules/escalation.yaml": "ticket", "rules/scoring.yaml": "lead",
+              "rules/routing.yaml": None}
+
+
+def _condition_problems(ws: Any, rel: str, line: int | None, text: str, what: str, kind: str | None,
+                        code: str) -> list[Problem]:
+    from crmkit.conditions.choices import unknown_values
+    from crmkit.conditions.language import parse
 
     try:
-        walk(parse(text).tree)
+        cond = parse(text)
     except ConditionError:
-        pass  # syntax is reported by the rule file's own check
-    return found
+        return []  # syntax is reported by the rule file's own check
+    return [Problem(rel, line, code, f"{what}: {m}") for m in unknown_values(ws, cond, kind)]
+
+
+def _conditions_in(node: Any) -> Iterable[tuple[Any, str, str]]:
+    """(mapping, key, text) of every `when:` and `where:` text in a round-trip document."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in ("when", "where") and isinstance(value, str):
+                yield node, str(key), value
+            else:
+                yield from _conditions_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _conditions_in(item)
 
 
 def check_value_rules(ws: Any) -> list[Problem]:
-    """For `crmkit check`: rules/value.yaml, and tiers named in the other rule files and the SLA policies."""
+    """For `crmkit check`: rules/value.yaml, and unknown tiers and sentiments named in the other
+    rule files and the SLA policies (`rules/triage.yaml:7: value-tier: when: unknown tier
+    'platnum' (did you mean 'platinum'?)`). Segments are checked by their own checker, which
+    runs their `where:` as --where does."""
     problems = list(read_tiering(ws)[1])
-    for rel in ("rules/triage.yaml", "rules/escalation.yaml", "rules/routing.yaml", "rules/scoring.yaml"):
-        path = ws.root / rel
-        if not path.is_file():
+    folder = ws.root / "rules"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        rel = f"rules/{path.name}"
+        if rel == VALUE_FILE:
             continue
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            continue
-        for n, line in enumerate(lines, 1):
-            stripped = line.strip().lstrip("- ")
-            if "tier" in stripped and stripped.startswith("when:"):
-                text = stripped[5:].strip()
-                if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-                    text = text[1:-1]
-                problems += [Problem(rel, n, "value-tier", m) for m in tier_problems(ws, text, "when")]
-    for i, policy in enumerate((ws.config.get("sla") or {}).get("policies") or []):
-        if isinstance(policy, Mapping) and isinstance(policy.get("when"), str) and "tier" in policy["when"]:
-            problems += [Problem("crmkit.yaml", None, "value-tier", m)
-                         for m in tier_problems(ws, policy["when"], f"sla.policies[{i}] ({policy.get('id')})")]
+            doc = yamlio.loads_roundtrip(yamlio.read_text(path), rel)
+        except CrmkitError:
+            continue  # the file's own checker reports what is wrong with it
+        kind = RULE_KINDS.get(rel)
+        for mapping, key, text in _conditions_in(doc):
+            problems += _condition_problems(ws, rel, yamlio.line_of(mapping, key), text, key, kind, "value-tier")
+    try:
+        config = yamlio.loads_roundtrip(yamlio.read_text(ws.config_path), "crmkit.yaml")
+    except CrmkitError:
+        config = None
+    sla = config.get("sla") if isinstance(config, Mapping) else None
+    policies = sla.get("policies") if isinstance(sla, Mapping) else None
+    for i, policy in enumerate(policies if isinstance(policies, list) else []):
+        if isinstance(policy, Mapping) and isinstance(policy.get("when"), str):
+            problems += _condition_problems(ws, "crmkit.yaml", yamlio.line_of(policy, "when"), policy["when"],
+                                            f"sla.policies[{i}] ({policy.get('id')})", "ticket", "value-tier")
     return problems
 
 

@@ -294,6 +294,11 @@ def contact_journey(ws: Any, contact_id: str, until: dt.datetime | None = None) 
     return journey(signals_by_contact(ws).get(contact_id, []), until or ws.now())
 
 
+def sentiment_choices(ws: Any) -> list[str]:
+    """The sentiment states (conditions/choices.py refuses others: `sentiment == happy`)."""
+    return list(STATES)
+
+
 def sentiment_value(ws: Any, contact: Record) -> str:
     """A contact's sentiment now (a computed field: `--where 'sentiment == upset'`)."""
     return state_at(contact_journey(ws, contact.id))
