@@ -403,11 +403,33 @@ def _stage_then(row: DealRow, at: float, today: int, cfg: PipelineConfig,
     return stage, dt.date.fromordinal(closed) if closed is not None else None
 
 
-def _quintiles(values: dict[str, Any]) -> dict[str, int]:
-    """Score 1-5 per key: 1 + floor(5 * strictly-worse / n); higher values are better."""
-    ordered = sorted(values.values())
+def _quintiles(values: list[Any]) -> list[int]:
+    """Score 1-5 per value: 1 + floor(5 * strictly-worse / n); higher values are better."""
+    ordered = sorted(values)
     n = len(ordered)
-    return {k: 1 + (5 * bisect_left(ordered, v)) // n for k, v in values.items()}
+    return [1 + (5 * bisect_left(ordered, v)) // n for v in values]
+
+
+def _prepared(ws: Any, rows: list[tuple[str, DealRow]]) -> list[tuple[str, tuple[str, str], Any, str | None,
+                                                                       DealRow]]:
+    """(id, customer key, amount in the deal's currency, currency, row) of every deal that
+    belongs to a customer: what does not depend on the date, once for the dates of a command."""
+    memo = ws.memo.get("value_prepared")
+    if memo is not None and memo[0] is rows:
+        return memo[1]  # type: ignore[no-any-return]
+    out = []
+    for rid, row in rows:
+        company, contact = row[0], row[1]
+        if company is not None:
+            key = ("company", company)
+        elif contact is not None:
+            key = ("contact", contact)
+        else:
+            continue
+        currency = row[4]
+        out.append((rid, key, amount_of(row[3]), currency.upper() if currency else None, row))
+    ws.memo["value_prepared"] = (rows, out)
+    return out
 
 
 def customer_key(ws: Any, rec: Record) -> tuple[str, str] | None:
@@ -446,14 +468,8 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     stage_named = {st.name: st for st in cfg.stages}.get
     lost = {st.name for st in cfg.stages if st.lost}
     target = rates.target
-    for rid, row in rows if rows is not None else deal_rows(ws, cfg):
-        company, contact, value_raw, currency, created, history = row[0], row[1], row[3], row[4], row[6], row[7]
-        if company is not None:
-            key = ("company", company)
-        elif contact is not None:
-            key = ("contact", contact)
-        else:
-            continue
+    for rid, key, amount, currency, row in _prepared(ws, rows if rows is not None else deal_rows(ws, cfg)):
+        created, history = row[6], row[7]
         if history and history[-1][0] <= at_ts and history[-1][1] != won and (created is None or created <= at_ts):
             stage, won_on = history[-1][1], None  # _stage_then's common case, without the call
         else:
@@ -463,9 +479,8 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
         if stage in lost:
             continue
         st = stage_named(stage)
-        amount = amount_of(value_raw)
-        if amount is not None and currency and currency.upper() != target:
-            amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
+        if amount is not None and currency and currency != target:
+            amount = rates.convert(amount, currency, f"deals/{rid}.yaml")
         cv = out.get(key)
         if cv is None:
             if not names and key[0] == "contact":
@@ -490,11 +505,11 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
             cv.recency_days = max(0, (today - cv.last_purchase).days)
     if buyers:
         # fewer days since the last purchase is better: score the negated days
-        rec = _quintiles({cv.ref: -(cv.recency_days if cv.recency_days is not None else 10**9) for cv in buyers})
-        freq = _quintiles({cv.ref: cv.won_deals for cv in buyers})
-        mon = _quintiles({cv.ref: cv.lifetime_value for cv in buyers})
-        for cv in buyers:
-            cv.recency, cv.frequency, cv.monetary = rec[cv.ref], freq[cv.ref], mon[cv.ref]
+        rec = _quintiles([-(cv.recency_days if cv.recency_days is not None else 10**9) for cv in buyers])
+        freq = _quintiles([cv.won_deals for cv in buyers])
+        mon = _quintiles([cv.lifetime_value for cv in buyers])
+        for cv, r, f, m in zip(buyers, rec, freq, mon, strict=True):
+            cv.recency, cv.frequency, cv.monetary = r, f, m
     # Customers with the same figures get the same tier when the rules read figures only:
     # most customers share a handful of figures (never bought), so evaluate each once.
     paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
@@ -504,7 +519,7 @@ def compute(ws: Any, as_of: dt.date | dt.datetime | None = None, tiering: Tierin
     for key, cv in out.items():
         if memo is not None:
             # every value field is an attribute of CustomerValue: no fields() dict per customer
-            k = tuple(_bucket(getattr(cv, p), thresholds.get(p)) for p in read)
+            k = tuple([_bucket(getattr(cv, p), thresholds.get(p)) for p in read])
             tier_ = memo.get(k)
             if tier_ is None:
                 tier_ = memo[k] = tier_of(ws, tiering, cv, None)
