@@ -163,7 +163,7 @@ TicketRow = tuple[str | None, str | None, str | None, str | None, str,
                   tuple[dt.datetime, ...]]
 
 
-def ticket_row(data: Any, tz: Any) -> TicketRow:
+def ticket_row(data: Any, tz: Any) -> TicketRow | tuple[()]:
     def aware(value: Any) -> dt.datetime | None:
         if isinstance(value, dt.datetime):
             return value if value.tzinfo else value.replace(tzinfo=tz)
@@ -201,19 +201,23 @@ def ticket_row(data: Any, tz: Any) -> TicketRow:
             rated.append((at, int(e["rating"]), comment))
         elif kind == "surveyed":
             surveyed.append(at)
+    if not signals and not rated and not surveyed:
+        return ()  # most tickets: nothing for satisfaction (an empty tuple pickles to one byte)
     return (text("contact"), text("company"), text("owner"), text("line"), subject, tuple(signals),
             tuple(rated), tuple(surveyed))
 
 
 def ticket_rows(ws: Any) -> list[tuple[str, TicketRow]]:
-    """(id, TicketRow) of every ticket; from the derived cache when it is warm."""
+    """(id, TicketRow) of every ticket with a signal, a rating or a survey; from the derived
+    cache when it is warm."""
     memo = ws.memo.get("ticket_rows")
     if memo is not None:
         return memo  # type: ignore[no-any-return]
-    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-1|"
+    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-2|"
                       + str(ws.tz))
     if rows is None:
         rows = [(t.id, ticket_row(t.data, ws.tz)) for t in ws.records("ticket")]
+    rows = [(tid, row) for tid, row in rows if row]
     ws.memo["ticket_rows"] = rows
     return rows
 
