@@ -289,3 +289,12 @@ def test_check_reports_unknown_tiers_and_sentiments_in_segments_rules_and_polici
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.strip() == "crmkit: error: segments/big.yaml:2: where: unknown tier 'platnum' (did you mean 'platinum'?)"
     assert git(root, "status", "--porcelain") == before
+
+
+def test_every_choice_set_resolves(ws_root: Path) -> None:
+    from crmkit.conditions.choices import CHOICES
+    from crmkit.targets import resolve
+
+    ws = _ws(ws_root)
+    assert resolve(CHOICES["tier"])(ws) == ["platinum", "gold", "silver", "standard"]
+    assert resolve(CHOICES["sentiment"])(ws) == ["upset", "neutral", "satisfied", "loyal"]
