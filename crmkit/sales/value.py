@@ -165,11 +165,42 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
     path: Path = ws.root / VALUE_FILE
     if not path.is_file():
         return Tiering((), DEFAULT_TIER), []
-    problems: list[Problem] = []
     try:
-        doc = yamlio.loads_roundtrip(yamlio.read_text(path), VALUE_FILE)
+        doc = _value_file(ws, path)
     except CrmkitError as exc:
         return Tiering((), DEFAULT_TIER), [Problem(VALUE_FILE, exc.line, "value-syntax", exc.message)]
+    tiering, problems = _tiering_from(ws, doc, lambda _node, _key: None)
+    if problems:  # rare: read again keeping line numbers for the messages
+        try:
+            return _tiering_from(ws, yamlio.loads_roundtrip(yamlio.read_text(path), VALUE_FILE), yamlio.line_of)
+        except CrmkitError:
+            pass
+    return tiering, problems
+
+
+def _value_file(ws: Any, path: Path) -> Any:
+    """rules/value.yaml parsed, from the parse cache while its size and mtime stay (as
+    crmkit.yaml is): a warm report then never imports ruamel.yaml, which costs more than
+    computing every customer's figures."""
+    from crmkit.store import cache
+
+    where = cache.cache_path(ws.root, "rules.value")
+    st = path.stat()
+    key = (cache.CACHE_VERSION, st.st_size, st.st_mtime_ns)
+    fresh = st.st_mtime_ns < cache.racy_after()  # else too recent to trust its mtime
+    if fresh:
+        stored = cache.load(where, (key,))
+        if stored is not None:
+            return stored[0]
+    doc = yamlio.loads_fast(yamlio.read_text(path), VALUE_FILE)
+    if fresh:
+        cache.save(ws.root, where, (key,), (doc,))
+    return doc
+
+
+def _tiering_from(ws: Any, doc: Any, line_of: Any) -> tuple[Tiering, list[Problem]]:
+    """read_tiering's checks on a parsed file; `line_of(mapping, key)` gives lines, or None."""
+    problems: list[Problem] = []
     if doc is None:
         doc = {}
     if not isinstance(doc, Mapping):
@@ -177,18 +208,18 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
                                                    "rules/value.yaml is a mapping with `tiers:` and `default:`")]
     for key in doc:
         if key not in ("tiers", "default"):
-            problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, key), "value-key",
+            problems.append(Problem(VALUE_FILE, line_of(doc, key), "value-key",
                                     f"unknown key {key!r} (the file has `tiers:` and `default:`)"))
     raw = doc.get("tiers") or {}
     tiers: list[tuple[str, Condition, int | None]] = []
     if not isinstance(raw, Mapping):
-        problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, "tiers"), "value-syntax",
+        problems.append(Problem(VALUE_FILE, line_of(doc, "tiers"), "value-syntax",
                                 "tiers: is a mapping of tier name to condition, best first"))
         raw = {}
     from crmkit.conditions.language import parse
 
     for name, text in raw.items():
-        line = yamlio.line_of(raw, name)
+        line = line_of(raw, name)
         if not isinstance(text, str) or not text.strip():
             problems.append(Problem(VALUE_FILE, line, "value-syntax", f"tier {name}: the condition must be text"))
             continue
@@ -210,7 +241,7 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
         tiers.append((str(name), cond, line))
     default = doc.get("default", DEFAULT_TIER)
     if not isinstance(default, str) or not default:
-        problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, "default"), "value-syntax",
+        problems.append(Problem(VALUE_FILE, line_of(doc, "default"), "value-syntax",
                                 "default: names the tier of everyone else"))
         default = DEFAULT_TIER
     return Tiering(tuple(tiers), str(default)), problems

@@ -266,7 +266,8 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
                           f"deal/{rid}"))
     by_time = itemgetter(0)  # Signal.at
     for sigs in out.values():
-        sigs.sort(key=by_time)
+        if len(sigs) > 1:
+            sigs.sort(key=by_time)
     ws.memo["signals"] = out
     return out
 
