@@ -8,6 +8,7 @@ owner and line; a tier is the company's tier now.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -47,6 +48,9 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
     from crmkit.sales.value import values_now
     from crmkit.support.satisfaction import ticket_rows
 
+    # a short run that frees almost nothing: the cyclic collector would only re-scan what it
+    # builds (as crmkit.reports.selection.report_records says for every report)
+    gc.disable()
     by_month: dict[str, list[int]] = {}
     by_agent: dict[str, list[int]] = {}
     by_line: dict[str, list[int]] = {}
@@ -94,7 +98,7 @@ def satisfaction_report(ws: Any, ticket_ids: set[str] | None, start: dt.date, en
         changes = journey(sigs, finish)
         if not changes:
             continue
-        a, b = state_at(changes, begin), state_at(changes, finish)
+        a, b = state_at(changes, begin), changes[-1].to_state  # the journey stops at `finish`
         matrix[a][b] += 1
         for ch in changes:
             if ch.at > begin:
