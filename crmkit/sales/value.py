@@ -30,6 +30,7 @@ once there are at least two. Customers who never bought have no RFM.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -165,37 +166,45 @@ def read_tiering(ws: Any) -> tuple[Tiering, list[Problem]]:
     path: Path = ws.root / VALUE_FILE
     if not path.is_file():
         return Tiering((), DEFAULT_TIER), []
+    from crmkit.store import cache
+
+    where = cache.cache_path(ws.root, "rules.value")
+    st = path.stat()
+    key = (cache.CACHE_VERSION, "tiering-1", st.st_size, st.st_mtime_ns)
+    fresh = st.st_mtime_ns < cache.racy_after()  # else too recent to trust its mtime
+    if fresh:
+        stored = cache.load(where, (key,))
+        if isinstance(stored, Tiering):
+            return stored, []
     try:
-        doc = _value_file(ws, path)
+        text = yamlio.read_text(path)
+        doc = yamlio.loads_fast(text, VALUE_FILE)  # a round trip (pure Python) costs ~45 ms
     except CrmkitError as exc:
         return Tiering((), DEFAULT_TIER), [Problem(VALUE_FILE, exc.line, "value-syntax", exc.message)]
     tiering, problems = _tiering_from(ws, doc, lambda _node, _key: None)
     if problems:  # rare: read again keeping line numbers for the messages
         try:
-            return _tiering_from(ws, yamlio.loads_roundtrip(yamlio.read_text(path), VALUE_FILE), yamlio.line_of)
+            return _tiering_from(ws, yamlio.loads_roundtrip(text, VALUE_FILE), yamlio.line_of)
         except CrmkitError:
-            pass
+            return tiering, problems
+    if fresh and _record_free(tiering):
+        # The parsed tiers, kept while the file's size and mtime stay (as crmkit.yaml is): a
+        # warm report then neither imports ruamel.yaml nor tokenizes, which together cost
+        # more than computing every customer's figures. Not when a tier reads a custom
+        # field: whether that field exists depends on the records.
+        try:
+            cache.save(ws.root, where, (key,), tiering)
+        except (TypeError, AttributeError, pickle.PicklingError):
+            pass  # a `matches` holds a compiled pattern: parsed again next time
     return tiering, problems
 
 
-def _value_file(ws: Any, path: Path) -> Any:
-    """rules/value.yaml parsed, from the parse cache while its size and mtime stay (as
-    crmkit.yaml is): a warm report then never imports ruamel.yaml, which costs more than
-    computing every customer's figures."""
-    from crmkit.store import cache
+def _record_free(tiering: Tiering) -> bool:
+    """True when the tier rules read only value fields, `id` and schema fields."""
+    from crmkit.store.schema import COMMON, FIELDS
 
-    where = cache.cache_path(ws.root, "rules.value")
-    st = path.stat()
-    key = (cache.CACHE_VERSION, st.st_size, st.st_mtime_ns)
-    fresh = st.st_mtime_ns < cache.racy_after()  # else too recent to trust its mtime
-    if fresh:
-        stored = cache.load(where, (key,))
-        if stored is not None:
-            return stored[0]
-    doc = yamlio.loads_fast(yamlio.read_text(path), VALUE_FILE)
-    if fresh:
-        cache.save(ws.root, where, (key,), (doc,))
-    return doc
+    known = {*VALUE_FIELDS, "id", *COMMON, *FIELDS["company"], *FIELDS["contact"]}
+    return all(p.split(".")[0] in known for _, cond, _ in tiering.tiers for p in cond.paths())
 
 
 def _tiering_from(ws: Any, doc: Any, line_of: Any) -> tuple[Tiering, list[Problem]]:

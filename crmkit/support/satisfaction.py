@@ -247,9 +247,9 @@ def signals_by_contact(ws: Any) -> dict[str, list[Signal]]:
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
     for rid, row in deal_rows(ws, cfg):
-        stage, closed, created, history, people, title, tags = row[2], row[5], row[6], row[7], row[8], row[9], row[10]
-        if stage != won or not people:
+        if row[2] != won or not row[8]:  # most deals: not won, or no contact listed
             continue
+        closed, created, history, people, title, tags = row[5], row[6], row[7], row[8], row[9], row[10]
         at = None
         for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.value.DealRow)
             if h_stage == won:

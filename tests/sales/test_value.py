@@ -298,3 +298,22 @@ def test_every_choice_set_resolves(ws_root: Path) -> None:
     ws = _ws(ws_root)
     assert resolve(CHOICES["tier"])(ws) == ["platinum", "gold", "silver", "standard"]
     assert resolve(CHOICES["sentiment"])(ws) == ["upset", "neutral", "satisfied", "loyal"]
+
+
+def test_parsed_tiers_are_cached_until_the_file_changes(ws_root: Path) -> None:
+    import os
+
+    path = ws_root / "rules/value.yaml"
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # old: not racy
+    first, problems = value.read_tiering(_ws(ws_root))
+    assert problems == [] and first.names == ["platinum", "gold", "silver", "standard"]
+    assert (ws_root / ".crmkit/cache/rules.value.pickle").is_file()
+    assert value.read_tiering(_ws(ws_root))[0].names == first.names  # from the cache
+    path.write_text("tiers:\n  vip: won_deals >= 1\ndefault: basic\n", encoding="utf-8")
+    os.utime(path, ns=(1_700_000_100_000_000_000, 1_700_000_100_000_000_000))
+    assert value.read_tiering(_ws(ws_root))[0].names == ["vip", "basic"]
+    # a broken file is never served from the cache
+    path.write_text("tiers:\n  vip: won_dels >= 1\n", encoding="utf-8")
+    os.utime(path, ns=(1_700_000_200_000_000_000, 1_700_000_200_000_000_000))
+    tiering, problems = value.read_tiering(_ws(ws_root))
+    assert [p.line for p in problems] == [2] and "won_dels" in problems[0].message
