@@ -42,8 +42,9 @@ def main() -> None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's crmkit runs from .pyc files
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
+        # cwd=source: `python -m` puts the working folder first on sys.path, before PYTHONPATH
         subprocess.run([sys.executable, "-m", "crmkit", "-w", workspace, "report", command], env=env,
-                       stdout=subprocess.DEVNULL, check=True)
+                       cwd=source, stdout=subprocess.DEVNULL, check=True)
         t1 = time.perf_counter()
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         return t1 - t0, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
