@@ -81,16 +81,11 @@ def sentiment(app: App, refs: tuple[str, ...], dry_run: bool) -> None:
     contact, with the signal and reason: breaches, reopened tickets, complaints, ratings,
     won deals and renewals. Without REFS, every contact. For cron: a second run logs nothing.
     """
-    from crmkit.support.satisfaction import plan_sync, sync_sentiment
+    from crmkit.support.satisfaction import log_journeys, plan_sync
 
     ws = app.workspace()
     contacts = [ws.get(r, "contact") for r in refs] if refs else ws.records("contact")
-    changes = plan_sync(ws, contacts)
-    if changes and not dry_run:
-        with ws.transaction(f"sentiment of {len({c for c, _ in changes})} contact(s)", app.command_line) as tx:
-            sync_sentiment(ws, tx, contacts)
-            for cid, ch in changes:
-                tx.note(f"contact/{cid}: {ch.from_state} -> {ch.to_state} ({ch.reason})")
+    changes = plan_sync(ws, contacts) if dry_run else log_journeys(ws, app.command_line, contacts)
     if app.json:
         echo_json({"dry_run": dry_run, "changes": [ch.event() | {"contact": cid} for cid, ch in changes]})
         return

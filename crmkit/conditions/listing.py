@@ -54,6 +54,14 @@ def compile_where(ws: Workspace, kind: str, where: str | None, records: list[Rec
                 f"--where: unknown field {head!r} for {kind} records "
                 f"(known: {', '.join(sorted(known))})"
             )
+    from crmkit.conditions.choices import CHOICES, unknown_values
+
+    # a record's own `tier:` field wins over the computed one: then any value may be meant
+    stored = {p for p in cond.paths() if p in CHOICES and any(p in r.data for r in records)}
+    wrong = unknown_values(ws, cond, kind, stored=stored)
+    if wrong:
+        # `tier == platnum` parses and would match nothing, silently
+        raise UsageError(f"--where: {wrong[0]}")
     return cond
 
 

@@ -7,6 +7,7 @@ module builds; nothing is ever evaluated as Python.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "exists", "true", "
 MAX_DEPTH = 100
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"""
     (?P<ws>\s+)
   | (?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)
@@ -31,9 +32,15 @@ _TOKEN = re.compile(
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<op>==|!=|<=|>=|=>|=<|<>|[<>=!]=?|[()\[\],])
   | (?P<word>[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff-]*(?:\.[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff-]*)*)
-    """,
-    re.VERBOSE,
+    """
 )
+
+
+@functools.cache
+def _token_re() -> re.Pattern[str]:
+    # compiled on first use, not at import: the wide letter classes make compiling cost a
+    # command ~15 ms, and a warm report that only unpickles parsed rules never tokenizes
+    return re.compile(_TOKEN_PATTERN, re.VERBOSE)
 
 
 @dataclass
@@ -47,7 +54,7 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = _token_re().match(text, pos)
         if not m:
             raise ConditionError(f"unexpected character {text[pos]!r} at column {pos + 1}", column=pos + 1)
         kind = m.lastgroup or ""

@@ -8,6 +8,7 @@ owner and line; a tier is the company's tier now.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,9 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
     from crmkit.sales.value import values_now
     from crmkit.support.satisfaction import ticket_rows
 
+    # a short run that frees almost nothing: the cyclic collector would only re-scan what it
+    # builds (as crmkit.reports.selection.report_records says for every report)
+    gc.disable()
     by_month: dict[str, list[int]] = {}
     by_agent: dict[str, list[int]] = {}
     by_line: dict[str, list[int]] = {}
@@ -58,15 +62,18 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
     surveyed = answered = 0
     tiers: dict[str, str] | None = None
     for tid, row in ticket_rows(ws):
+        rated, sent_at = row[6], row[7]
+        if not rated and not sent_at:  # most tickets: neither rated nor surveyed
+            continue
         if ticket_ids is not None and tid not in ticket_ids:
             continue
-        contact, company, owner, line, _subject, _signals, rated, sent_at = row
+        contact, company, owner, line = row[0], row[1], row[2], row[3]
         for at, r, _comment in rated:
             d = _local_date(ws, at)
             if d is None or not start <= d <= end:
                 continue
             all_ratings.append(r)
-            by_month.setdefault(f"{d:%Y-%m}", []).append(r)
+            by_month.setdefault(d.isoformat()[:7], []).append(r)  # YYYY-MM (isoformat is cheaper than strftime)
             by_agent.setdefault(owner or "-", []).append(r)
             by_line.setdefault(line or "-", []).append(r)
             if tiers is None:  # only when there is a rating to put in a tier
@@ -75,7 +82,8 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
                 person = ws.index("contact").get(contact)
                 company = person.get("company") if person else None
             by_tier.setdefault(tiers.get(company, "-") if isinstance(company, str) else "-", []).append(r)
-        sent = [at for at in sent_at if (d := _local_date(ws, at)) is not None and start <= d <= end]
+        sent = [at for at in sent_at if (d := _local_date(ws, at)) is not None and start <= d <= end] \
+            if sent_at else None
         if sent:
             surveyed += 1
             if any(at >= sent[0] for at, _, _ in rated):
@@ -93,12 +101,12 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
         changes = journey(sigs, finish)
         if not changes:
             continue
-        a, b = state_at(changes, begin), state_at(changes, finish)
+        a, b = state_at(changes, begin), changes[-1].to_state  # the journey stops at `finish`
         matrix[a][b] += 1
         for ch in changes:
             if ch.at > begin:
                 moves[(ch.from_state, ch.to_state)] = moves.get((ch.from_state, ch.to_state), 0) + 1
-                journeys.append({"contact": cid, "at": ch.at.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M"),
+                journeys.append({"contact": cid, "at": ch.at.astimezone(ws.tz).isoformat(" ", "minutes")[:16],
                                  "from": ch.from_state, "to": ch.to_state, "reason": ch.reason})
     journeys.sort(key=lambda j: (j["at"], j["contact"]))
     shown = journeys[-SHOWN:]  # the newest on a page; --json has them all

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ def value_report(ws: Workspace, as_of: dt.date, since: dt.date, chosen: Iterable
     ``chosen`` narrows the customers (kind, id) (from --where); shares are of the
     chosen customers' revenue.
     """
+    # a short run that frees almost nothing: the cyclic collector would only re-scan what it
+    # builds (as crmkit.reports.selection.report_records says for every report)
+    gc.disable()
     tiering: Tiering = load_tiering(ws)
     from crmkit.sales.pipeline import PipelineConfig
     from crmkit.sales.value import deal_rows

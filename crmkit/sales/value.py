@@ -30,6 +30,7 @@ once there are at least two. Customers who never bought have no RFM.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -168,11 +169,50 @@ def read_tiering(ws: Workspace) -> tuple[Tiering, list[Problem]]:
     path: Path = ws.root / VALUE_FILE
     if not path.is_file():
         return Tiering((), DEFAULT_TIER), []
-    problems: list[Problem] = []
+    from crmkit.store import cache
+
+    where = cache.cache_path(ws.root, "rules.value")
+    st = path.stat()
+    key = (cache.CACHE_VERSION, "tiering-1", st.st_size, st.st_mtime_ns)
+    fresh = st.st_mtime_ns < cache.racy_after()  # else too recent to trust its mtime
+    if fresh:
+        stored = cache.load(where, (key,))
+        if isinstance(stored, Tiering):
+            return stored, []
     try:
-        doc = yamlio.loads_roundtrip(yamlio.read_text(path), VALUE_FILE)
+        text = yamlio.read_text(path)
+        doc = yamlio.loads_fast(text, VALUE_FILE)  # a round trip (pure Python) costs ~45 ms
     except CrmkitError as exc:
         return Tiering((), DEFAULT_TIER), [Problem(VALUE_FILE, exc.line, "value-syntax", exc.message)]
+    tiering, problems = _tiering_from(ws, doc, lambda _node, _key: None)
+    if problems:  # rare: read again keeping line numbers for the messages
+        try:
+            return _tiering_from(ws, yamlio.loads_roundtrip(text, VALUE_FILE), yamlio.line_of)
+        except CrmkitError:
+            return tiering, problems
+    if fresh and _record_free(tiering):
+        # The parsed tiers, kept while the file's size and mtime stay (as crmkit.yaml is): a
+        # warm report then neither imports ruamel.yaml nor tokenizes, which together cost
+        # more than computing every customer's figures. Not when a tier reads a custom
+        # field: whether that field exists depends on the records.
+        try:
+            cache.save(ws.root, where, (key,), tiering)
+        except (TypeError, AttributeError, pickle.PicklingError):
+            pass  # a `matches` holds a compiled pattern: parsed again next time
+    return tiering, problems
+
+
+def _record_free(tiering: Tiering) -> bool:
+    """True when the tier rules read only value fields, `id` and schema fields."""
+    from crmkit.store.schema import COMMON, FIELDS
+
+    known = {*VALUE_FIELDS, "id", *COMMON, *FIELDS["company"], *FIELDS["contact"]}
+    return all(p.split(".")[0] in known for _, cond, _ in tiering.tiers for p in cond.paths())
+
+
+def _tiering_from(ws: Any, doc: Any, line_of: Any) -> tuple[Tiering, list[Problem]]:
+    """read_tiering's checks on a parsed file; `line_of(mapping, key)` gives lines, or None."""
+    problems: list[Problem] = []
     if doc is None:
         doc = {}
     if not isinstance(doc, Mapping):
@@ -180,18 +220,18 @@ def read_tiering(ws: Workspace) -> tuple[Tiering, list[Problem]]:
                                                    "rules/value.yaml is a mapping with `tiers:` and `default:`")]
     for key in doc:
         if key not in ("tiers", "default"):
-            problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, key), "value-key",
+            problems.append(Problem(VALUE_FILE, line_of(doc, key), "value-key",
                                     f"unknown key {key!r} (the file has `tiers:` and `default:`)"))
     raw = doc.get("tiers") or {}
     tiers: list[tuple[str, Condition, int | None]] = []
     if not isinstance(raw, Mapping):
-        problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, "tiers"), "value-syntax",
+        problems.append(Problem(VALUE_FILE, line_of(doc, "tiers"), "value-syntax",
                                 "tiers: is a mapping of tier name to condition, best first"))
         raw = {}
     from crmkit.conditions.language import parse
 
     for name, text in raw.items():
-        line = yamlio.line_of(raw, name)
+        line = line_of(raw, name)
         if not isinstance(text, str) or not text.strip():
             problems.append(Problem(VALUE_FILE, line, "value-syntax", f"tier {name}: the condition must be text"))
             continue
@@ -213,7 +253,7 @@ def read_tiering(ws: Workspace) -> tuple[Tiering, list[Problem]]:
         tiers.append((str(name), cond, line))
     default = doc.get("default", DEFAULT_TIER)
     if not isinstance(default, str) or not default:
-        problems.append(Problem(VALUE_FILE, yamlio.line_of(doc, "default"), "value-syntax",
+        problems.append(Problem(VALUE_FILE, line_of(doc, "default"), "value-syntax",
                                 "default: names the tier of everyone else"))
         default = DEFAULT_TIER
     return Tiering(tuple(tiers), str(default)), problems
@@ -232,59 +272,75 @@ def load_tiering(ws: Workspace) -> Tiering:
     return tiering
 
 
-def tier_problems(ws: Workspace, text: str, where: str) -> list[str]:
-    """Unknown tier names compared with a `tier` field in a condition (`company.tier == platnum`)."""
-    from crmkit.conditions.language import BoolOp, Compare, ListLit, Literal, Not, parse
-    from crmkit.conditions.language import Path as PathNode
+def tier_choices(ws: Workspace) -> list[str] | None:
+    """Every tier (conditions/choices.py refuses others); None while rules/value.yaml is
+    broken: the command then stops on the broken file itself."""
+    if "tier_choices" not in ws.memo:
+        tiering, problems = read_tiering(ws)
+        ws.memo["tier_choices"] = None if problems else tiering.names
+    return ws.memo["tier_choices"]  # type: ignore[no-any-return]
 
-    names = read_tiering(ws)[0].names
-    found: list[str] = []
 
-    def walk(node: Any) -> None:
-        if isinstance(node, BoolOp):
-            for item in node.items:
-                walk(item)
-        elif isinstance(node, Not):
-            walk(node.inner)
-        elif isinstance(node, Compare) and isinstance(node.left, PathNode) \
-                and node.left.name.split(".")[-1] == "tier" and node.op in ("==", "!=", "in", "not in"):
-            values = [node.right.value] if isinstance(node.right, Literal) else \
-                [i.value for i in node.right.items] if isinstance(node.right, ListLit) else []
-            for v in values:
-                if str(v) not in names:
-                    hint = _closest(str(v), names)
-                    found.append(f"{where}: unknown tier {v!r}" + (f" (did you mean {hint!r}?)" if hint else
-                                                                    f"; tiers are {', '.join(names)}"))
+#: The records a rule file's conditions are about: a bare `tier` of a ticket is its own field,
+#: `company.tier` the customer's. Files not named here are checked for any path ending in
+#: `tier` or `sentiment`.
+RULE_KINDS = {"rules/triage.yaml": "ticket", "rules/escalation.yaml": "ticket", "rules/scoring.yaml": "lead",
+              "rules/routing.yaml": None}
+
+
+def _condition_problems(ws: Any, rel: str, line: int | None, text: str, what: str, kind: str | None,
+                        code: str) -> list[Problem]:
+    from crmkit.conditions.choices import unknown_values
+    from crmkit.conditions.language import parse
 
     try:
-        walk(parse(text).tree)
+        cond = parse(text)
     except ConditionError:
-        pass  # syntax is reported by the rule file's own check
-    return found
+        return []  # syntax is reported by the rule file's own check
+    return [Problem(rel, line, code, f"{what}: {m}") for m in unknown_values(ws, cond, kind)]
+
+
+def _conditions_in(node: Any) -> Iterable[tuple[Any, str, str]]:
+    """(mapping, key, text) of every `when:` and `where:` text in a round-trip document."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in ("when", "where") and isinstance(value, str):
+                yield node, str(key), value
+            else:
+                yield from _conditions_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _conditions_in(item)
 
 
 def check_value_rules(ws: Workspace) -> list[Problem]:
-    """For `crmkit check`: rules/value.yaml, and tiers named in the other rule files and the SLA policies."""
+    """For `crmkit check`: rules/value.yaml, and unknown tiers and sentiments named in the other
+    rule files and the SLA policies (`rules/triage.yaml:7: value-tier: when: unknown tier
+    'platnum' (did you mean 'platinum'?)`). Segments are checked by their own checker, which
+    runs their `where:` as --where does."""
     problems = list(read_tiering(ws)[1])
-    for rel in ("rules/triage.yaml", "rules/escalation.yaml", "rules/routing.yaml", "rules/scoring.yaml"):
-        path = ws.root / rel
-        if not path.is_file():
+    folder = ws.root / "rules"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        rel = f"rules/{path.name}"
+        if rel == VALUE_FILE:
             continue
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            continue
-        for n, line in enumerate(lines, 1):
-            stripped = line.strip().lstrip("- ")
-            if "tier" in stripped and stripped.startswith("when:"):
-                text = stripped[5:].strip()
-                if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-                    text = text[1:-1]
-                problems += [Problem(rel, n, "value-tier", m) for m in tier_problems(ws, text, "when")]
-    for i, policy in enumerate((ws.config.get("sla") or {}).get("policies") or []):
-        if isinstance(policy, Mapping) and isinstance(policy.get("when"), str) and "tier" in policy["when"]:
-            problems += [Problem("crmkit.yaml", None, "value-tier", m)
-                         for m in tier_problems(ws, policy["when"], f"sla.policies[{i}] ({policy.get('id')})")]
+            doc = yamlio.loads_roundtrip(yamlio.read_text(path), rel)
+        except CrmkitError:
+            continue  # the file's own checker reports what is wrong with it
+        kind = RULE_KINDS.get(rel)
+        for mapping, key, text in _conditions_in(doc):
+            problems += _condition_problems(ws, rel, yamlio.line_of(mapping, key), text, key, kind, "value-tier")
+    try:
+        config = yamlio.loads_roundtrip(yamlio.read_text(ws.config_path), "crmkit.yaml")
+    except CrmkitError:
+        config = None
+    sla = config.get("sla") if isinstance(config, Mapping) else None
+    policies = sla.get("policies") if isinstance(sla, Mapping) else None
+    for i, policy in enumerate(policies if isinstance(policies, list) else []):
+        if isinstance(policy, Mapping) and isinstance(policy.get("when"), str):
+            problems += _condition_problems(ws, "crmkit.yaml", yamlio.line_of(policy, "when"), policy["when"],
+                                            f"sla.policies[{i}] ({policy.get('id')})", "ticket", "value-tier")
     return problems
 
 
@@ -390,11 +446,33 @@ def _stage_then(row: DealRow, at: float, today: int, cfg: PipelineConfig,
     return stage, dt.date.fromordinal(closed) if closed is not None else None
 
 
-def _quintiles(values: dict[str, Any]) -> dict[str, int]:
-    """Score 1-5 per key: 1 + floor(5 * strictly-worse / n); higher values are better."""
-    ordered = sorted(values.values())
+def _quintiles(values: list[Any]) -> list[int]:
+    """Score 1-5 per value: 1 + floor(5 * strictly-worse / n); higher values are better."""
+    ordered = sorted(values)
     n = len(ordered)
-    return {k: 1 + (5 * bisect_left(ordered, v)) // n for k, v in values.items()}
+    return [1 + (5 * bisect_left(ordered, v)) // n for v in values]
+
+
+def _prepared(ws: Any, rows: list[tuple[str, DealRow]]) -> list[tuple[str, tuple[str, str], Any, str | None,
+                                                                       DealRow]]:
+    """(id, customer key, amount in the deal's currency, currency, row) of every deal that
+    belongs to a customer: what does not depend on the date, once for the dates of a command."""
+    memo = ws.memo.get("value_prepared")
+    if memo is not None and memo[0] is rows:
+        return memo[1]  # type: ignore[no-any-return]
+    out = []
+    for rid, row in rows:
+        company, contact = row[0], row[1]
+        if company is not None:
+            key = ("company", company)
+        elif contact is not None:
+            key = ("contact", contact)
+        else:
+            continue
+        currency = row[4]
+        out.append((rid, key, amount_of(row[3]), currency.upper() if currency else None, row))
+    ws.memo["value_prepared"] = (rows, out)
+    return out
 
 
 def customer_key(ws: Workspace, rec: Record) -> tuple[str, str] | None:
@@ -429,24 +507,25 @@ def compute(ws: Workspace, as_of: dt.date | dt.datetime | None = None, tiering: 
     names: dict[str, str] = {}
     won = cfg.won_stage.name
     at_ts, today_ord = at.timestamp(), today.toordinal()
-    for rid, row in rows if rows is not None else deal_rows(ws, cfg):
-        company, contact, value_raw, currency, created = row[0], row[1], row[3], row[4], row[6]
-        if company is not None:
-            key = ("company", company)
-        elif contact is not None:
-            key = ("contact", contact)
+    # 10,000 deals go through this loop twice for `report value`: lookups bound once
+    stage_named = {st.name: st for st in cfg.stages}.get
+    lost = {st.name for st in cfg.stages if st.lost}
+    target = rates.target
+    for rid, key, amount, currency, row in _prepared(ws, rows if rows is not None else deal_rows(ws, cfg)):
+        created, history = row[6], row[7]
+        stage: str | None
+        if history and history[-1][0] <= at_ts and history[-1][1] != won and (created is None or created <= at_ts):
+            stage, won_on = history[-1][1], None  # _stage_then's common case, without the call
         else:
-            continue
-        stage, won_on = _stage_then(row, at_ts, today_ord, cfg, won)
+            stage, won_on = _stage_then(row, at_ts, today_ord, cfg, won)
         if stage is None:
             continue
-        st = cfg.get(stage)
-        if st is not None and st.lost:
+        if stage in lost:
             continue
-        amount = amount_of(value_raw)
-        if amount is not None and currency and currency.upper() != rates.target:
+        st = stage_named(stage)
+        if amount is not None and currency and currency != target:
             try:
-                amount = rates.convert(amount, currency.upper(), f"deals/{rid}.yaml")
+                amount = rates.convert(amount, currency, f"deals/{rid}.yaml")
             except CrmkitError:
                 # no exchange rate: the deal adds no money (never kronor plus forints), and
                 # tiers, SLA policies on `company.tier` and every listing still work;
@@ -476,26 +555,73 @@ def compute(ws: Workspace, as_of: dt.date | dt.datetime | None = None, tiering: 
             cv.recency_days = max(0, (today - cv.last_purchase).days)
     if buyers:
         # fewer days since the last purchase is better: score the negated days
-        rec = _quintiles({cv.ref: -(cv.recency_days if cv.recency_days is not None else 10**9) for cv in buyers})
-        freq = _quintiles({cv.ref: cv.won_deals for cv in buyers})
-        mon = _quintiles({cv.ref: cv.lifetime_value for cv in buyers})
-        for cv in buyers:
-            cv.recency, cv.frequency, cv.monetary = rec[cv.ref], freq[cv.ref], mon[cv.ref]
+        rec = _quintiles([-(cv.recency_days if cv.recency_days is not None else 10**9) for cv in buyers])
+        freq = _quintiles([cv.won_deals for cv in buyers])
+        mon = _quintiles([cv.lifetime_value for cv in buyers])
+        for cv, r, f, m in zip(buyers, rec, freq, mon, strict=True):
+            cv.recency, cv.frequency, cv.monetary = r, f, m
     # Customers with the same figures get the same tier when the rules read figures only:
     # most customers share a handful of figures (never bought), so evaluate each once.
     paths = {p.split(".")[0] for _, cond, _ in tiering.tiers for p in cond.paths()}
     memo: dict[tuple[Any, ...], str] | None = {} if paths <= set(VALUE_FIELDS) else None
+    read = sorted(paths)
+    thresholds = _thresholds(tiering)
     for key, cv in out.items():
         if memo is not None:
-            figures = cv.fields()
-            k = tuple(figures[p] for p in sorted(paths))
-            if k not in memo:
-                memo[k] = tier_of(ws, tiering, cv, None)
-            cv.tier = memo[k]
+            # every value field is an attribute of CustomerValue: no fields() dict per customer
+            k = tuple([_bucket(getattr(cv, p), thresholds.get(p)) for p in read])
+            tier_ = memo.get(k)
+            if tier_ is None:
+                tier_ = memo[k] = tier_of(ws, tiering, cv, None)
+            cv.tier = tier_
         else:  # the rules read the record's own fields too
             rec_ = ws.index(key[0]).get(key[1])
             cv.tier = tier_of(ws, tiering, cv, rec_)
     return out
+
+
+_ORDER = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def _thresholds(tiering: Tiering) -> dict[str, tuple[list[Decimal], frozenset[Decimal]]]:
+    """Fields the tier rules compare with numbers only (`lifetime_value >= 1500000`), with
+    those numbers sorted. Such a comparison's outcome depends only on where a value lies
+    among the numbers, so customers whose figures lie alike share one evaluation: a
+    handful of evaluations instead of one per distinct lifetime value."""
+    from crmkit.conditions.syntax import BoolOp, Compare, Exists, Literal, Not
+    from crmkit.conditions.syntax import Path as PathNode
+    from crmkit.values import parse_decimal
+
+    numbers: dict[str, list[Decimal]] = {}
+    exact: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, BoolOp):
+            for item in node.items:
+                walk(item)
+        elif isinstance(node, Not):
+            walk(node.inner)
+        elif isinstance(node, Compare) and isinstance(node.left, PathNode) and node.op in _ORDER \
+                and isinstance(node.right, Literal) and isinstance(node.right.value, (int, Decimal)) \
+                and not isinstance(node.right.value, bool) and parse_decimal(node.right.value) is not None:
+            numbers.setdefault(node.left.name, []).append(parse_decimal(node.right.value))  # type: ignore[arg-type]
+        elif isinstance(node, Exists):
+            exact.add(node.path.name)
+        else:  # anything else: the value itself decides
+            for side in (getattr(node, "left", None), getattr(node, "right", None)):
+                if isinstance(side, PathNode):
+                    exact.add(side.name)
+
+    for _, cond, _ in tiering.tiers:
+        walk(cond.tree)
+    return {p: (sorted(ns), frozenset(ns)) for p, ns in numbers.items() if p not in exact}
+
+
+def _bucket(value: Any, numbers: tuple[list[Decimal], frozenset[Decimal]] | None) -> Any:
+    """The part of a figure a tier rule can see (see _thresholds); the figure itself otherwise."""
+    if numbers is None or value is None or isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return value
+    return ("<", bisect_left(numbers[0], value), value in numbers[1])
 
 
 def tier_of(ws: Workspace, tiering: Tiering, cv: CustomerValue, rec: Record | None) -> str:

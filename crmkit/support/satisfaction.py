@@ -38,7 +38,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmkit.errors import NotFound, UsageError
 from crmkit.store.records import Record
@@ -118,16 +119,16 @@ def rate(doc: Any, rating: int, *, by: str, at: dt.datetime, comment: str | None
 # --------------------------------------------------------------------------- signals and sentiment
 
 
-@dataclass(frozen=True)
-class Signal:
+# Named tuples, not frozen dataclasses: a report over 10,000 tickets builds thousands of
+# these, and a frozen dataclass costs several times as much to construct.
+class Signal(NamedTuple):
     at: dt.datetime
     signal: str  # a key of TRANSITIONS
     reason: str
     source: str  # kind/id of the record it comes from
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     at: dt.datetime
     from_state: str
     to_state: str
@@ -166,7 +167,7 @@ TicketRow = tuple[str | None, str | None, str | None, str | None, str,
                   tuple[dt.datetime, ...]]
 
 
-def ticket_row(data: Any, tz: Any) -> TicketRow:
+def ticket_row(data: Any, tz: Any) -> TicketRow | tuple[()]:
     def aware(value: Any) -> dt.datetime | None:
         if isinstance(value, dt.datetime):
             return value if value.tzinfo else value.replace(tzinfo=tz)
@@ -204,19 +205,23 @@ def ticket_row(data: Any, tz: Any) -> TicketRow:
             rated.append((at, int(e["rating"]), comment))
         elif kind == "surveyed":
             surveyed.append(at)
+    if not signals and not rated and not surveyed:
+        return ()  # most tickets: nothing for satisfaction (an empty tuple pickles to one byte)
     return (text("contact"), text("company"), text("owner"), text("line"), subject, tuple(signals),
             tuple(rated), tuple(surveyed))
 
 
 def ticket_rows(ws: Workspace) -> list[tuple[str, TicketRow]]:
-    """(id, TicketRow) of every ticket; from the derived cache when it is warm."""
+    """(id, TicketRow) of every ticket with a signal, a rating or a survey; from the derived
+    cache when it is warm."""
     memo = ws.memo.get("ticket_rows")
     if memo is not None:
         return memo  # type: ignore[no-any-return]
-    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-1|"
+    rows = ws.derived("ticket", "satisfaction", lambda _rid, d: ticket_row(d, ws.tz), key="satisfaction-2|"
                       + str(ws.tz))
     if rows is None:
         rows = [(t.id, ticket_row(t.data, ws.tz)) for t in ws.records("ticket")]
+    rows = [(tid, row) for tid, row in rows if row]
     ws.memo["ticket_rows"] = rows
     return rows
 
@@ -234,21 +239,22 @@ def signals_by_contact(ws: Workspace) -> dict[str, list[Signal]]:
 
     at: dt.datetime | None
     for tid, row in ticket_rows(ws):
-        contact = row[0]
-        if contact is None:
+        contact, found = row[0], row[5]
+        if contact is None or not found:  # ticket_row's contact is a non-empty text or None
             continue
         src = f"ticket/{tid}"
-        for at, signal, reason in row[5]:
-            add(contact, Signal(at, signal, reason, src))
+        mine = out.setdefault(contact, [])
+        for at, signal, reason in found:
+            mine.append(Signal(at, signal, reason, src))
     from crmkit.sales.pipeline import PipelineConfig
     from crmkit.sales.value import deal_rows
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
     for rid, drow in deal_rows(ws, cfg):
-        stage, closed, created, history, people, title, tags = drow[2], drow[5], drow[6], drow[7], drow[8], drow[9], drow[10]
-        if stage != won or not people:
+        if drow[2] != won or not drow[8]:  # most deals: not won, or no contact listed
             continue
+        closed, created, history, people, title, tags = drow[5], drow[6], drow[7], drow[8], drow[9], drow[10]
         at = None
         for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.value.DealRow)
             if h_stage == won:
@@ -263,8 +269,10 @@ def signals_by_contact(ws: Workspace) -> dict[str, list[Signal]]:
         for c in people:
             add(c, Signal(at, signal, f"{'renewed' if signal == 'renewal' else 'won deal'}: {title or rid}",
                           f"deal/{rid}"))
+    by_time = itemgetter(0)  # Signal.at
     for sigs in out.values():
-        sigs.sort(key=lambda s: s.at)
+        if len(sigs) > 1:
+            sigs.sort(key=by_time)
     ws.memo["signals"] = out
     return out
 
@@ -294,6 +302,11 @@ def state_at(changes: list[Change], at: dt.datetime | None = None) -> str:
 
 def contact_journey(ws: Workspace, contact_id: str, until: dt.datetime | None = None) -> list[Change]:
     return journey(signals_by_contact(ws).get(contact_id, []), until or ws.now())
+
+
+def sentiment_choices(ws: Workspace) -> list[str]:
+    """The sentiment states (conditions/choices.py refuses others: `sentiment == happy`)."""
+    return list(STATES)
 
 
 def sentiment_value(ws: Workspace, contact: Record) -> str:
@@ -331,8 +344,9 @@ def log_changes(doc: Any, changes: list[Change]) -> None:
 def sync_sentiment(ws: Workspace, tx: Transaction, contacts: Iterable[Record]) -> list[tuple[str, Change]]:
     """Log every unlogged change on the given contacts inside `tx`; returns (contact id, change)."""
     written: list[tuple[str, Change]] = []
-    for contact in contacts:
-        changes = unlogged(ws, contact)
+    # all planned before the first write: a write clears the workspace's memo, signals included
+    pending = [(contact, unlogged(ws, contact)) for contact in contacts]
+    for contact, changes in pending:
         if changes:
             tx.update("contact", contact.id, lambda doc, ch=changes: log_changes(doc, ch))
             written += [(contact.id, c) for c in changes]
@@ -343,6 +357,44 @@ def plan_sync(ws: Workspace, contacts: Iterable[Record] | None = None) -> list[t
     """What `crmkit contact sentiment` would log (for --dry-run)."""
     chosen = list(contacts) if contacts is not None else ws.records("contact")
     return [(c.id, ch) for c in chosen for ch in unlogged(ws, c)]
+
+
+def change_note(ws: Workspace, contact_id: str, change: Change) -> str:
+    """One line of a commit message: whose sentiment moved, when, and why."""
+    return (f"contact/{contact_id}: {change.at.astimezone(ws.tz):%Y-%m-%d %H:%M} {change.from_state} -> "
+            f"{change.to_state} ({change.reason})")
+
+
+def log_journeys(ws: Workspace, command: str, contacts: Iterable[Record] | None = None,
+                 summary: str | None = None) -> list[tuple[str, Change]]:
+    """`crmkit contact sentiment` (and `init --sample`): every unlogged change of the contacts
+    (default: all) in one commit, one note per change; nothing at all when none is left."""
+    chosen = list(contacts) if contacts is not None else ws.records("contact")
+    changes = plan_sync(ws, chosen)
+    if changes:
+        with ws.transaction(summary or f"sentiment of {len({c for c, _ in changes})} contact(s)", command) as tx:
+            sync_sentiment(ws, tx, chosen)
+            for cid, ch in changes:
+                tx.note(change_note(ws, cid, ch))
+    return changes
+
+
+def log_for_tickets(ws: Workspace, tx: Transaction, ticket_ids: Iterable[str]) -> list[tuple[str, Change]]:
+    """Inside a command's transaction (`tick`): log the sentiment changes of the contacts of the
+    tickets it wrote, with a note each. Reads the tickets as written, so a breach the command
+    just recorded is a signal already; a contact whose state did not move gets nothing."""
+    tickets = ws.index("ticket")
+    people = ws.index("contact")
+    chosen: dict[str, Record] = {}
+    for tid in ticket_ids:
+        ticket = tickets.get(tid)
+        cid = ticket.get("contact") if ticket is not None else None
+        if isinstance(cid, str) and cid in people and cid not in chosen:
+            chosen[cid] = people[cid]
+    written = sync_sentiment(ws, tx, chosen.values())
+    for cid, ch in written:
+        tx.note(change_note(ws, cid, ch))
+    return written
 
 
 def rate_ticket(ws: Workspace, ref: str, rating_text: str, comment: str | None, by: str, command: str,

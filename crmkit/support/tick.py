@@ -163,6 +163,10 @@ def run_tick(ws: Workspace, command: str) -> TickPlan:
                 tx.message += (f", {len(plan.followups) + len(plan.repeats)} follow-ups, "
                                f"{len(plan.digests)} digests")
             _apply(ws, tx, plan)
+            # a breach is a sentiment signal: the moves it causes go in the same commit, once
+            from crmkit.support.satisfaction import log_for_tickets
+
+            log_for_tickets(ws, tx, [b.ticket.id for b in plan.breaches] + [f.ticket.id for f in plan.firings])
     return plan
 
 

@@ -12,7 +12,7 @@ import pytest
 from crmkit.conditions.views import view
 from crmkit.sales import value
 from crmkit.store.workspace import Workspace
-from tests.conftest import git
+from tests.conftest import MINIMAL_CONFIG, git
 
 NOW = "2026-11-30T12:00:00+01:00"
 
@@ -210,3 +210,110 @@ def test_without_rules_everyone_is_standard(make_ws) -> None:
     root = make_ws(files)
     v = value.compute(_ws(root))
     assert {cv.tier for cv in v.values()} == {"standard"}
+
+
+@pytest.mark.parametrize("rules", [
+    VALUE_RULES,
+    # exactly on a threshold, strict and loose, a negation, an exact-value field (rfm) and exists()
+    "tiers:\n  platinum: lifetime_value > 204000 and not (won_deals == 2)\n"
+    "  gold: lifetime_value >= 204000 or rfm_score >= 12\n  silver: rfm in ['111', '545'] or recency_days < 30\n"
+    "  bronze: exists(last_purchase) and lifetime_value != 30000\ndefault: standard\n",
+])
+def test_tiers_grouped_by_thresholds_equal_one_evaluation_each(make_ws, rules: str) -> None:
+    """compute evaluates the tier rules once per group of customers whose figures lie alike
+    among the rules' numbers: every customer's tier is what its own evaluation says."""
+    root = make_ws(dict(FILES, **{"rules/value.yaml": rules}))
+    ws = _ws(root)
+    tiering = value.load_tiering(ws)
+    figures = value.compute(ws)
+    assert len(figures) == 6
+    for cv in figures.values():
+        assert cv.tier == value.tier_of(ws, tiering, cv, None), cv.ref
+    if rules != VALUE_RULES:
+        # beta's 204000.00 is exactly on the threshold: gold (>=), not platinum (>)
+        assert figures[("company", "beta")].tier == "gold"
+        assert figures[("company", "gamma")].tier != "bronze"  # 30000 exactly: != is false
+
+
+@pytest.mark.parametrize("args, message", [
+    (["company", "list", "--where", "tier == platnum"], "--where: unknown tier 'platnum' (did you mean 'platinum'?)"),
+    (["contact", "list", "--where", "tier in [gold, silvr]"], "--where: unknown tier 'silvr' (did you mean 'silver'?)"),
+    (["deal", "list", "--where", "company.tier != golden"], "--where: unknown tier 'golden' (did you mean 'gold'?)"),
+    (["contact", "list", "--where", "sentiment == happy"],
+     "--where: unknown sentiment 'happy'; sentiment is one of upset, neutral, satisfied, loyal"),
+    (["contact", "list", "--where", "not (sentiment == loyl)"], "--where: unknown sentiment 'loyl' (did you mean 'loyal'?)"),
+    (["report", "value", "--where", "tier == platnum"], "--where: unknown tier 'platnum' (did you mean 'platinum'?)"),
+])
+def test_an_unknown_tier_or_sentiment_in_where_is_a_usage_error(ws_root: Path, run, args, message) -> None:
+    r = run(["--now", NOW, *args], ws_root)
+    assert r.exit_code == 2, r.stderr
+    assert r.stdout == "" and r.stderr.strip() == f"crmkit: error: {message}"
+
+
+def test_known_tiers_and_sentiments_and_stored_fields_pass(make_ws, run) -> None:
+    root = make_ws(dict(FILES, **{"companies/eta.yaml": "name: Eta AB\ntier: A\n"}))
+    for where in ("tier in [platinum, gold]", "sentiment != upset", "tier == standard"):
+        r = run(["--now", NOW, "contact", "list", "--where", where], root)
+        assert r.exit_code == 0, (where, r.stderr)
+    # a company that keeps a `tier:` of its own: its value decides, whatever it is
+    r = run(["--now", NOW, "company", "list", "--where", "tier == A", "--format", "json"], root)
+    assert r.exit_code == 0, r.stderr
+    assert [c["id"] for c in json.loads(r.stdout)] == ["eta"]
+
+
+def test_check_reports_unknown_tiers_and_sentiments_in_segments_rules_and_policies(make_ws, run) -> None:
+    triage = ("- id: vip\n  when: company.tier == platinum\n  assign: daniel\n"
+              "- id: upset\n  when: contact.sentiment == upste and priority == high\n  assign: daniel\n")
+    config = MINIMAL_CONFIG + ("sla:\n  policies:\n    - id: vip\n      when: company.tier in [platinum, goold]\n"
+                               "      calendar: 24/7\n      targets:\n        normal: {first_response: 1h}\n")
+    root = make_ws(dict(FILES, **{
+        "rules/triage.yaml": triage,
+        "segments/big.yaml": "kind: company\nwhere: tier == platnum\n",
+        "segments/fans.yaml": "kind: contact\ndescription: fans\nwhere: sentiment in [loyal, satisfed]\n",
+        "crmkit.yaml": config,
+    }))
+    r = run(["check"], root)
+    assert r.exit_code == 1
+    out = r.stdout + r.stderr
+    assert ("rules/triage.yaml:5: value-tier: when: unknown sentiment 'upste' (did you mean 'upset'?)"
+            in out)
+    assert "segments/big.yaml:2: segment: where: unknown tier 'platnum' (did you mean 'platinum'?)" in out
+    assert "segments/fans.yaml:3: segment: where: unknown sentiment 'satisfed' (did you mean 'satisfied'?)" in out
+    assert "crmkit.yaml:" in out and "sla.policies[0] (vip): unknown tier 'goold' (did you mean 'gold'?)" in out
+    line = next(x for x in out.splitlines() if "goold" in x)
+    assert line.startswith(f"crmkit.yaml:{config.splitlines().index('      when: company.tier in [platinum, goold]') + 1}:")
+    assert "vip" not in [x for x in out.splitlines() if "rules/triage.yaml:2" in x]
+    # using the segment stops with the same line, nothing written
+    before = git(root, "status", "--porcelain")
+    r = run(["--now", NOW, "segment", "show", "big"], root)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.strip() == "crmkit: error: segments/big.yaml:2: where: unknown tier 'platnum' (did you mean 'platinum'?)"
+    assert git(root, "status", "--porcelain") == before
+
+
+def test_every_choice_set_resolves(ws_root: Path) -> None:
+    from crmkit.conditions.choices import CHOICES
+    from crmkit.targets import resolve
+
+    ws = _ws(ws_root)
+    assert resolve(CHOICES["tier"])(ws) == ["platinum", "gold", "silver", "standard"]
+    assert resolve(CHOICES["sentiment"])(ws) == ["upset", "neutral", "satisfied", "loyal"]
+
+
+def test_parsed_tiers_are_cached_until_the_file_changes(ws_root: Path) -> None:
+    import os
+
+    path = ws_root / "rules/value.yaml"
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # old: not racy
+    first, problems = value.read_tiering(_ws(ws_root))
+    assert problems == [] and first.names == ["platinum", "gold", "silver", "standard"]
+    assert (ws_root / ".crmkit/cache/rules.value.pickle").is_file()
+    assert value.read_tiering(_ws(ws_root))[0].names == first.names  # from the cache
+    path.write_text("tiers:\n  vip: won_deals >= 1\ndefault: basic\n", encoding="utf-8")
+    os.utime(path, ns=(1_700_000_100_000_000_000, 1_700_000_100_000_000_000))
+    assert value.read_tiering(_ws(ws_root))[0].names == ["vip", "basic"]
+    # a broken file is never served from the cache
+    path.write_text("tiers:\n  vip: won_dels >= 1\n", encoding="utf-8")
+    os.utime(path, ns=(1_700_000_200_000_000_000, 1_700_000_200_000_000_000))
+    tiering, problems = value.read_tiering(_ws(ws_root))
+    assert [p.line for p in problems] == [2] and "won_dels" in problems[0].message

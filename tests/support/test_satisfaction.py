@@ -301,3 +301,41 @@ def test_survey_dry_run_writes_nothing(make_ws, run) -> None:
     r = run(["--now", NOW, "ticket", "survey", "--dry-run"], root)
     assert r.exit_code == 0 and "would survey ticket/tk-20261110-aaaaa -> eva@example.se" in r.stdout
     assert not (root / "outbox").exists() and git(root, "status", "--porcelain") == ""
+
+
+# -- tick logs the moves its breaches cause ---------------------------------------------------------
+
+
+def test_tick_logs_the_sentiment_a_breach_moves_once(sample_ws: Path, run) -> None:
+    """Ulf (Södergran, satisfied since the CRM win) waits too long for a first answer: the tick
+    that records the breach logs his move to neutral, with its reason, in the same commit."""
+    r = run(["--now", "2026-11-23T09:00:00+01:00", "ticket", "add", "Login fails", "contact=ulf-sodergran",
+             "company=sodergran-revision-ab", "priority=normal", "line=first", "owner=nora"], sample_ws)
+    assert r.exit_code == 0, r.stderr
+    tid = r.stdout.strip().split("/")[1]
+    assert sat.sentiment_value(Workspace(sample_ws, now="2026-11-23T09:00:00+01:00"),
+                               Workspace(sample_ws).get("ulf-sodergran", "contact")) == "satisfied"
+    later = "2026-11-25T09:00:00+01:00"
+    r = run(["--now", later, "tick"], sample_ws)
+    assert r.exit_code == 0, r.stderr
+    ulf = yamlio.load_fast(sample_ws / "contacts/ulf-sodergran.yaml")
+    mine = [e for e in ulf["events"] if e["type"] == "sentiment" and e["source"] == f"ticket/{tid}"]
+    assert [(e["from"], e["to"], e["signal"], e["reason"]) for e in mine] == [
+        ("satisfied", "neutral", "breach", "SLA first_response breached on Login fails")]
+    breach = [e for e in yamlio.load_fast(sample_ws / f"tickets/{tid}.yaml")["events"]
+              if e["type"] == "breached" and e["target"] == "first_response"]
+    assert mine[0]["at"] == breach[0]["at"]  # when it was breached, not when the tick noticed
+    # one commit: the breach and the move, the move in its notes
+    assert git(sample_ws, "status", "--porcelain") == ""
+    log = git(sample_ws, "log", "-1", "--format=%B")
+    assert log.startswith("crmkit: tick:") and "contact/ulf-sodergran:" in log and "satisfied -> neutral" in log
+    assert "contacts/ulf-sodergran.yaml" in git(sample_ws, "show", "--name-only", "--format=", "HEAD")
+    # once: a second tick at the same time writes nothing, and the sync has nothing left for him
+    head = git(sample_ws, "rev-parse", "HEAD")
+    before = (sample_ws / "contacts/ulf-sodergran.yaml").read_text()
+    r = run(["--now", later, "tick"], sample_ws)
+    assert r.exit_code == 0, r.stderr
+    assert git(sample_ws, "rev-parse", "HEAD") == head
+    assert (sample_ws / "contacts/ulf-sodergran.yaml").read_text() == before
+    r = run(["--now", later, "contact", "sentiment", "ulf-sodergran", "--dry-run"], sample_ws)
+    assert r.stdout.strip() == "every sentiment change is already logged"

@@ -89,17 +89,32 @@ def test_sla_policy_and_escalation_by_tier(sample_ws: Path, run) -> None:
     assert load(sample_ws, tid)["priority"] == "high"  # raised by its tier
 
 
-def test_the_sample_tells_the_satisfaction_story(sample_ws: Path, run) -> None:
-    """Grace was upset after a breached first response, rated the fix 5 and became satisfied."""
-    r = run(["--now", NOW, "show", "grace-mitchell"], sample_ws)
+def test_the_sample_tells_the_satisfaction_story(tmp_path: Path, run) -> None:
+    """Grace was upset after a breached first response, rated the fix 5 and became satisfied:
+    straight after `init --sample`, in show, history and both reports."""
+    root = tmp_path / "fresh"
+    r = run(["init", str(root), "--sample", "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["sentiment_changes"] == 13
+    r = run(["--now", NOW, "show", "grace-mitchell"], root)
     assert r.exit_code == 0, r.stderr
     assert "sentiment: satisfied" in r.stdout
     assert "reason: SLA first_response breached on Dashboard export times out" in r.stdout
     assert "to: upset" in r.stdout and "rated 5 for Dashboard export times out" in r.stdout
-    # the log in the file is exactly what the signals say: nothing left to log for her
-    r = run(["--now", NOW, "contact", "sentiment", "grace-mitchell"], sample_ws)
+    # history: the commit that logged her journey, on top of the init commit
+    r = run(["history", "grace-mitchell"], root)
+    assert r.exit_code == 0, r.stderr
+    newest = r.stdout.split("\n\n")[0]
+    assert "crmkit: log the sample's sentiment journeys" in newest
+    assert ("contact/grace-mitchell: 2026-11-18 09:15 neutral -> upset (SLA first_response breached on "
+            "Dashboard export times out)") in r.stdout
+    assert "contact/grace-mitchell: 2026-11-19 08:40 upset -> satisfied (rated 5 for" in r.stdout
+    assert "+    to: upset" in r.stdout and "crmkit: init workspace from the sample" in r.stdout
+    assert git(root, "status", "--porcelain") == ""
+    # the log is exactly what the signals say: nothing left to log, for her or anyone
+    r = run(["--now", NOW, "contact", "sentiment"], root)
     assert r.stdout.strip() == "every sentiment change is already logged"
-    r = run(["--now", NOW, "report", "satisfaction", "--period", "2026-11", "--json"], sample_ws)
+    r = run(["--now", NOW, "report", "satisfaction", "--period", "2026-11", "--json"], root)
     data = json.loads(r.stdout)
     assert data["csat"] == {"ratings": 1, "satisfied": 1, "csat": "100.0"}
     assert data["by_agent"] == [{"agent": "nora", "ratings": 1, "satisfied": 1, "csat": "100.0", "average": "5.0"}]
@@ -107,12 +122,11 @@ def test_the_sample_tells_the_satisfaction_story(sample_ws: Path, run) -> None:
     grace = [(c["from"], c["to"]) for c in data["journey"]["changes"] if c["contact"] == "grace-mitchell"]
     assert grace == [("neutral", "upset"), ("upset", "satisfied")]
     assert data["journey"]["matrix"]["neutral"]["satisfied"] >= 1
-    # and in history, once the journey is logged by a command
-    run(["--now", NOW, "ticket", "rate", "tk-20261117-m4hx7", "4", "-m", "Still fine a week later"], sample_ws)
-    r = run(["history", "grace-mitchell"], sample_ws)
-    assert r.exit_code == 0 and "rate ticket/tk-20261117-m4hx7 4" not in r.stdout  # no change: not her file
-    r = run(["history", "tk-20261117-m4hx7"], sample_ws)
-    assert "rate ticket/tk-20261117-m4hx7 4" in r.stdout
+    assert data["by_tier"] == [{"tier": "standard", "ratings": 1, "satisfied": 1, "csat": "100.0", "average": "5.0"}]
+    # a later rating is its ticket's commit; her state does not move, so her file is not in it
+    run(["--now", NOW, "ticket", "rate", "tk-20261117-m4hx7", "4", "-m", "Still fine a week later"], root)
+    assert "rate ticket/tk-20261117-m4hx7 4" not in run(["history", "grace-mitchell"], root).stdout
+    assert "rate ticket/tk-20261117-m4hx7 4" in run(["history", "tk-20261117-m4hx7"], root).stdout
 
 
 def test_the_sample_tells_the_value_story(sample_ws: Path, run) -> None:
