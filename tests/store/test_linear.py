@@ -104,8 +104,13 @@ def test_reads_and_parses_grow_linearly(tmp_path: Path, work: Any) -> None:
     large, touched_large = work(generated(tmp_path, 2 * n))
     # the work itself grows with N: the counts below are not vacuous
     assert touched_small >= n // 4 and touched_large > touched_small
+    # The generated workspace holds N tickets and N leads. tick reads both kinds once (the
+    # SLA clocks; the cadences of rules/cadence.yaml over leads) and visits the tickets once
+    # more for the sentiment signals (their per-file cache is checked by stat); route reads
+    # leads, and tickets for triage. So each file once or twice: 3N + a constant. Re-reading
+    # a folder per record written, the fault this guards against, is N x N (592 visits at 40).
     for what in ("read", "parse", "visit"):
-        assert small[what] <= n + CONSTANT, (what, small)
-        assert large[what] <= 2 * n + CONSTANT, (what, large)
-        # doubling the records adds at most N more of each, plus a little noise
-        assert large[what] - small[what] <= n + 10, (what, small, large)
+        assert small[what] <= 3 * n + CONSTANT, (what, small)
+        assert large[what] <= 6 * n + CONSTANT, (what, large)
+        # doubling the records adds at most 3 per added ticket-and-lead pair, plus a little noise
+        assert large[what] - small[what] <= 3 * n + 10, (what, small, large)
