@@ -141,8 +141,20 @@ class Conversion:
 
 
 #: Fields of a lead that its deal takes over on conversion (besides company, contacts,
-#: owner, value and `lead`).
-DEAL_CARRIES = ("source",)
+#: owner, value and `lead`): what the deal is about. Custom fields (none of the lead's
+#: schema) go along too; the lead's own bookkeeping (status, routing, score, partner,
+#: bounces) stays, and the person's and company's details go to the contact and company.
+DEAL_CARRIES = ("source", "users", "interest", "tags")
+
+
+def _carried(data: Any) -> list[tuple[str, Any]]:
+    from crmkit.store.schema import COMMON, FIELDS
+
+    known = set(FIELDS["lead"]) | set(FIELDS["deal"]) | set(COMMON) | {"updated", "updated_at", "events", "score"}
+    pairs = [(key, data[key]) for key in DEAL_CARRIES if data.get(key) is not None]
+    pairs += [(str(key), value) for key, value in data.items()
+              if key not in known and value is not None and not str(key).startswith("_")]
+    return pairs
 
 
 def convert(ws: Workspace, ref: str, command: str, *, owner: str | None = None, title: str | None = None,
@@ -211,13 +223,9 @@ def convert(ws: Workspace, ref: str, command: str, *, owner: str | None = None, 
             pairs.append(("owner", owner))
         if value is not None:
             pairs.append(("value", value))
-        # A deal carries what a deal is about, nothing of the lead's own bookkeeping:
-        # its company, contact, owner, value, the lead it came from (`lead:`), and the
-        # source (reports group won deals by source). users, tags, interest, industry,
-        # routing and score stay on the lead, which `lead:` leads back to.
-        for key in DEAL_CARRIES:
-            if data.get(key) is not None:
-                pairs.append((key, data[key]))
+        # A deal carries what it is about (DEAL_CARRIES and custom fields), not the lead's
+        # own bookkeeping, which `lead:` leads back to.
+        pairs += _carried(data)
         pairs.append(("lead", rec.id))
         ddata = new_record(ws, "deal", deal_title, pairs)
         deal_id = new_id("deal", ddata, ws.taken_ids("deal"), now)

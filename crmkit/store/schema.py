@@ -78,6 +78,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         "title": "text", "company": ("ref", "company"), "contacts": ("list", ("ref", "contact")),
         "stage": "text", "value": "amount", "currency": "text", "probability": "number",
         "expected_close": "date", "closed": "date", "lost_reason": "text", "source": "text",
+        "users": "int", "interest": "text",     # from its lead (crmkit.sales.leads.DEAL_CARRIES)
         "products": ("list", "text"),
         "stage_history": ("list", ("object", {"stage": "text", "at": "when", "by": "text"})),
         "offer": ("object", {}),
