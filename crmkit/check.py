@@ -17,13 +17,18 @@ from crmkit.marketing.mail import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
 from crmkit.people.network import check_network
+from crmkit.people.social import WARNING_CODES as SOCIAL_WARNINGS
 from crmkit.people.social import check_social
 from crmkit.sales.offers import check_offers
 from crmkit.sales.partners import check_partners
+from crmkit.sales.pipeline import WARNING_CODES as RATE_WARNINGS
+from crmkit.sales.pipeline import check_rates
+from crmkit.sales.rules import WARNING_CODES as RULE_WARNINGS
 from crmkit.sales.rules import check_rules as check_sales_rules
 from crmkit.sales.value import check_value_rules
 from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
+from crmkit.store.validate import WARNING_CODES as STORE_WARNINGS
 from crmkit.store.validate import check_records
 from crmkit.store.workspace import Workspace
 from crmkit.support.cadence_rules import check_cadences
@@ -34,6 +39,9 @@ from crmkit.support.sla import check_config as check_sla_config
 
 Checker = Callable[[Workspace], list[Problem]]
 
+#: The codes that are warnings, not problems: `check` fails on them only with --strict.
+WARNING_CODES: frozenset[str] = frozenset(STORE_WARNINGS | RULE_WARNINGS | RATE_WARNINGS | SOCIAL_WARNINGS)
+
 #: Every domain's checker, in the order their problems were reported before sorting.
 CHECKERS: list[Checker] = [
     symlinks,
@@ -41,6 +49,7 @@ CHECKERS: list[Checker] = [
     check_segments,
     check_sla_config,
     check_escalation_rules,
+    check_rates,
     check_offers,
     check_templates,
     check_value_rules,

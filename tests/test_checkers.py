@@ -11,7 +11,7 @@ from crmkit.store.workspace import Workspace
 
 
 def test_every_checker_is_a_function_of_the_workspace() -> None:
-    assert len(check.CHECKERS) == len(set(check.CHECKERS)) == 18
+    assert len(check.CHECKERS) == len(set(check.CHECKERS)) == 19
     for fn in check.CHECKERS:
         assert inspect.isfunction(fn) and list(inspect.signature(fn).parameters) == ["ws"]
 

@@ -14,7 +14,6 @@ from crmkit.errors import CrmkitError
 from crmkit.store import yamlio
 from crmkit.store.records import KINDS
 from crmkit.store.schema import json_schema
-from crmkit.store.validate import WARNING_CODES as STORE_WARNINGS
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -59,11 +58,10 @@ def check(app: App, staged: bool, strict: bool) -> None:
 
 
 def _report(app: App, ws: Workspace, found: list[Any], strict: bool) -> None:
-    from crmkit.people.social import WARNING_CODES as SOCIAL_WARNINGS
-    from crmkit.sales.rules import WARNING_CODES
+    from crmkit.check import WARNING_CODES
 
     # warnings (rules without a fallback, unknown keys in crmkit.yaml) fail only with --strict
-    problems = [p for p in found if strict or p.code not in WARNING_CODES | STORE_WARNINGS | SOCIAL_WARNINGS]
+    problems = [p for p in found if strict or p.code not in WARNING_CODES]
     warnings = [p for p in found if p not in problems]
     echo_problems(app, problems)
     for w in warnings:

@@ -22,11 +22,14 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from crmkit.errors import CrmkitError
+from crmkit.errors import CrmkitError, Problem
 from crmkit.values import parse_decimal
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 CATEGORIES = ("pipeline", "best_case", "commit", "closed")
 HUNDRED = Decimal(100)
@@ -201,3 +204,29 @@ class PipelineConfig:
 
     def rates_to(self, target: str | None = None) -> Rates:
         return Rates(self.currency, self.rates, target)
+
+
+#: check's codes that are warnings (an error only with --strict).
+WARNING_CODES = frozenset({"deal-rate"})
+
+
+def check_rates(ws: Workspace) -> list[Problem]:
+    """`crmkit check`: deals with a value in a currency crmkit.yaml has no exchange rate for.
+    The money reports leave them out (exit 4), so say it before a report does."""
+    from crmkit.store import yamlio
+
+    try:
+        cfg = PipelineConfig.from_config(ws.config, ws.tz)
+        rates = cfg.rates_to()
+    except CrmkitError:
+        return []  # a broken pipeline setting is reported by the config check
+    problems: list[Problem] = []
+    for rec in ws.records("deal"):
+        cur = rec.get("currency")
+        if not isinstance(cur, str) or cur.upper() in rates.rates or parse_amount(rec.get("value")) is None:
+            continue
+        code = cur.upper()
+        problems.append(Problem(ws.rel(rec.path), yamlio.key_lines(rec.path).get("currency"), "deal-rate",
+                                f"no exchange rate for {code}: reports leave this deal out; add "
+                                f"`{code}: <how many {rates.base} one {code} is worth>` under pipeline.rates"))
+    return problems
