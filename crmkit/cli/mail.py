@@ -52,6 +52,7 @@ def render_cmd(app: App, template: str, to: tuple[str, ...], segment: str | None
         seg = get_segment(ws, segment)
         if seg.kind not in ("contact", "lead"):
             raise UsageError(f"segment {segment!r} holds {seg.kind} records; mail goes to contacts or leads")
+        tpl.for_segment(segment, ws.rel(tpl.path))
         records = [v.record for v in members(ws, seg)]
     else:
         records = [ws.get(ref) for ref in to]

@@ -50,6 +50,16 @@ class MailTemplate:
     text: str
     html: str | None
     front_line: int  # line where the body starts, for messages
+    declared: bool = True  # the front matter says its kind (else: transactional by default)
+
+    def for_segment(self, segment: str, rel: str) -> None:
+        """Mail to a whole segment is a mail merge: the template must say whether it is
+        marketing (consent and opt-out respected) or transactional. Left to the default, a
+        greeting to a segment would reach people who opted out."""
+        if not self.declared:
+            raise TemplateError(f"mail to segment {segment!r}: say what this mail is in the front matter, "
+                                "`kind: marketing` (only to those who consented and did not opt out) or "
+                                "`kind: transactional`", path=rel, line=1)
 
 
 def load_template(ws: Workspace, name: str, lang: str | None = None) -> MailTemplate:
@@ -96,7 +106,7 @@ def load_template(ws: Workspace, name: str, lang: str | None = None) -> MailTemp
                 line = body_line if label == "text" else body_line + text.count("\n") + 1
                 raise TemplateError(f"a marketing template needs the unsubscribe line {{{{ unsubscribe }}}} "
                                     f"in its {label} body", path=rel, line=line)
-    return MailTemplate(name, path, str(front["subject"]), kind, text, html, body_line)
+    return MailTemplate(name, path, str(front["subject"]), kind, text, html, body_line, "kind" in front)
 
 
 # -- recipients ---------------------------------------------------------------------------

@@ -174,3 +174,17 @@ def test_non_ascii_subjects_arrive_with_their_spaces(run, sample_ws, smtp) -> No
     log = git(ws, "log", "--format=%s")
     for _addr, subject in want.items():
         assert subject in log
+
+
+def test_mail_to_a_segment_needs_the_template_to_say_its_kind(run, make_ws) -> None:
+    """A greeting without `kind:` went to a segment as transactional mail, opted-out people included."""
+    ws = make_ws({"contacts/anna.yaml": "name: Anna\nemail: anna@example.se\nopted_out: true\n",
+                  "segments/everyone.yaml": "kind: contact\nwhere: exists(email)\n",
+                  "templates/mail/god-jul.md.j2": "---\nsubject: God jul, {{ contact.name }}\n---\nGod jul!\n"})
+    r = run(["mail", "render", "god-jul", "--segment", "everyone"], ws)
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and "templates/mail/god-jul.md.j2:1:" in r.stderr
+    assert "kind: marketing" in r.stderr and "Traceback" not in r.stderr
+    assert not list((ws / "outbox").glob("*.eml")) if (ws / "outbox").exists() else True
+    # to one person by id, the default (transactional) still holds
+    assert run(["mail", "render", "god-jul", "--to", "anna"], ws).exit_code == 0
