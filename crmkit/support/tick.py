@@ -92,6 +92,16 @@ def _fired_at(ticket: Record, state: Any, again: dt.datetime | None, now: dt.dat
     return min(max(found), now) if found else now
 
 
+def _latest_on_schedule(cal: Any, at: dt.datetime, every: dt.timedelta, now: dt.datetime) -> dt.datetime:
+    """A repeating rule's firing, stamped at the last point of its schedule (at, at + every,
+    ...) that is not after now: a tick that comes late fires once, not once per missed
+    interval, and the next tick at the same moment finds the interval not yet over."""
+    if every <= dt.timedelta(0):
+        return at
+    steps = cal.between(at, now) // every
+    return cal.add(at, every * steps) if steps > 0 else at
+
+
 def plan_tick(ws: Workspace) -> TickPlan:
     """What `tick` would do now: SLA breaches to record and escalation rules to fire."""
     from crmkit.conditions.views import view
@@ -118,17 +128,21 @@ def plan_tick(ws: Workspace) -> TickPlan:
                 continue
             last = _last_firing(ticket, rule.id)
             again = None
-            if last is not None:
-                if rule.repeat is None:
-                    continue
+            cal, every = None, None
+            if rule.repeat is not None:
                 policy = policy_for(ws, ticket) if ws.config.get("sla") else None
                 cal = calendars(ws)[policy.calendar if policy else "24/7"]
                 every = parse_duration(rule.repeat, cal.day)
+            if last is not None:
+                if cal is None or every is None:
+                    continue
                 if cal.between(last, now) < every:
                     continue
                 again = cal.add(last, every)
-            result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1]),
-                                         _fired_at(ticket, state, again, now, breached)))
+            at = _fired_at(ticket, state, again, now, breached)
+            if cal is not None and every is not None:
+                at = _latest_on_schedule(cal, at, every, now)
+            result.firings.append(Firing(ticket, rule, "; ".join(rule.when.explain(mapping, ws.resolve)[:-1]), at))
     _plan_rhythm(ws, result)
     return result
 

@@ -144,6 +144,14 @@ def test_tick_records_breaches_escalates_once_and_is_idempotent(run, ws) -> None
     r = run(["--now", "2026-11-24T11:00", "tick", "--json"], ws)
     fired = [json.loads(line) for line in r.stdout.splitlines() if '"escalated"' in line]
     assert [a["rule"] for a in fired] == ["waiting"]
+    # a tick that comes days late fires the repeat once, on its schedule, and a second
+    # tick at the same moment writes nothing (it once fired again per missed interval)
+    r = run(["--now", "2026-11-27T16:00", "tick", "--json"], ws)
+    fired = [json.loads(line) for line in r.stdout.splitlines() if '"escalated"' in line]
+    assert [a["rule"] for a in fired] == ["waiting"]
+    head = git(ws, "rev-parse", "HEAD")
+    r = run(["--now", "2026-11-27T16:00", "tick"], ws)
+    assert r.exit_code == 0 and git(ws, "rev-parse", "HEAD") == head
 
 
 def test_broken_escalation_rules_stop_tick_and_show_in_check(run, ws) -> None:
