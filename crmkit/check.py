@@ -21,7 +21,7 @@ from crmkit.people.social import check_social
 from crmkit.sales.offers import check_offers
 from crmkit.sales.partners import check_partners
 from crmkit.sales.rules import check_rules as check_sales_rules
-from crmkit.sales.value import check_value_rules
+from crmkit.sales.tiers import check_value_rules
 from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
 from crmkit.store.validate import check_records

@@ -246,8 +246,8 @@ def signals_by_contact(ws: Workspace) -> dict[str, list[Signal]]:
         mine = out.setdefault(contact, [])
         for at, signal, reason in found:
             mine.append(Signal(at, signal, reason, src))
+    from crmkit.sales.dealrows import deal_rows
     from crmkit.sales.pipeline import PipelineConfig
-    from crmkit.sales.value import deal_rows
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     won = cfg.won_stage.name
@@ -256,7 +256,7 @@ def signals_by_contact(ws: Workspace) -> dict[str, list[Signal]]:
             continue
         closed, created, history, people, title, tags = drow[5], drow[6], drow[7], drow[8], drow[9], drow[10]
         at = None
-        for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.value.DealRow)
+        for h_at, h_stage, _ in history:  # timestamps (crmkit.sales.dealrows.DealRow)
             if h_stage == won:
                 at = dt.datetime.fromtimestamp(h_at, ws.tz)
         if at is None and closed is not None:
