@@ -21,7 +21,7 @@ from crmkit.targets import resolve
 #: field -> "module:function(ws) -> the allowed values, or None when they cannot be known now"
 CHOICES: dict[str, str] = {
     "tier": "crmkit.sales.tiers:tier_choices",
-    "sentiment": "crmkit.support.satisfaction:sentiment_choices",
+    "sentiment": "crmkit.support.sentiment:sentiment_choices",
 }
 
 _loaded: dict[str, Callable[[Any], list[str] | None]] = {}

@@ -1,7 +1,7 @@
 """What customer value (and sentiment signals) read of each deal and company, as plain rows.
 
 One tuple per deal file, kept by `Workspace.derived` so a warm report unpickles rows
-instead of parsing YAML; `crmkit.sales.value` and `crmkit.support.satisfaction` read them.
+instead of parsing YAML; `crmkit.sales.value` and `crmkit.support.sentiment` read them.
 """
 
 from __future__ import annotations
