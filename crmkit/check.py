@@ -13,7 +13,7 @@ from collections.abc import Callable
 from crmkit.errors import Problem
 from crmkit.marketing.campaigns import check_campaigns
 from crmkit.marketing.events import check_events
-from crmkit.marketing.mail import check_templates
+from crmkit.marketing.mailtemplate import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
 from crmkit.people.network import check_network

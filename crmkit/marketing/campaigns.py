@@ -79,7 +79,7 @@ def _percent(value: Any) -> Decimal | None:
 
 def read(ws: Any, rec: Record) -> tuple[Campaign, list[Problem]]:
     """The campaign and everything wrong with it (file and line), for `check` and `campaign send`."""
-    from crmkit.marketing.mail import load_template
+    from crmkit.marketing.mailtemplate import load_template
     from crmkit.marketing.segments import get_segment
 
     rel = ws.rel(rec.path)
@@ -186,7 +186,7 @@ def load(ws: Any, ref: str) -> Campaign:
 class SendPlan:
     campaign: Campaign
     rendered: dict[str, list[Any]] = field(default_factory=dict)     # variant -> mail.Rendered
-    templates: dict[str, Any] = field(default_factory=dict)          # variant -> mail.MailTemplate
+    templates: dict[str, Any] = field(default_factory=dict)          # variant -> mailtemplate.MailTemplate
     holdout: list[str] = field(default_factory=list)
     skipped: list[Any] = field(default_factory=list)                 # mail.Skipped
     failed: list[Any] = field(default_factory=list)                  # mail.Failure
@@ -214,7 +214,8 @@ def plan_send(ws: Any, camp: Campaign) -> SendPlan:
     """Who gets which variant, who is held out or left out and why, rendered (nothing written).
 
     Consent is checked here for marketing templates and again, per message, by `mail send`."""
-    from crmkit.marketing.mail import Skipped, choose_recipients, drop_pending, load_template, render_all
+    from crmkit.marketing.mail import Skipped, choose_recipients, drop_pending, render_all
+    from crmkit.marketing.mailtemplate import load_template
     from crmkit.marketing.segments import get_segment, members
 
     plan = SendPlan(camp)

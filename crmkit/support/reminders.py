@@ -99,7 +99,8 @@ def plan_digests(ws: Any, new: list[tuple[str, dict[str, Any]]] | None = None) -
 def apply_digests(ws: Any, tx: Any, digests: list[Digest]) -> list[str]:
     """Render each digest into the outbox and log it; returns the notes for the commit body."""
     from crmkit.io import eml
-    from crmkit.marketing.mail import load_template, render_one, sender
+    from crmkit.marketing.mail import render_one, sender
+    from crmkit.marketing.mailtemplate import load_template
 
     if not digests:
         return []

@@ -148,7 +148,8 @@ def plan_survey(ws: Workspace, since: dt.datetime | None = None) -> SurveyPlan:
 def run_survey(ws: Workspace, plan: SurveyPlan, command: str) -> list[str]:
     """Render each survey into the outbox and mark its ticket `surveyed`, in one transaction."""
     from crmkit.io import eml
-    from crmkit.marketing.mail import OUTBOX, context_for, language_of, load_template, render_one, sender
+    from crmkit.marketing.mail import OUTBOX, context_for, language_of, render_one, sender
+    from crmkit.marketing.mailtemplate import load_template
     from crmkit.render.templating import LOCALES
     from crmkit.store.records import slugify
 
