@@ -30,7 +30,7 @@ from crmkit.support.cadence_rules import check_cadences
 from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
 from crmkit.support.recurring import check_repeats
-from crmkit.support.sla import check_config as check_sla_config
+from crmkit.support.sla_checks import check_config as check_sla_config
 
 Checker = Callable[[Workspace], list[Problem]]
 
