@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from crmkit.store.fieldcheck import VALUE_FIELDS
 from crmkit.store.records import Record
-from crmkit.store.validate import VALUE_FIELDS
 from crmkit.store.workspace import Workspace
 from crmkit.targets import resolve
 
