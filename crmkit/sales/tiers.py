@@ -131,7 +131,7 @@ def _record_free(tiering: Tiering) -> bool:
     return all(p.split(".")[0] in known for _, cond, _ in tiering.tiers for p in cond.paths())
 
 
-def _tiering_from(ws: Any, doc: Any, line_of: Any) -> tuple[Tiering, list[Problem]]:
+def _tiering_from(ws: Workspace, doc: Any, line_of: Any) -> tuple[Tiering, list[Problem]]:
     """read_tiering's checks on a parsed file; `line_of(mapping, key)` gives lines, or None."""
     problems: list[Problem] = []
     if doc is None:
@@ -209,7 +209,7 @@ RULE_KINDS = {"rules/triage.yaml": "ticket", "rules/escalation.yaml": "ticket", 
               "rules/routing.yaml": None}
 
 
-def _condition_problems(ws: Any, rel: str, line: int | None, text: str, what: str, kind: str | None,
+def _condition_problems(ws: Workspace, rel: str, line: int | None, text: str, what: str, kind: str | None,
                         code: str) -> list[Problem]:
     from crmkit.conditions.choices import unknown_values
     from crmkit.conditions.language import parse

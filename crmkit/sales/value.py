@@ -155,7 +155,7 @@ def _quintiles(values: list[Any]) -> list[int]:
     return [1 + (5 * bisect_left(ordered, v)) // n for v in values]
 
 
-def _prepared(ws: Any, rows: list[tuple[str, DealRow]]) -> list[tuple[str, tuple[str, str], Any, str | None,
+def _prepared(ws: Workspace, rows: list[tuple[str, DealRow]]) -> list[tuple[str, tuple[str, str], Any, str | None,
                                                                        DealRow]]:
     """(id, customer key, amount in the deal's currency, currency, row) of every deal that
     belongs to a customer: what does not depend on the date, once for the dates of a command."""
