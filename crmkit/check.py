@@ -13,7 +13,7 @@ from collections.abc import Callable
 from crmkit.errors import Problem
 from crmkit.marketing.campaigns import check_campaigns
 from crmkit.marketing.events import check_events
-from crmkit.marketing.mail import check_templates
+from crmkit.marketing.mailtemplate import check_templates
 from crmkit.marketing.segments import check_segments
 from crmkit.people.damage import duplicate_people
 from crmkit.people.network import check_network
@@ -25,7 +25,7 @@ from crmkit.sales.pipeline import WARNING_CODES as RATE_WARNINGS
 from crmkit.sales.pipeline import check_rates
 from crmkit.sales.rules import WARNING_CODES as RULE_WARNINGS
 from crmkit.sales.rules import check_rules as check_sales_rules
-from crmkit.sales.value import check_value_rules
+from crmkit.sales.tiers import check_value_rules
 from crmkit.store.damage import check_damage
 from crmkit.store.paths import symlinks
 from crmkit.store.validate import WARNING_CODES as STORE_WARNINGS
@@ -35,7 +35,7 @@ from crmkit.support.cadence_rules import check_cadences
 from crmkit.support.damage import repeated_events
 from crmkit.support.escalation import check_rules as check_escalation_rules
 from crmkit.support.recurring import check_repeats
-from crmkit.support.sla import check_config as check_sla_config
+from crmkit.support.sla_checks import check_config as check_sla_config
 
 Checker = Callable[[Workspace], list[Problem]]
 

@@ -440,7 +440,7 @@ def test_catastrophic_pattern_on_many_long_names_is_linear() -> None:
 
 def test_reserved_computed_fields_mirror_the_computed_table() -> None:
     from crmkit.conditions.views import COMPUTED
-    from crmkit.store.validate import COMPUTED_FIELDS
+    from crmkit.store.fieldcheck import COMPUTED_FIELDS
 
     assert {k: set(v) for k, v in COMPUTED.items()} == {k: set(v) for k, v in COMPUTED_FIELDS.items()}
 
@@ -452,6 +452,6 @@ def test_reserved_computed_fields_mirror_the_computed_table() -> None:
     ("anna@@acme.se", False), ("anna@.acme.se", False), ("anna@acme..se", False), ('"a b"@acme.se', False),
 ])
 def test_the_email_rule(value: str, ok: bool) -> None:
-    from crmkit.store.validate import email_problem
+    from crmkit.store.fieldcheck import email_problem
 
     assert (email_problem(value) is None) is ok

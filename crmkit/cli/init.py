@@ -39,7 +39,7 @@ def init(app: App, directory: Path, sample: bool, editor_setup: bool) -> None:
     logged: list = []
     if sample:
         from crmkit.store.workspace import Workspace
-        from crmkit.support.satisfaction import log_journeys
+        from crmkit.support.sentiment import log_journeys
 
         ws = Workspace(root, now=app.now_text, commit=not app.no_commit)
         logged = log_journeys(ws, app.command_line, summary="log the sample's sentiment journeys")

@@ -10,11 +10,11 @@ from crmkit.errors import CrmkitError, UsageError
 from crmkit.marketing.mail import (
     choose_recipients,
     drop_pending,
-    load_template,
     outbox_files,
     render_all,
     write_outbox,
 )
+from crmkit.marketing.mailtemplate import load_template
 from crmkit.marketing.sending import raise_if_partial, send_outbox
 
 

@@ -35,7 +35,7 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
     nobody and no fallback). Rules without a fallback are a warning here and in
     `crmkit check` alike.
     """
-    from crmkit.sales import routing
+    from crmkit.sales import routing, routing_explain
     from crmkit.sales.rules import FATAL_CODES, load_checked
 
     ws = app.workspace()
@@ -45,11 +45,11 @@ def route(app: App, refs: tuple[str, ...], dry_run: bool, explain_ref: str | Non
             app.warn(str(p))
     if explain_ref:
         rec = ws.get(explain_ref, kind)
-        info = routing.explain(ws, ruleset, rec, force=force)
+        info = routing_explain.explain(ws, ruleset, rec, force=force)
         if app.json:
             echo_json(info)
         else:
-            for line in routing.explain_text(info):
+            for line in routing_explain.explain_text(info):
                 click.echo(line)
         return
     if not dry_run:

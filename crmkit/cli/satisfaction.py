@@ -81,7 +81,7 @@ def sentiment(app: App, refs: tuple[str, ...], dry_run: bool) -> None:
     contact, with the signal and reason: breaches, reopened tickets, complaints, ratings,
     won deals and renewals. Without REFS, every contact. For cron: a second run logs nothing.
     """
-    from crmkit.support.satisfaction import log_journeys, plan_sync
+    from crmkit.support.sentiment import log_journeys, plan_sync
 
     ws = app.workspace()
     contacts = [ws.get(r, "contact") for r in refs] if refs else ws.records("contact")

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition
 from crmkit.conditions.syntax import BoolOp, Compare, ListLit, Literal, Not, Path
 from crmkit.conditions.views import COMPUTED
 from crmkit.targets import resolve
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
+
 #: field -> "module:function(ws) -> the allowed values, or None when they cannot be known now"
 CHOICES: dict[str, str] = {
-    "tier": "crmkit.sales.value:tier_choices",
-    "sentiment": "crmkit.support.satisfaction:sentiment_choices",
+    "tier": "crmkit.sales.tiers:tier_choices",
+    "sentiment": "crmkit.support.sentiment:sentiment_choices",
 }
 
 _loaded: dict[str, Callable[[Any], list[str] | None]] = {}
 
 
-def _choices(ws: Any, field: str) -> list[str] | None:
+def _choices(ws: Workspace, field: str) -> list[str] | None:
     fn = _loaded.get(field)
     if fn is None:
         fn = _loaded[field] = resolve(CHOICES[field])
@@ -53,7 +56,7 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def unknown_values(ws: Any, cond: Condition, kind: str | None = None,
+def unknown_values(ws: Workspace, cond: Condition, kind: str | None = None,
                    stored: Iterable[str] = ()) -> list[str]:
     """One message per value outside its field's set (`unknown tier 'platnum' (did you mean
     'platinum'?)`). `stored`: fields the records keep themselves (a custom `tier:` wins over

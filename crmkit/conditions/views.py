@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from crmkit.store.fieldcheck import VALUE_FIELDS
 from crmkit.store.records import Record
-from crmkit.store.validate import VALUE_FIELDS
 from crmkit.store.workspace import Workspace
 from crmkit.targets import resolve
 
@@ -21,7 +21,7 @@ COMPUTED: dict[str, dict[str, str]] = {
     "lead": {"score": "crmkit.sales.scoring:score_value", "band": "crmkit.sales.scoring:band_value"},
     "company": {"bought": "crmkit.reports.related:bought"},
     "contact": {"bought": "crmkit.reports.related:bought",
-                "sentiment": "crmkit.support.satisfaction:sentiment_value"},
+                "sentiment": "crmkit.support.sentiment:sentiment_value"},
     "ticket": {"sla": "crmkit.support.sla:sla_summary", "rating": "crmkit.support.satisfaction:rating_value"},
 }
 

@@ -13,9 +13,9 @@ from crmkit.errors import CrmkitError, UsageError
 from crmkit.exchange.titles import title_field
 from crmkit.render.jsontext import revive
 from crmkit.store import yamlio
+from crmkit.store.fieldcheck import reserved_fields
 from crmkit.store.records import fold
 from crmkit.store.schema import FIELDS, coerce
-from crmkit.store.validate import reserved_fields
 from crmkit.values import parse_decimal
 
 #: Column titles people use, folded (lowercase, no diacritics), mapped to fields.

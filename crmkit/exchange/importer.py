@@ -17,9 +17,9 @@ from crmkit.errors import CrmkitError, UsageError
 from crmkit.exchange.columns import convert
 from crmkit.exchange.titles import key as title_key
 from crmkit.store.editing import new_record, set_path
+from crmkit.store.fieldcheck import field_problems
 from crmkit.store.records import TITLE_FIELD, Record, check_id, fold, get_path, new_id, slugify
 from crmkit.store.schema import FIELDS
-from crmkit.store.validate import field_problems
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace

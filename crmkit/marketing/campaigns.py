@@ -24,11 +24,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 HOLDOUT = "holdout"
 CAMPAIGN_HEADER = "X-Crmkit-Campaign"
@@ -77,9 +81,9 @@ def _percent(value: Any) -> Decimal | None:
     return d if d.is_finite() and d >= 0 else None
 
 
-def read(ws: Any, rec: Record) -> tuple[Campaign, list[Problem]]:
+def read(ws: Workspace, rec: Record) -> tuple[Campaign, list[Problem]]:
     """The campaign and everything wrong with it (file and line), for `check` and `campaign send`."""
-    from crmkit.marketing.mail import load_template
+    from crmkit.marketing.mailtemplate import load_template
     from crmkit.marketing.segments import get_segment
 
     rel = ws.rel(rec.path)
@@ -160,7 +164,7 @@ def read(ws: Any, rec: Record) -> tuple[Campaign, list[Problem]]:
     return camp, problems
 
 
-def check_campaigns(ws: Any) -> list[Problem]:
+def check_campaigns(ws: Workspace) -> list[Problem]:
     """`crmkit check`: every campaign's segment and templates exist and its split adds up."""
     out: list[Problem] = []
     for rec in ws.records("campaign"):
@@ -168,7 +172,7 @@ def check_campaigns(ws: Any) -> list[Problem]:
     return out
 
 
-def load(ws: Any, ref: str) -> Campaign:
+def load(ws: Workspace, ref: str) -> Campaign:
     """The campaign for a command; refuses (file:line) a broken one before anything is written."""
     rec = ws.get(ref if "/" in ref else f"campaign/{ref}")
     camp, problems = read(ws, rec)
@@ -186,7 +190,7 @@ def load(ws: Any, ref: str) -> Campaign:
 class SendPlan:
     campaign: Campaign
     rendered: dict[str, list[Any]] = field(default_factory=dict)     # variant -> mail.Rendered
-    templates: dict[str, Any] = field(default_factory=dict)          # variant -> mail.MailTemplate
+    templates: dict[str, Any] = field(default_factory=dict)          # variant -> mailtemplate.MailTemplate
     holdout: list[str] = field(default_factory=list)
     skipped: list[Any] = field(default_factory=list)                 # mail.Skipped
     failed: list[Any] = field(default_factory=list)                  # mail.Failure
@@ -198,7 +202,7 @@ class SendPlan:
                 "failed": [f.to_dict() for f in self.failed]}
 
 
-def already_sent(ws: Any, campaign_id: str) -> set[str]:
+def already_sent(ws: Workspace, campaign_id: str) -> set[str]:
     """Refs of the records this campaign's mail was logged on (sent, or being sent)."""
     out = set()
     for a in ws.records("activity"):
@@ -210,11 +214,12 @@ def already_sent(ws: Any, campaign_id: str) -> set[str]:
     return out
 
 
-def plan_send(ws: Any, camp: Campaign) -> SendPlan:
+def plan_send(ws: Workspace, camp: Campaign) -> SendPlan:
     """Who gets which variant, who is held out or left out and why, rendered (nothing written).
 
     Consent is checked here for marketing templates and again, per message, by `mail send`."""
-    from crmkit.marketing.mail import Skipped, choose_recipients, drop_pending, load_template, render_all
+    from crmkit.marketing.mail import Skipped, choose_recipients, drop_pending, render_all
+    from crmkit.marketing.mailtemplate import load_template
     from crmkit.marketing.segments import get_segment, members
 
     plan = SendPlan(camp)
@@ -243,7 +248,7 @@ def plan_send(ws: Any, camp: Campaign) -> SendPlan:
     return plan
 
 
-def write_send(ws: Any, tx: Any, plan: SendPlan) -> list[str]:
+def write_send(ws: Workspace, tx: Transaction, plan: SendPlan) -> list[str]:
     """Every variant's messages into the outbox, stamped with campaign and variant."""
     from crmkit.marketing.mail import write_outbox
 

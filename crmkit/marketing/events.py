@@ -19,18 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem, UsageError
 from crmkit.store import yamlio
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 
 def source_of(event_id: str) -> str:
     return f"event/{event_id}"
 
 
-def check_events(ws: Any) -> list[Problem]:
+def check_events(ws: Workspace) -> list[Problem]:
     """`crmkit check`: an event's segment and campaign exist, and nobody is registered twice."""
     from crmkit.marketing.segments import get_segment
 
@@ -82,7 +86,7 @@ def _key(reg: dict[str, Any]) -> str | None:
         (k for k in keys if k.startswith("email/")), None) or (keys[0] if keys else None)
 
 
-def who(ws: Any, ref: str | None, name: str | None, email: str | None, company: str | None) -> dict[str, Any]:
+def who(ws: Workspace, ref: str | None, name: str | None, email: str | None, company: str | None) -> dict[str, Any]:
     """A registration's person: a contact or lead by id, or a new person by name and email."""
     if ref:
         if name or email or company:
@@ -123,7 +127,7 @@ class NewLead:
     data: dict[str, Any]
 
 
-def plan_leads(ws: Any, event: Record) -> tuple[list[NewLead], list[tuple[str, str]]]:
+def plan_leads(ws: Workspace, event: Record) -> tuple[list[NewLead], list[tuple[str, str]]]:
     """Leads to create for attendees, and (who, why) for attendees left alone."""
     from crmkit.people.dedupe import normal_email
 
@@ -168,7 +172,7 @@ def plan_leads(ws: Any, event: Record) -> tuple[list[NewLead], list[tuple[str, s
     return out, left
 
 
-def apply_leads(ws: Any, tx: Any, event: Record, new: list[NewLead]) -> list[str]:
+def apply_leads(ws: Workspace, tx: Transaction, event: Record, new: list[NewLead]) -> list[str]:
     """Create the leads and note each one's id in its registration (so a rerun makes none)."""
     made = []
     for n in new:

@@ -25,16 +25,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import Problem
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 RELATIONSHIPS = ("knows", "introduced_by", "reports_to")
 #: Activities that are an interaction with a person (a note about them is not).
 INTERACTIONS = ("call", "meeting", "email")
 
 
-def check_network(ws: Any) -> list[Problem]:
+def check_network(ws: Workspace) -> list[Problem]:
     """Every membership names a company, every relationship one contact or one user."""
     from crmkit.store import yamlio
 
@@ -99,7 +102,7 @@ class Target:
     paths: list[Path] = field(default_factory=list)
 
 
-def _links(ws: Any) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+def _links(ws: Workspace) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
     """user -> {contact: how} (our team's direct ties) and contact -> {contact: how} (ties between people)."""
     direct: dict[str, dict[str, str]] = defaultdict(dict)
     between: dict[str, dict[str, str]] = defaultdict(dict)
@@ -135,7 +138,7 @@ def _links(ws: Any) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]
     return direct, between
 
 
-def warm_paths(ws: Any, company: str, *, max_steps: int = 3) -> list[Target]:
+def warm_paths(ws: Workspace, company: str, *, max_steps: int = 3) -> list[Target]:
     """For each contact at `company`: every user's shortest path to them (up to `max_steps`
     links), strongest first. Breadth-first from each user over the links above."""
     direct, between = _links(ws)

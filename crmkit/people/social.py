@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crmkit.errors import CrmkitError, Problem
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def known_network(name: str) -> bool:
     return ALIASES.get(key, key) in NETWORKS
 
 
-def check_social(ws: Any) -> list[Problem]:
+def check_social(ws: Workspace) -> list[Problem]:
     """`crmkit check`: every contact's profiles are on a known network and valid there."""
     problems: list[Problem] = []
     for rec in ws.records("contact"):

@@ -26,11 +26,14 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Column, Report, Section
 from crmkit.sales.pipeline import PipelineConfig, parse_amount
 from crmkit.values import to_datetime
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 Pair = tuple[str, dict[str, Any]]
 
@@ -221,7 +224,7 @@ def _compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str
     return tests, notes
 
 
-def report_for(ws: Any, ref: str) -> Report:
+def report_for(ws: Workspace, ref: str) -> Report:
     """Read what the report needs (the campaign, its segment today, activities, leads, deals) and build it."""
     from crmkit.marketing.campaigns import load
     from crmkit.marketing.segments import get_segment, members

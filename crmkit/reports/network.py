@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.people.network import warm_paths
 from crmkit.render.model import Column, Report, Section
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
-def network_report(ws: Any, company: str, *, max_steps: int = 3) -> Report:
+
+def network_report(ws: Workspace, company: str, *, max_steps: int = 3) -> Report:
     """One row per person at the company: the best way in (our user, the links between),
     how many of our users have a way, and the other paths."""
     rec = ws.get(company, "company")

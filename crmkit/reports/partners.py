@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.render.model import Column, Report, Section
 from crmkit.reports.frame import m
@@ -22,13 +22,16 @@ from crmkit.sales.partners import partners
 from crmkit.sales.pipeline import PipelineConfig, parse_amount
 from crmkit.values import to_datetime
 
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
+
 
 def _handed_at(lead: Any, tz: dt.tzinfo) -> dt.datetime | None:
     routing = lead.get("routing") if isinstance(lead.get("routing"), dict) else {}
     return to_datetime(routing.get("at"), tz) or to_datetime(lead.get("created"), tz)
 
 
-def partners_report(ws: Any, period: Period) -> Report:
+def partners_report(ws: Workspace, period: Period) -> Report:
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     rates = cfg.rates_to(None)
     found = partners(ws)

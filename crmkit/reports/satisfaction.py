@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from crmkit.render.report import Chart, Column, Report, Section, Series
-from crmkit.support.satisfaction import STATES, state_at
+from crmkit.support.sentiment import STATES, state_at
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -49,7 +49,7 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
     """Ratings given in [start, end] on the tickets (all, or ``ticket_ids``), the journey of
     every contact over the period, surveys sent in it."""
     from crmkit.sales.value import values_now
-    from crmkit.support.satisfaction import ticket_rows
+    from crmkit.support.sentiment import ticket_rows
 
     # a short run that frees almost nothing: the cyclic collector would only re-scan what it
     # builds (as crmkit.reports.selection.report_records says for every report)
@@ -95,7 +95,7 @@ def satisfaction_report(ws: Workspace, ticket_ids: set[str] | None, start: dt.da
     matrix = {a: {b: 0 for b in STATES} for a in STATES}
     moves: dict[tuple[str, str], int] = {}
     journeys = []
-    from crmkit.support.satisfaction import journey, signals_by_contact
+    from crmkit.support.sentiment import journey, signals_by_contact
 
     for cid, sigs in signals_by_contact(ws).items():
         changes = journey(sigs, finish)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from crmkit.render.numbers import percent, whole
 from crmkit.render.report import Chart, Column, Report, Section, Series
 from crmkit.reports.frame import mark_left_out, without_rates
-from crmkit.sales.value import CustomerValue, Tiering, compute, load_tiering
+from crmkit.sales.tiers import Tiering, load_tiering
+from crmkit.sales.value import CustomerValue, compute
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -39,8 +40,8 @@ def value_report(ws: Workspace, as_of: dt.date, since: dt.date, chosen: Iterable
     # builds (as crmkit.reports.selection.report_records says for every report)
     gc.disable()
     tiering: Tiering = load_tiering(ws)
+    from crmkit.sales.dealrows import deal_rows
     from crmkit.sales.pipeline import PipelineConfig
-    from crmkit.sales.value import deal_rows
 
     cfg = PipelineConfig.from_config(ws.config, ws.tz)
     rows_ = deal_rows(ws, cfg)

@@ -258,7 +258,7 @@ def _deal_title(data: dict[str, Any], company: Record | None) -> str:
 
 def form_data(text: str) -> dict[str, Any]:
     """A JSON form submission as lead fields; refused with a clear message when unusable."""
-    from crmkit.store.validate import reserved_fields
+    from crmkit.store.fieldcheck import reserved_fields
 
     if not text.strip():
         raise CrmkitError("no JSON form on stdin; nothing was written")

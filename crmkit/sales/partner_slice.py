@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.sales.partners import partners
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 SHARED = "partners/shared"
 MANIFEST = "slice.yaml"
@@ -37,7 +40,7 @@ LEAD_FIELDS = frozenset({"status", "partner_status", "disqualified_reason", "not
 FOLDERS = {"leads": "lead", "activities": "activity", "deals": "deal"}
 
 
-def _partner(ws: Any, pid: str) -> Any:
+def _partner(ws: Workspace, pid: str) -> Any:
     found = partners(ws)
     if pid not in found:
         if pid in ws.index("company"):
@@ -46,7 +49,7 @@ def _partner(ws: Any, pid: str) -> Any:
     return found[pid]
 
 
-def slice_records(ws: Any, pid: str) -> dict[str, Any]:
+def slice_records(ws: Workspace, pid: str) -> dict[str, Any]:
     """rel path -> record of every record in P's slice."""
     partner = _partner(ws, pid)
     leads = {r.id: r for r in ws.records("lead") if r.get("partner") == pid}
@@ -62,13 +65,13 @@ def slice_records(ws: Any, pid: str) -> dict[str, Any]:
     return chosen
 
 
-def _consented(ws: Any, act: Any) -> bool:
+def _consented(ws: Workspace, act: Any) -> bool:
     lead = ws.index("lead").get(str(act.get("lead")))
     consent = lead.get("consent") if lead is not None else None
     return isinstance(consent, dict) and consent.get("partners") is True
 
 
-def export(ws: Any, pid: str, dest: Path, command: str) -> tuple[str, dict[str, int]]:
+def export(ws: Workspace, pid: str, dest: Path, command: str) -> tuple[str, dict[str, int]]:
     """Write P's slice as a new git repository at `dest`; (its commit, counts per folder)."""
     from crmkit.sales.partners import shared_fields
     from crmkit.store import paths, yamlio
@@ -95,7 +98,7 @@ def export(ws: Any, pid: str, dest: Path, command: str) -> tuple[str, dict[str, 
             if path.is_file() and not path.is_symlink():
                 files["shared/" + path.relative_to(shared).as_posix()] = paths.read_bytes(path)
     cfg = ws.config
-    config = {"name": f"{cfg.get('name', 'crmkit')}: slice for {partner.get('name')}",
+    config: dict[str, Any] = {"name": f"{cfg.get('name', 'crmkit')}: slice for {partner.get('name')}",
               **{k: cfg[k] for k in ("timezone", "locale", "currency", "pipeline") if k in cfg}}
     files["crmkit.yaml"] = yamlio.dumps(config).encode("utf-8")
     manifest = {"partner": pid, "exported_at": ws.now(), "of": str(cfg.get("name", "")),
@@ -122,7 +125,7 @@ class TakeBack:
     notes: list[str] = field(default_factory=list)
 
 
-def take_back(ws: Any, pid: str, src: Path, command: str) -> TakeBack:
+def take_back(ws: Workspace, pid: str, src: Path, command: str) -> TakeBack:
     """Merge what the partner committed in their slice at `src` into the workspace, or refuse
     all of it (CrmkitError naming every refused change)."""
     from crmkit.store import yamlio

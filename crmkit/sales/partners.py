@@ -26,21 +26,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 DEFAULT_SHARE = ("company_name", "country", "industry", "interest", "users", "source")
 PERSONAL = ("name", "email", "phone")
 OPEN = ("prospect", "qualified")
 
 
-def partners(ws: Any) -> dict[str, Record]:
+def partners(ws: Workspace) -> dict[str, Record]:
     return {r.id: r for r in ws.records("company") if isinstance(r.get("partner"), dict)}
 
 
-def _territory(ws: Any, rec: Record) -> Any:
+def _territory(ws: Workspace, rec: Record) -> Any:
     from crmkit.conditions.rulefile import parse_condition
 
     text = rec.get("partner").get("territory")
@@ -52,7 +56,7 @@ def _territory(ws: Any, rec: Record) -> Any:
     return cond
 
 
-def load(ws: Any, lead: Mapping[str, Any]) -> dict[str, int]:
+def load(ws: Workspace, lead: Mapping[str, Any]) -> dict[str, int]:
     """Open leads per partner now."""
     out: dict[str, int] = {}
     for rec in ws.records("lead"):
@@ -61,7 +65,7 @@ def load(ws: Any, lead: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-def fits(ws: Any, partner: Record, lead: Record, planned: int = 0) -> str | None:
+def fits(ws: Workspace, partner: Record, lead: Record, planned: int = 0) -> str | None:
     """Why the partner cannot take the lead, or None."""
     from crmkit.conditions.views import view
 
@@ -80,7 +84,7 @@ def fits(ws: Any, partner: Record, lead: Record, planned: int = 0) -> str | None
     return None
 
 
-def choose(ws: Any, lead: Record, spec: str, planned: Mapping[str, int] | None = None) -> tuple[str | None, str]:
+def choose(ws: Workspace, lead: Record, spec: str, planned: Mapping[str, int] | None = None) -> tuple[str | None, str]:
     """The partner for `lead` under a rule's `partner: spec`, and a note saying why."""
     planned = planned or {}
     found = partners(ws)
@@ -118,7 +122,7 @@ def shared_fields(partner: Record, lead: Mapping[str, Any]) -> tuple[dict[str, A
     return out, withheld
 
 
-def recipient(ws: Any, partner: Record) -> tuple[str, str] | None:
+def recipient(ws: Workspace, partner: Record) -> tuple[str, str] | None:
     settings = partner.get("partner")
     if settings.get("contact"):
         person = ws.index("contact").get(str(settings["contact"]))
@@ -129,7 +133,7 @@ def recipient(ws: Any, partner: Record) -> tuple[str, str] | None:
     return None
 
 
-def notify(ws: Any, tx: Any, lead: Record, partner_id: str) -> str:
+def notify(ws: Workspace, tx: Transaction, lead: Record, partner_id: str) -> str:
     """Write the partner's mail about the lead into the outbox; returns what happened."""
     from crmkit.io import eml
     from crmkit.marketing.mail import OUTBOX, sender
@@ -159,7 +163,7 @@ def notify(ws: Any, tx: Any, lead: Record, partner_id: str) -> str:
     return f"partner {partner_id} notified: {rel}" + (" (contact details withheld: no consent)" if withheld else "")
 
 
-def check_partners(ws: Any) -> list[Problem]:
+def check_partners(ws: Workspace) -> list[Problem]:
     """`crmkit check`: partner settings, and every lead's `partner` names a partner."""
     from crmkit.store import yamlio
 

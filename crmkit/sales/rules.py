@@ -346,7 +346,7 @@ def semantic_problems(ws: Workspace, ruleset: RuleSet) -> list[Problem]:
 
 def _template_problem(ws: Workspace, name: str) -> str | None:
     """Why `notify: name` cannot be rendered, or None."""
-    from crmkit.marketing.mail import load_template
+    from crmkit.marketing.mailtemplate import load_template
 
     try:
         load_template(ws, name)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, UsageError
 from crmkit.store import yamlio
+from crmkit.store.fieldcheck import reserved_fields
 from crmkit.store.records import TITLE_FIELD
 from crmkit.store.schema import coerce
-from crmkit.store.validate import reserved_fields
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace

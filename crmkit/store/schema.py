@@ -35,7 +35,7 @@ FIELDS: dict[str, dict[str, Type]] = {
         "title": "text", "country": "text", "address": ADDRESS,
         "language": "text", "consent": ("object", {"marketing": "bool", "survey": "bool", "date": "when"}),
         "opted_out": "bool",
-        # the sentiment journey (crmkit.support.satisfaction), append-only like a ticket's events
+        # the sentiment journey (crmkit.support.sentiment), append-only like a ticket's events
         "events": ("list", ("object", {"type": "text", "at": "when", "by": "text"})),
         "emails": ("list", ("object", {"type": "text", "value": "text"})),
         "phones": ("list", ("object", {"type": "text", "value": "text"})),

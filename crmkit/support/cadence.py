@@ -22,12 +22,16 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.store.records import _RANDOM_ALPHABET, Record
 from crmkit.support.cadence_rules import Cadence, load_cadences, read_cadences
 from crmkit.support.calendar import HORIZON_DAYS, BusinessCalendar
 from crmkit.values import to_datetime
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 TOUCH_TYPES = ("call", "meeting", "email")
 LINKS = ("lead", "deal", "contact", "company")
@@ -68,7 +72,7 @@ def weekdays(tz: Any) -> BusinessCalendar:
     return BusinessCalendar("weekdays", tz, {d: list(full) for d in range(5)}, day=dt.timedelta(hours=24))
 
 
-def owner_calendar(ws: Any, owner: str, cadence: Cadence) -> BusinessCalendar:
+def owner_calendar(ws: Workspace, owner: str, cadence: Cadence) -> BusinessCalendar:
     """`users.<owner>.calendar`, else the cadence's `calendar`, else Monday to Friday."""
     from crmkit.support.calendar import calendars
 
@@ -76,9 +80,9 @@ def owner_calendar(ws: Any, owner: str, cadence: Cadence) -> BusinessCalendar:
     name = (user.get("calendar") if isinstance(user, dict) else None) or cadence.calendar
     if name:
         return calendars(ws)[str(name)]
-    cached = getattr(ws, "_crmkit_weekdays", None)
+    cached = ws.readers.get("cadence_weekdays")
     if cached is None:
-        cached = ws._crmkit_weekdays = weekdays(ws.tz)
+        cached = ws.readers["cadence_weekdays"] = weekdays(ws.tz)
     return cached
 
 
@@ -115,7 +119,7 @@ class _Linked:
 class Touches:
     """Every activity read once, by the record it is linked to (tick looks up thousands of records)."""
 
-    def __init__(self, ws: Any, now: dt.datetime) -> None:
+    def __init__(self, ws: Workspace, now: dt.datetime) -> None:
         self.by_ref: dict[str, _Linked] = defaultdict(_Linked)
         tz = ws.tz
         for act in ws.records("activity"):
@@ -150,7 +154,7 @@ class Touches:
         return self.by_ref.get(ref) or _Linked()
 
 
-def owner_of(ws: Any, cadence: Cadence, rec: Record) -> str | None:
+def owner_of(ws: Workspace, cadence: Cadence, rec: Record) -> str | None:
     """Who follows up: the cadence's `owner`, else the record's, else (a contact) its company's."""
     if cadence.owner:
         return cadence.owner
@@ -161,7 +165,7 @@ def owner_of(ws: Any, cadence: Cadence, rec: Record) -> str | None:
     return str(owner) if owner else None
 
 
-def next_for(ws: Any, cadence: Cadence, rec: Record, touches: Touches) -> FollowUp | None:
+def next_for(ws: Workspace, cadence: Cadence, rec: Record, touches: Touches) -> FollowUp | None:
     """The next follow-up `cadence` wants for `rec` (due now or later), or None: waiting on an open
     one, finished, stopped, or nothing to count from."""
     linked = touches.get(rec.ref)
@@ -193,7 +197,7 @@ def next_for(ws: Any, cadence: Cadence, rec: Record, touches: Touches) -> Follow
     return FollowUp(cadence, rec, step, due, owner, anchor, stage)
 
 
-def plan_followups(ws: Any, now: dt.datetime | None = None) -> list[FollowUp]:
+def plan_followups(ws: Workspace, now: dt.datetime | None = None) -> list[FollowUp]:
     """Every follow-up whose time has come, in a stable order (cadence file order, then record id)."""
     from crmkit.conditions.views import view
 
@@ -215,7 +219,7 @@ def plan_followups(ws: Any, now: dt.datetime | None = None) -> list[FollowUp]:
     return out
 
 
-def activity_data(ws: Any, f: FollowUp) -> dict[str, Any]:
+def activity_data(ws: Workspace, f: FollowUp) -> dict[str, Any]:
     """The follow-up as an activity: every value from the cadence, the record and the step."""
     c = f.cadence
     of = None if c.repeat else len(c.intervals)
@@ -235,7 +239,7 @@ def activity_data(ws: Any, f: FollowUp) -> dict[str, Any]:
     return data
 
 
-def apply_followups(ws: Any, tx: Any, followups: list[FollowUp]) -> list[str]:
+def apply_followups(ws: Workspace, tx: Transaction, followups: list[FollowUp]) -> list[str]:
     """Create the follow-ups (one activity each) in `tx`; returns the notes for the commit body."""
     notes = []
     index = ws.index("activity")
@@ -247,7 +251,7 @@ def apply_followups(ws: Any, tx: Any, followups: list[FollowUp]) -> list[str]:
     return notes
 
 
-def next_touch(ws: Any, rec: Record) -> dict[str, Any] | None:
+def next_touch(ws: Workspace, rec: Record) -> dict[str, Any] | None:
     """A record's next planned touch for `show`: its earliest open follow-up, else the next one a
     cadence will create (with when it is due)."""
     tz = ws.tz

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.conditions.language import Condition
 from crmkit.conditions.rulefile import column_of, parse_condition
 from crmkit.errors import CrmkitError, Problem, RuleError
 from crmkit.store import yamlio
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 RULE_FILE = "rules/cadence.yaml"
 KEYS = ("id", "kind", "when", "every", "steps", "stop_on", "type", "subject", "owner", "calendar", "description")
@@ -78,8 +81,8 @@ def parse_interval(value: Any) -> int:
     return days
 
 
-def _load(ws: Any) -> tuple[list[Cadence], list[Problem]]:
-    cached = getattr(ws, "_crmkit_cadences", None)
+def _load(ws: Workspace) -> tuple[list[Cadence], list[Problem]]:
+    cached = ws.readers.get("cadences")
     path = ws.root / RULE_FILE
     try:
         st = path.stat()
@@ -89,11 +92,11 @@ def _load(ws: Any) -> tuple[list[Cadence], list[Problem]]:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     result = _read(ws, path) if stamp is not None else ([], [])
-    ws._crmkit_cadences = (stamp, result)
+    ws.readers["cadences"] = (stamp, result)
     return result
 
 
-def _read(ws: Any, path: Any) -> tuple[list[Cadence], list[Problem]]:
+def _read(ws: Workspace, path: Any) -> tuple[list[Cadence], list[Problem]]:
     try:
         doc = yamlio.load_roundtrip(path)
     except CrmkitError as exc:
@@ -128,7 +131,7 @@ def _read(ws: Any, path: Any) -> tuple[list[Cadence], list[Problem]]:
     return out, problems
 
 
-def _read_one(ws: Any, item: Any, line: int | None, index: int) -> tuple[Cadence | None, list[Problem]]:
+def _read_one(ws: Workspace, item: Any, line: int | None, index: int) -> tuple[Cadence | None, list[Problem]]:
     if not isinstance(item, dict) or not item.get("id"):
         return None, [Problem(RULE_FILE, line, "rule-syntax", f"cadence {index + 1}: a mapping with an id")]
     cid = str(item["id"])
@@ -195,11 +198,11 @@ def _read_one(ws: Any, item: Any, line: int | None, index: int) -> tuple[Cadence
                    str(calendar) if calendar else None), problems
 
 
-def _calendar_names(ws: Any) -> set[str]:
+def _calendar_names(ws: Workspace) -> set[str]:
     return {"24/7"} | {str(k) for k in (ws.config.get("calendars") or {})}
 
 
-def check_cadences(ws: Any) -> list[Problem]:
+def check_cadences(ws: Workspace) -> list[Problem]:
     """`crmkit check`: everything wrong with rules/cadence.yaml, and users' unknown calendars."""
     problems = list(_load(ws)[1])
     names = _calendar_names(ws)
@@ -211,7 +214,7 @@ def check_cadences(ws: Any) -> list[Problem]:
     return problems
 
 
-def digest_enabled(ws: Any) -> bool:
+def digest_enabled(ws: Workspace) -> bool:
     """The daily reminder digest comes with the cadence file; `digest: false` in it turns it off."""
     path = ws.root / RULE_FILE
     if not path.is_file():
@@ -223,12 +226,12 @@ def digest_enabled(ws: Any) -> bool:
     return not (isinstance(doc, dict) and doc.get("digest") is False)
 
 
-def read_cadences(ws: Any) -> list[Cadence]:
+def read_cadences(ws: Workspace) -> list[Cadence]:
     """The cadences as far as they can be read, never raising: for views such as `show`."""
     return _load(ws)[0]
 
 
-def load_cadences(ws: Any) -> list[Cadence]:
+def load_cadences(ws: Workspace) -> list[Cadence]:
     """The cadences for a run; a broken file stops the command before anything is written."""
     cadences, _ = _load(ws)
     problems = check_cadences(ws)

@@ -23,9 +23,12 @@ import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import EXIT_PARTIAL, CrmkitError
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 
 SECURITY = ("tls", "starttls")
 
@@ -36,7 +39,7 @@ class Unreachable(CrmkitError):
     exit_code = EXIT_PARTIAL
 
 
-def settings(ws: Any) -> dict[str, Any]:
+def settings(ws: Workspace) -> dict[str, Any]:
     cfg = (ws.config.get("inbox") or {}).get("imap")
     if not isinstance(cfg, dict) or not cfg.get("host"):
         raise CrmkitError("no IMAP server: set inbox.imap.host (and user) in crmkit.yaml", path="crmkit.yaml")
@@ -73,7 +76,7 @@ def credentials(cfg: dict[str, Any]) -> tuple[str, str]:
                       f"or add `machine {host} login {user or 'USER'} password ...` to {path}")
 
 
-def messages(ws: Any) -> Iterator[tuple[str, bytes]]:
+def messages(ws: Workspace) -> Iterator[tuple[str, bytes]]:
     """(imap:FOLDER/UID, bytes) of every message in the folder, oldest first; the folder is not changed."""
     cfg = settings(ws)
     user, password = credentials(cfg)

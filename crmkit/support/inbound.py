@@ -37,11 +37,15 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.io.maildir import BadMessage, Inbound, parse
 from crmkit.store.records import Record
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 #: How a commit names what a filed message became.
 COMMIT_WORDS = {"ticket-reply": "customer reply on", "reply": "reply logged on", "ticket": "new",
@@ -58,7 +62,7 @@ class Settings:
     create_contacts: str
 
     @classmethod
-    def of(cls, ws: Any) -> Settings:
+    def of(cls, ws: Workspace) -> Settings:
         cfg = ws.config.get("inbox") or {}
         if not isinstance(cfg, dict):
             raise CrmkitError("inbox: is a mapping (maildir, support, sales, ...)", path="crmkit.yaml")
@@ -115,7 +119,7 @@ def stable_id(kind: str, message_id: str, day: dt.date) -> str:
     return f"{ID_PREFIX[kind]}-{day:%Y%m%d}-{tail}"
 
 
-def fetch(ws: Any, source: Iterable[tuple[str, bytes]], command: str) -> FetchResult:
+def fetch(ws: Workspace, source: Iterable[tuple[str, bytes]], command: str) -> FetchResult:
     """File every message of `source` ((name, bytes) pairs), one commit per filed message."""
     settings = Settings.of(ws)
     result = FetchResult()
@@ -145,11 +149,11 @@ def fetch(ws: Any, source: Iterable[tuple[str, bytes]], command: str) -> FetchRe
 # -- deciding ---------------------------------------------------------------------------------
 
 
-def _logged(ws: Any) -> dict[str, Record]:
+def _logged(ws: Workspace) -> dict[str, Record]:
     return {str(a.get("message_id")): a for a in ws.records("activity") if a.get("message_id")}
 
 
-def _ticket_token(ws: Any, subject: str) -> Record | None:
+def _ticket_token(ws: Workspace, subject: str) -> Record | None:
     import re
 
     tickets = ws.index("ticket")
@@ -159,7 +163,7 @@ def _ticket_token(ws: Any, subject: str) -> Record | None:
     return None
 
 
-def _at(ws: Any, msg: Inbound) -> dt.datetime:
+def _at(ws: Workspace, msg: Inbound) -> dt.datetime:
     """When it was written (its Date), never later than now; now when it has no usable Date."""
     now = ws.now()
     if msg.date is None or msg.date > now:
@@ -167,7 +171,7 @@ def _at(ws: Any, msg: Inbound) -> dt.datetime:
     return msg.date.astimezone(ws.tz)
 
 
-def _file(ws: Any, tx: Any, name: str, msg: Inbound, settings: Settings, result: FetchResult) -> Filed:
+def _file(ws: Workspace, tx: Transaction, name: str, msg: Inbound, settings: Settings, result: FetchResult) -> Filed:
     logged = _logged(ws)
     if msg.message_id in logged:
         return Filed(name, msg.message_id, "already", logged[msg.message_id].ref, "filed before")
@@ -205,7 +209,7 @@ def _file(ws: Any, tx: Any, name: str, msg: Inbound, settings: Settings, result:
 # -- filing -----------------------------------------------------------------------------------
 
 
-def _contact(ws: Any, email: str) -> Record | None:
+def _contact(ws: Workspace, email: str) -> Record | None:
     from crmkit.people.dedupe import find_by_email
 
     return find_by_email(ws, email)
@@ -215,7 +219,7 @@ def _company_of(contact: Record) -> dict[str, Any]:
     return {"company": contact.get("company")} if contact.get("company") else {}
 
 
-def _activity(ws: Any, tx: Any, msg: Inbound, links: dict[str, Any], **extra: Any) -> str:
+def _activity(ws: Workspace, tx: Transaction, msg: Inbound, links: dict[str, Any], **extra: Any) -> str:
     """The email activity that logs the message (and is what makes it filed once)."""
     at = _at(ws, msg)
     aid = stable_id("activity", msg.message_id, at.date())
@@ -235,7 +239,7 @@ def _activity(ws: Any, tx: Any, msg: Inbound, links: dict[str, Any], **extra: An
     return aid
 
 
-def _ticket_reply(ws: Any, tx: Any, name: str, msg: Inbound, ticket: Record) -> Filed:
+def _ticket_reply(ws: Workspace, tx: Transaction, name: str, msg: Inbound, ticket: Record) -> Filed:
     from crmkit.support.reopening import record_reply
 
     contact = _contact(ws, msg.sender)
@@ -247,7 +251,7 @@ def _ticket_reply(ws: Any, tx: Any, name: str, msg: Inbound, ticket: Record) -> 
     return Filed(name, msg.message_id, "ticket-reply", f"ticket/{landed}", ", ".join(changes))
 
 
-def _reply(ws: Any, tx: Any, name: str, msg: Inbound, earlier: Record) -> Filed:
+def _reply(ws: Workspace, tx: Transaction, name: str, msg: Inbound, earlier: Record) -> Filed:
     links = {k: earlier.get(k) for k in ("contact", "company", "lead", "deal")}
     if not links.get("contact"):
         contact = _contact(ws, msg.sender)
@@ -257,7 +261,7 @@ def _reply(ws: Any, tx: Any, name: str, msg: Inbound, earlier: Record) -> Filed:
     return Filed(name, msg.message_id, "reply", target, f"a reply to {earlier.ref} ({earlier.get('subject') or ''})")
 
 
-def _new_contact(ws: Any, tx: Any, msg: Inbound) -> Record:
+def _new_contact(ws: Workspace, tx: Transaction, msg: Inbound) -> Record:
     """The documented rule: the sender's display name (else the address before @) and address;
     the company whose `domain` is the address's (free mail never matches)."""
     from crmkit.sales.leads import email_domain, find_company
@@ -272,7 +276,7 @@ def _new_contact(ws: Any, tx: Any, msg: Inbound) -> Record:
     return rec
 
 
-def _new_ticket(ws: Any, tx: Any, name: str, msg: Inbound, settings: Settings, result: FetchResult) -> Filed:
+def _new_ticket(ws: Workspace, tx: Transaction, name: str, msg: Inbound, settings: Settings, result: FetchResult) -> Filed:
     contact = _contact(ws, msg.sender)
     made = ""
     if contact is None and settings.create_contacts == "always":
@@ -295,7 +299,7 @@ def _new_ticket(ws: Any, tx: Any, name: str, msg: Inbound, settings: Settings, r
     return Filed(name, msg.message_id, "ticket", f"ticket/{tid}", f"opened from email{made}")
 
 
-def _new_lead(ws: Any, tx: Any, name: str, msg: Inbound, result: FetchResult) -> Filed:
+def _new_lead(ws: Workspace, tx: Transaction, name: str, msg: Inbound, result: FetchResult) -> Filed:
     from crmkit.sales.leads import email_domain, find_company
 
     at = _at(ws, msg)
@@ -314,7 +318,7 @@ def _new_lead(ws: Any, tx: Any, name: str, msg: Inbound, result: FetchResult) ->
     return Filed(name, msg.message_id, "lead", f"lead/{lid}", "opened from email")
 
 
-def _bounce(ws: Any, tx: Any, name: str, msg: Inbound) -> Filed:
+def _bounce(ws: Workspace, tx: Transaction, name: str, msg: Inbound) -> Filed:
     """Mark each failed address where it is a contact's or a lead's, and log the report there."""
     assert msg.bounce is not None
     at = _at(ws, msg)
@@ -342,7 +346,7 @@ def _bounce(ws: Any, tx: Any, name: str, msg: Inbound) -> Filed:
                  f"{', '.join(msg.bounce.recipients)} bounced ({msg.bounce.status or 'no status'})")
 
 
-def route_created(ws: Any, result: FetchResult, command: str) -> list[str]:
+def route_created(ws: Workspace, result: FetchResult, command: str) -> list[str]:
     """Triage the new tickets and route the new leads (the rules of `crmkit route`), in one
     commit of routing's own. Returns a line per assignment; off the router branch of a team
     (team.router_branch) nothing is routed here and the line says so."""
@@ -367,7 +371,7 @@ def route_created(ws: Any, result: FetchResult, command: str) -> list[str]:
     return lines
 
 
-def configured_maildir(ws: Any) -> Any:
+def configured_maildir(ws: Workspace) -> Any:
     """inbox.maildir of crmkit.yaml, relative to the workspace."""
     from pathlib import Path
 

@@ -21,11 +21,15 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
 from crmkit.store.records import _RANDOM_ALPHABET, Record
 from crmkit.values import to_datetime
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12, "annually": 12}
 _DAYS = re.compile(r"^\s*(\d+)\s*d(ays?)?\s*$")
@@ -72,7 +76,7 @@ class Next:
                 "owner": self.data.get("owner")}
 
 
-def plan_repeats(ws: Any, now: dt.datetime) -> list[Next]:
+def plan_repeats(ws: Workspace, now: dt.datetime) -> list[Next]:
     """The next activity of every series whose latest is done or whose next one is due."""
     latest: dict[str, Record] = {}
     count: dict[str, int] = {}
@@ -115,13 +119,13 @@ def plan_repeats(ws: Any, now: dt.datetime) -> list[Next]:
     return [n for n in out if n.id not in ws.index("activity")]
 
 
-def apply_repeats(ws: Any, tx: Any, repeats: list[Next]) -> list[str]:
+def apply_repeats(ws: Workspace, tx: Transaction, repeats: list[Next]) -> list[str]:
     for n in repeats:
         tx.create("activity", n.data, record_id=n.id)
     return [f"activity/{n.id}: next of series {n.origin}, due {str(n.data['due'])[:10]}" for n in repeats]
 
 
-def check_repeats(ws: Any) -> list[Problem]:
+def check_repeats(ws: Workspace) -> list[Problem]:
     """`crmkit check`: every `repeat:` parses."""
     from crmkit.store import yamlio
 

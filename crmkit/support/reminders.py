@@ -13,10 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.store.records import _RANDOM_ALPHABET
 from crmkit.values import local_date, to_datetime
+
+if TYPE_CHECKING:
+    from crmkit.store.transaction import Transaction
+    from crmkit.store.workspace import Workspace
 
 TEMPLATE = "follow-up-digest"
 OUTBOX = "outbox"
@@ -58,7 +62,7 @@ def _about(a: dict[str, Any]) -> str | None:
     return None
 
 
-def plan_digests(ws: Any, new: list[tuple[str, dict[str, Any]]] | None = None) -> list[Digest]:
+def plan_digests(ws: Workspace, new: list[tuple[str, dict[str, Any]]] | None = None) -> list[Digest]:
     """Today's digests not yet written: per owner with an email address and something overdue or
     due today. `new` are (id, data) of follow-ups this tick is about to create."""
     now = ws.now()
@@ -96,10 +100,11 @@ def plan_digests(ws: Any, new: list[tuple[str, dict[str, Any]]] | None = None) -
     return out
 
 
-def apply_digests(ws: Any, tx: Any, digests: list[Digest]) -> list[str]:
+def apply_digests(ws: Workspace, tx: Transaction, digests: list[Digest]) -> list[str]:
     """Render each digest into the outbox and log it; returns the notes for the commit body."""
     from crmkit.io import eml
-    from crmkit.marketing.mail import load_template, render_one, sender
+    from crmkit.marketing.mail import render_one, sender
+    from crmkit.marketing.mailtemplate import load_template
 
     if not digests:
         return []

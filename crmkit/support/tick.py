@@ -178,7 +178,7 @@ def run_tick(ws: Workspace, command: str) -> TickPlan:
                                f"{len(plan.digests)} digests")
             _apply(ws, tx, plan)
             # a breach is a sentiment signal: the moves it causes go in the same commit, once
-            from crmkit.support.satisfaction import log_for_tickets
+            from crmkit.support.sentiment import log_for_tickets
 
             log_for_tickets(ws, tx, [b.ticket.id for b in plan.breaches] + [f.ticket.id for f in plan.firings])
     return plan

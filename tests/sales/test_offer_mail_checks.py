@@ -1,9 +1,9 @@
 """What `crmkit check` can learn about offers and templates (crmkit.sales.offers:check_offers,
-crmkit.marketing.mail:check_templates)."""
+crmkit.marketing.mailtemplate:check_templates)."""
 
 from __future__ import annotations
 
-from crmkit.marketing.mail import check_templates
+from crmkit.marketing.mailtemplate import check_templates
 from crmkit.sales.offers import check_offers
 from crmkit.store.workspace import Workspace
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crmkit.errors import RuleError
-from crmkit.sales import routing
+from crmkit.sales import routing, routing_explain
 from crmkit.sales.rules import load_checked
 from crmkit.store import appending
 from crmkit.store.workspace import Workspace
@@ -185,12 +185,12 @@ def test_text_where_a_number_is_counted_does_not_match_and_explain_says_why(ws_w
     rules = load_checked(ws)
     (a,) = routing.plan(ws, rules).assignments
     assert (a.owner, a.rule) == ("alan", "prospect-small")
-    info = routing.explain(ws, rules, ws.get("ld-1"))
+    info = routing_explain.explain(ws, rules, ws.get("ld-1"))
     first = info["rules"][0]
     assert first["id"] == "prospect-large" and first["matched"] is False
     assert any("users is 'many' (text)" in n and "not a number" in n for n in first["notes"])
     assert info["winner"] == "prospect-small"
-    text = "\n".join(routing.explain_text(info))
+    text = "\n".join(routing_explain.explain_text(info))
     assert "rule prospect-large (rules/routing.yaml:1): no match" in text
     assert "rule prospect-small (rules/routing.yaml:5): MATCH (first match wins)" in text
     assert "rule fallback (rules/routing.yaml:14): matches too, but an earlier rule won" in text
@@ -200,7 +200,7 @@ def test_text_where_a_number_is_counted_does_not_match_and_explain_says_why(ws_w
 def test_explain_of_a_record_left_alone_says_why(ws_with) -> None:  # type: ignore[no-untyped-def]
     root = ws_with({"ld-1": lead("Hand", status="prospect", users=100, owner="sofia")})
     ws = open_ws(root)
-    info = routing.explain(ws, load_checked(ws), ws.get("ld-1"))
+    info = routing_explain.explain(ws, load_checked(ws), ws.get("ld-1"))
     assert info["outcome"]["routed"] is False
     assert "set by a person" in info["outcome"]["why"]
     assert info["winner"] == "prospect-large"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crmkit.conditions.views import view
-from crmkit.sales import value
+from crmkit.sales import tiers, value
 from crmkit.store.workspace import Workspace
 from tests.conftest import MINIMAL_CONFIG, git
 
@@ -224,7 +224,7 @@ def test_tiers_grouped_by_thresholds_equal_one_evaluation_each(make_ws, rules: s
     among the rules' numbers: every customer's tier is what its own evaluation says."""
     root = make_ws(dict(FILES, **{"rules/value.yaml": rules}))
     ws = _ws(root)
-    tiering = value.load_tiering(ws)
+    tiering = tiers.load_tiering(ws)
     figures = value.compute(ws)
     assert len(figures) == 6
     for cv in figures.values():
@@ -305,15 +305,15 @@ def test_parsed_tiers_are_cached_until_the_file_changes(ws_root: Path) -> None:
 
     path = ws_root / "rules/value.yaml"
     os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # old: not racy
-    first, problems = value.read_tiering(_ws(ws_root))
+    first, problems = tiers.read_tiering(_ws(ws_root))
     assert problems == [] and first.names == ["platinum", "gold", "silver", "standard"]
     assert (ws_root / ".crmkit/cache/rules.value.pickle").is_file()
-    assert value.read_tiering(_ws(ws_root))[0].names == first.names  # from the cache
+    assert tiers.read_tiering(_ws(ws_root))[0].names == first.names  # from the cache
     path.write_text("tiers:\n  vip: won_deals >= 1\ndefault: basic\n", encoding="utf-8")
     os.utime(path, ns=(1_700_000_100_000_000_000, 1_700_000_100_000_000_000))
-    assert value.read_tiering(_ws(ws_root))[0].names == ["vip", "basic"]
+    assert tiers.read_tiering(_ws(ws_root))[0].names == ["vip", "basic"]
     # a broken file is never served from the cache
     path.write_text("tiers:\n  vip: won_dels >= 1\n", encoding="utf-8")
     os.utime(path, ns=(1_700_000_200_000_000_000, 1_700_000_200_000_000_000))
-    tiering, problems = value.read_tiering(_ws(ws_root))
+    tiering, problems = tiers.read_tiering(_ws(ws_root))
     assert [p.line for p in problems] == [2] and "won_dels" in problems[0].message

@@ -29,9 +29,9 @@ import jsonschema
 import pytest
 
 from crmkit.store import yamlio
+from crmkit.store.fieldcheck import field_problems
 from crmkit.store.records import FOLDERS, KINDS
 from crmkit.store.schema import json_schema
-from crmkit.store.validate import field_problems
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_workspace"
 

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from crmkit.store import yamlio
 from crmkit.store.workspace import Workspace
 from crmkit.support import satisfaction as sat
+from crmkit.support import sentiment
 from tests.conftest import git
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -28,7 +29,7 @@ def at(day: int, hour: int = 10) -> dt.datetime:
 
 # -- the state machine ------------------------------------------------------------------------
 
-#: (signal, from, to) for every signal and state: the table in crmkit.support.satisfaction
+#: (signal, from, to) for every signal and state: the table in crmkit.support.sentiment
 TABLE = [
     ("complaint", "upset", "upset"), ("complaint", "neutral", "upset"), ("complaint", "satisfied", "upset"),
     ("complaint", "loyal", "neutral"),
@@ -53,16 +54,16 @@ REACH = {"neutral": [], "upset": ["complaint"], "satisfied": ["won"], "loyal": [
 
 
 def test_the_table_covers_every_signal_and_state() -> None:
-    assert {(s, a) for s, a, _ in TABLE} == {(s, a) for s in sat.TRANSITIONS for a in sat.STATES}
+    assert {(s, a) for s, a, _ in TABLE} == {(s, a) for s in sentiment.TRANSITIONS for a in sentiment.STATES}
 
 
 @pytest.mark.parametrize("signal, before, after", TABLE)
 def test_each_signal_from_each_state(signal: str, before: str, after: str) -> None:
-    sigs = [sat.Signal(at(1, h), s, f"reach {s}", "ticket/t0") for h, s in enumerate(REACH[before], 8)]
-    sigs.append(sat.Signal(at(2), signal, f"the {signal} signal", "ticket/t1"))
-    changes = sat.journey(sigs)
-    assert sat.state_at(changes) == after
-    assert sat.state_at(changes, at(1, 23)) == before
+    sigs = [sentiment.Signal(at(1, h), s, f"reach {s}", "ticket/t0") for h, s in enumerate(REACH[before], 8)]
+    sigs.append(sentiment.Signal(at(2), signal, f"the {signal} signal", "ticket/t1"))
+    changes = sentiment.journey(sigs)
+    assert sentiment.state_at(changes) == after
+    assert sentiment.state_at(changes, at(1, 23)) == before
     last = changes[-1] if changes else None
     if before == after:
         assert last is None or last.at != at(2)  # no change, nothing logged
@@ -72,7 +73,7 @@ def test_each_signal_from_each_state(signal: str, before: str, after: str) -> No
 
 
 def test_ratings_map_to_signals_and_words() -> None:
-    assert [sat._rating_signal(n) for n in range(1, 6)] == ["low_rating", "low_rating", "fair_rating",
+    assert [sentiment._rating_signal(n) for n in range(1, 6)] == ["low_rating", "low_rating", "fair_rating",
                                                            "high_rating", "high_rating"]
     assert sat.parse_rating("good") == 5 and sat.parse_rating("bad") == 1 and sat.parse_rating(" 4 ") == 4
     for bad in ("0", "6", "4.5", "-1", "great", ""):
@@ -133,19 +134,19 @@ def story(make_ws) -> Path:
 
 def test_signals_come_from_breaches_reopens_complaints_ratings_and_deals(story: Path) -> None:
     ws = Workspace(story, now="2026-11-20T10:00:00+01:00")
-    sigs = sat.signals_by_contact(ws)["eva"]
+    sigs = sentiment.signals_by_contact(ws)["eva"]
     assert [(s.signal, s.at.day) for s in sigs] == [("breach", 3), ("reopened", 4), ("complaint", 6),
                                                    ("renewal", 10)]
     assert sigs[0].reason == "SLA first_response breached on Export fails"
     assert sigs[3].reason == "renewed: Support renewal 2027" and sigs[3].source == "deal/eva-renewal"
-    changes = sat.contact_journey(ws, "eva")
+    changes = sentiment.contact_journey(ws, "eva")
     # neutral -breach-> upset (reopened and complaint keep it upset) -renewal-> neutral
     assert [(c.from_state, c.to_state, c.signal) for c in changes] == [("neutral", "upset", "breach"),
                                                                       ("upset", "neutral", "renewal")]
-    assert sat.sentiment_value(ws, ws.get("eva", "contact")) == "neutral"
-    assert sat.sentiment_value(ws, ws.get("bo", "contact")) == "neutral"  # no signal: the start
+    assert sentiment.sentiment_value(ws, ws.get("eva", "contact")) == "neutral"
+    assert sentiment.sentiment_value(ws, ws.get("bo", "contact")) == "neutral"  # no signal: the start
     # as of a past date: only the signals before it
-    assert sat.state_at(sat.contact_journey(ws, "eva", at(7))) == "upset"
+    assert sentiment.state_at(sentiment.contact_journey(ws, "eva", at(7))) == "upset"
 
 
 def test_rate_logs_the_change_with_its_reason_and_history_shows_it(story: Path, run) -> None:
@@ -313,7 +314,7 @@ def test_tick_logs_the_sentiment_a_breach_moves_once(sample_ws: Path, run) -> No
              "company=sodergran-revision-ab", "priority=normal", "line=first", "owner=nora"], sample_ws)
     assert r.exit_code == 0, r.stderr
     tid = r.stdout.strip().split("/")[1]
-    assert sat.sentiment_value(Workspace(sample_ws, now="2026-11-23T09:00:00+01:00"),
+    assert sentiment.sentiment_value(Workspace(sample_ws, now="2026-11-23T09:00:00+01:00"),
                                Workspace(sample_ws).get("ulf-sodergran", "contact")) == "satisfied"
     later = "2026-11-25T09:00:00+01:00"
     r = run(["--now", later, "tick"], sample_ws)

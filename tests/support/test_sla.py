@@ -101,7 +101,8 @@ def test_changing_the_calendar_gives_a_new_deterministic_answer() -> None:
 import pytest  # noqa: E402
 
 from crmkit.store.workspace import Workspace  # noqa: E402
-from crmkit.support.sla import check_config, policy_for, sla_state, sla_summary, waiting_hours  # noqa: E402
+from crmkit.support.sla import policy_for, sla_state, sla_summary, waiting_hours  # noqa: E402
+from crmkit.support.sla_checks import check_config  # noqa: E402
 
 
 def test_first_response_across_the_autumn_dst_change() -> None:
