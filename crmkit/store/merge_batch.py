@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import gitio, paths, team, yamlio
+from crmkit.store import gitio, gitmerge, paths, team, yamlio
 from crmkit.store.merge_driver import DRIVER, MergeResult, merge_message, merge_texts
 
 
@@ -81,16 +81,16 @@ def resolve_unmerged(top: Path) -> Resolution:
     one `git update-index --index-info`. Only the files whose result differs from ours
     (git left ours in the work tree) are written; the commit's index refresh records
     their stat data."""
-    entries = gitio.unmerged_entries(top)
+    entries = gitmerge.unmerged_entries(top)
     done = Resolution()
     if not entries:
         return done
-    attrs = gitio.merge_attribute(top, sorted(entries))
+    attrs = gitmerge.merge_attribute(top, sorted(entries))
     # Both sides must have the file: a modify/delete is git's to report (the driver never runs).
     rels = sorted(r for r, s in entries.items() if attrs.get(r) == DRIVER and {2, 3} <= s.keys()
                   and all(mode in _FILE_MODES for mode, _oid in s.values()))
     done.other = sorted(set(entries) - set(rels))
-    contents = gitio.objects(top, [oid for r in rels for _mode, oid in entries[r].values()])
+    contents = gitmerge.objects(top, [oid for r in rels for _mode, oid in entries[r].values()])
     staged: list[tuple[str, str, str]] = []  # (mode, object id or "" for a new blob, path)
     new_texts: list[bytes] = []
     for rel in rels:
@@ -114,9 +114,9 @@ def resolve_unmerged(top: Path) -> Resolution:
         else:
             staged.append((mode, "", rel))
             new_texts.append(data)
-    new_oids = iter(gitio.write_blobs(top, new_texts))
+    new_oids = iter(gitmerge.write_blobs(top, new_texts))
     staged = [(mode, oid or next(new_oids), rel) for mode, oid, rel in staged]
-    gitio.stage_entries(top, staged)  # staged: their three stages become one
+    gitmerge.stage_entries(top, staged)  # staged: their three stages become one
     return done
 
 
@@ -201,14 +201,14 @@ def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None,
     env = gitio.identity(top, config or {}).env()
     with _binary_override(top, sorted({"", *(f for f in folders or [] if f != ".")})):
         # the driver off too: a file the override does not name is still left unmerged
-        code, output = gitio.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
-    theirs = gitio.merge_head(top)
+        code, output = gitmerge.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
+    theirs = gitmerge.merge_head(top)
     if theirs is None:  # up to date, a fast-forward, or git refused before merging anything
         return MergeOutcome(ok=code == 0, output=output)
-    if len(gitio.merge_bases(top, "HEAD", theirs)) > 1:
+    if len(gitmerge.merge_bases(top, "HEAD", theirs)) > 1:
         gitio.git(top, "merge", "--abort")
-        code, output = gitio.run_merge(top, [*git_args, "--no-edit"], driver=None, env=env)
-        left = gitio.unmerged_stages(top)
+        code, output = gitmerge.run_merge(top, [*git_args, "--no-edit"], driver=None, env=env)
+        left = gitmerge.unmerged_stages(top)
         outcome = MergeOutcome(ok=code == 0, output=output, committed=code == 0, per_file=True)
         outcome.resolution.other = sorted(left)
         return outcome
