@@ -66,12 +66,12 @@ def git(cwd: Path, *args: str) -> str:
 
 def _repo(root: Path, n: int) -> None:
     """A crmkit workspace whose `n` tickets changed on branches `ours` (checked out) and `theirs`."""
-    from crmkit.store import gitio
+    from crmkit.store import gitteam
 
     subprocess.run([sys.executable, "-m", "crmkit", "init", str(root)], check=True, capture_output=True,
                    env=dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
                             GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com"))
-    git(root, "config", gitio.MERGE_DRIVER_KEY, gitio.merge_driver_command())
+    git(root, "config", gitteam.MERGE_DRIVER_KEY, gitteam.merge_driver_command())
     (root / "tickets").mkdir(exist_ok=True)
     for i in range(n):
         (root / "tickets" / f"tk-{i:05d}.yaml").write_text(texts(i)[0])

@@ -11,7 +11,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from crmkit.store.gitio import MERGE_DRIVER_KEY, GitError, git, git_dir
+from crmkit.store.gitio import GitError, git, git_dir
+from crmkit.store.gitteam import MERGE_DRIVER_KEY
 
 
 def unmerged_entries(top: Path) -> dict[str, dict[int, tuple[str, str]]]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import gitio, gitmerge, paths, team, yamlio
+from crmkit.store import gitio, gitmerge, gitteam, paths, team, yamlio
 from crmkit.store.merge_driver import DRIVER, MergeResult, merge_message, merge_texts
 
 
@@ -158,7 +158,7 @@ def _binary_override(top: Path, prefixes: list[str]) -> Iterator[None]:
     process start per file still (about 3 ms of CPU, 12 ms on a busy machine, each).
     .git/info/attributes overrides .gitattributes, so the patterns that name the crmkit
     driver are repeated there with `merge=binary` for the length of the merge."""
-    path = gitio.info_attributes(top)
+    path = gitteam.info_attributes(top)
     patterns: list[str] = []
     for prefix in prefixes:
         try:
