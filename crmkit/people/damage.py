@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 def duplicate_people(ws: Workspace) -> list[Problem]:
     """Exact duplicates, in a shared repository (one with a remote), where they are what
     two clones adding the same person leave; a solo workspace has `crmkit dedupe` for them."""
-    from crmkit.store import gitio
+    from crmkit.store import gitio, gitteam
 
-    if gitio.find_worktree(ws.root) is None or not gitio.has_remote(ws.root):
+    if gitio.find_worktree(ws.root) is None or not gitteam.has_remote(ws.root):
         return []
     found: list[Problem] = []
     fields = {"contact": ("email", "phone"), "company": ("domain", "website")}

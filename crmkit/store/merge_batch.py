@@ -5,9 +5,9 @@ start-up each, so a merge of 1,000 such files takes minutes (bench/RESULTS.md). 
 git merges with the driver switched off (`-c merge.crmkit.driver=false`: each such
 file stays unmerged in the index, with its three stages), and one process then reads
 every stage of every unmerged record file from the index (`git ls-files -u`, one
-`git cat-file --batch` per stage), merges each with `merge_driver.merge_texts` (the
-driver's own rules, so the bytes are the ones a per-file merge writes), writes the
-results and stages the clean ones. The merge is committed when nothing is left; a
+`git cat-file --batch`), merges each with `merge_driver.merge_texts` (the driver's own
+rules, so the bytes are the ones a per-file merge writes) and stages the clean ones
+(a handful of git processes for the whole merge, none per file; see `resolve_unmerged`). The merge is committed when nothing is left; a
 real conflict is left marked in its file, as git leaves it, for the caller to report
 or undo.
 
@@ -19,14 +19,16 @@ with the driver off that ancestor would carry conflict markers.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmkit.store import gitio, team, yamlio
+from crmkit.store import gitio, gitmerge, gitteam, paths, team, yamlio
 from crmkit.store.merge_driver import DRIVER, MergeResult, merge_message, merge_texts
 
 
@@ -67,36 +69,84 @@ def merge_one(rel: str, base: str, ours: str, theirs: str) -> MergeResult:
     return merge_texts(base, ours, theirs, rel, labels=labels)
 
 
+#: Index modes of regular files (the only ones merged here; a link is git's to report).
+_FILE_MODES = frozenset({"100644", "100755"})
+
+
 def resolve_unmerged(top: Path) -> Resolution:
-    """Merge every unmerged `merge=crmkit` file of the merge in progress from its index stages."""
-    stages = gitio.unmerged_stages(top)
+    """Merge every unmerged `merge=crmkit` file of the merge in progress from its index stages.
+
+    No process per file: the stages' contents come from one `git cat-file --batch`, the
+    merged texts go into the object store in one `git fast-import` and into the index in
+    one `git update-index --index-info`. Only the files whose result differs from ours
+    (git left ours in the work tree) are written; the commit's index refresh records
+    their stat data."""
+    entries = gitmerge.unmerged_entries(top)
     done = Resolution()
-    if not stages:
+    if not entries:
         return done
-    attrs = gitio.merge_attribute(top, sorted(stages))
+    attrs = gitmerge.merge_attribute(top, sorted(entries))
     # Both sides must have the file: a modify/delete is git's to report (the driver never runs).
-    ours_rels = sorted(r for r, s in stages.items() if attrs.get(r) == DRIVER and {2, 3} <= s)
-    done.other = sorted(set(stages) - set(ours_rels))
-    base = gitio.blobs(top, ":1", [r for r in ours_rels if 1 in stages[r]])
-    ours = gitio.blobs(top, ":2", ours_rels)
-    theirs = gitio.blobs(top, ":3", ours_rels)
-    for rel in ours_rels:
-        ours_text = _decode(ours[rel])
-        result = merge_one(rel, _decode(base.get(rel, b"")), ours_text, _decode(theirs[rel]))
-        path = top / rel
+    rels = sorted(r for r, s in entries.items() if attrs.get(r) == DRIVER and {2, 3} <= s.keys()
+                  and all(mode in _FILE_MODES for mode, _oid in s.values()))
+    done.other = sorted(set(entries) - set(rels))
+    contents = gitmerge.objects(top, [oid for r in rels for _mode, oid in entries[r].values()])
+    staged: list[tuple[str, str, str]] = []  # (mode, object id or "" for a new blob, path)
+    new_texts: list[bytes] = []
+    for rel in rels:
+        stages = entries[rel]
+        base_data = contents[stages[1][1]] if 1 in stages else b""
+        ours_data, theirs_data = contents[stages[2][1]], contents[stages[3][1]]
+        result = merge_one(rel, _decode(base_data), _decode(ours_data), _decode(theirs_data))
         data = result.text.encode("utf-8", errors="surrogateescape")
-        try:
-            on_disk = path.read_bytes()
-        except OSError:
-            on_disk = None
-        if on_disk != data:
-            yamlio.atomic_write_bytes(path, data, durable=False)  # as git writes a merge's files
+        if data != ours_data:
+            _overwrite(top / rel, data)
         if result.conflicts:
             done.conflicts[rel] = result.conflicts
+            continue
+        done.resolved.append(rel)
+        mode = _mode(stages)
+        if data == ours_data:
+            staged.append((mode, stages[2][1], rel))
+            continue
+        if data == theirs_data:
+            staged.append((mode, stages[3][1], rel))
         else:
-            done.resolved.append(rel)
-    gitio.sync_index(top, done.resolved)  # staged: their three stages become one
+            staged.append((mode, "", rel))
+            new_texts.append(data)
+    new_oids = iter(gitmerge.write_blobs(top, new_texts))
+    staged = [(mode, oid or next(new_oids), rel) for mode, oid, rel in staged]
+    gitmerge.stage_entries(top, staged)  # staged: their three stages become one
     return done
+
+
+def _overwrite(path: Path, data: bytes) -> None:
+    """Write a merge's result over ours' file, in place.
+
+    Not a temp file and a rename: git writes a merge's work-tree files without either
+    (a killed merge is undone by `git merge --abort`, which puts them back from the
+    index), and on this kind of file system a new file costs three to six times a
+    rewrite of an existing one (bench/RESULTS.md). No link is followed, and a FIFO in
+    the file's place is refused rather than waited on."""
+    paths.guard(path, final=False)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):
+            raise paths.UnsafePath("is a symbolic link or not a regular file; the merge leaves it alone",
+                                   path=str(path)) from None
+        raise
+    with os.fdopen(fd, "wb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise paths.UnsafePath("is not a regular file; the merge leaves it alone", path=str(path))
+        fh.write(data)
+
+
+def _mode(stages: dict[int, tuple[str, str]]) -> str:
+    """The merged file mode: the side's that changed it (the executable bit), else ours."""
+    base, ours, theirs = stages.get(1, stages[2])[0], stages[2][0], stages[3][0]
+    return theirs if ours == base else ours
 
 
 @contextmanager
@@ -108,7 +158,7 @@ def _binary_override(top: Path, prefixes: list[str]) -> Iterator[None]:
     process start per file still (about 3 ms of CPU, 12 ms on a busy machine, each).
     .git/info/attributes overrides .gitattributes, so the patterns that name the crmkit
     driver are repeated there with `merge=binary` for the length of the merge."""
-    path = gitio.info_attributes(top)
+    path = gitteam.info_attributes(top)
     patterns: list[str] = []
     for prefix in prefixes:
         try:
@@ -151,14 +201,14 @@ def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None,
     env = gitio.identity(top, config or {}).env()
     with _binary_override(top, sorted({"", *(f for f in folders or [] if f != ".")})):
         # the driver off too: a file the override does not name is still left unmerged
-        code, output = gitio.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
-    theirs = gitio.merge_head(top)
+        code, output = gitmerge.run_merge(top, [*git_args, "--no-edit", "--no-commit"], driver="false", env=env)
+    theirs = gitmerge.merge_head(top)
     if theirs is None:  # up to date, a fast-forward, or git refused before merging anything
         return MergeOutcome(ok=code == 0, output=output)
-    if len(gitio.merge_bases(top, "HEAD", theirs)) > 1:
+    if len(gitmerge.merge_bases(top, "HEAD", theirs)) > 1:
         gitio.git(top, "merge", "--abort")
-        code, output = gitio.run_merge(top, [*git_args, "--no-edit"], driver=None, env=env)
-        left = gitio.unmerged_stages(top)
+        code, output = gitmerge.run_merge(top, [*git_args, "--no-edit"], driver=None, env=env)
+        left = gitmerge.unmerged_stages(top)
         outcome = MergeOutcome(ok=code == 0, output=output, committed=code == 0, per_file=True)
         outcome.resolution.other = sorted(left)
         return outcome

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
-from crmkit.store import gitio, merge_batch, team
+from crmkit.store import gitio, gitteam, merge_batch, team
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -40,7 +40,7 @@ def sync(ws: Workspace, check: Callable[[Any], list[Problem]], *, remote: str | 
     top = gitio.find_worktree(root)
     if top is None:
         raise SyncRefused(f"{root} is not a git repository: nothing to sync with")
-    if not gitio.has_remote(root):
+    if not gitteam.has_remote(root):
         raise SyncRefused("this repository has no remote to sync with (git remote add origin URL)")
     result = SyncResult(registered_driver=team.ensure_driver(root))
     if not gitio.is_tracked_clean(root):
@@ -52,7 +52,7 @@ def sync(ws: Workspace, check: Callable[[Any], list[Problem]], *, remote: str | 
     output = outcome.output
     if not outcome.ok:
         if outcome.unmerged:
-            gitio.merge_abort(root)
+            gitteam.merge_abort(root)
             where = ", ".join(f"{rel} ({', '.join(fields)})" if fields else rel
                               for rel, fields in sorted(outcome.resolution.conflicts.items()))
             where = ", ".join(x for x in (where, ", ".join(outcome.resolution.other)) if x)
@@ -69,6 +69,6 @@ def sync(ws: Workspace, check: Callable[[Any], list[Problem]], *, remote: str | 
     if result.problems:
         return result
     if push:
-        gitio.push(root, remote)
+        gitteam.push(root, remote)
         result.pushed = True
     return result

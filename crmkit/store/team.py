@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError, Problem
-from crmkit.store import gitio
+from crmkit.store import gitio, gitteam
 from crmkit.store.records import FOLDERS
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def without_override(text: str) -> str:
 def remove_leftover_override(root: Path) -> bool:
     """Take a killed merge's override out of .git/info/attributes (not while a merge runs)."""
     top = gitio.find_worktree(root)
-    path = gitio.info_attributes(top) if top is not None else None
+    path = gitteam.info_attributes(top) if top is not None else None
     try:
         text = path.read_text(encoding="utf-8") if path is not None else ""
     except OSError:
@@ -111,7 +111,7 @@ def ensure_driver(root: Path) -> bool:
         return False
     remove_leftover_override(root)
     try:
-        return gitio.register_merge_driver(root)
+        return gitteam.register_merge_driver(root)
     except CrmkitError:
         return False
 
@@ -119,7 +119,7 @@ def ensure_driver(root: Path) -> bool:
 def wiring_problems(ws: Workspace) -> list[Problem]:
     """`check`: a shared workspace whose merges would not go through the driver."""
     root = ws.root
-    if gitio.find_worktree(root) is None or not gitio.has_remote(root):
+    if gitio.find_worktree(root) is None or not gitteam.has_remote(root):
         return []
     problems: list[Problem] = []
     missing = attributes_text_missing(root)
@@ -128,13 +128,13 @@ def wiring_problems(ws: Workspace) -> list[Problem]:
                                 f"record files are not merged by crmkit's driver; add these lines: "
                                 f"{'; '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"))
     try:
-        registered = gitio.merge_driver_registered(root)
+        registered = gitteam.merge_driver_registered(root)
     except CrmkitError:
         registered = None
     if registered is None:
         problems.append(Problem(".git/config", None, "merge-driver",
                                 f"the crmkit merge driver is not set in this clone; run any crmkit command "
-                                f"or: git config {gitio.MERGE_DRIVER_KEY} '{gitio.merge_driver_command()}'"))
+                                f"or: git config {gitteam.MERGE_DRIVER_KEY} '{gitteam.merge_driver_command()}'"))
     return problems
 
 
@@ -158,7 +158,7 @@ def require_router(ws: Workspace, what: str, only_if_branch: str | None = None) 
         return
     if gitio.find_worktree(ws.root) is None:
         raise CrmkitError(f"{what} runs only on branch {wanted}, and {ws.root} is not a git repository")
-    branch = gitio.current_branch(ws.root)
+    branch = gitteam.current_branch(ws.root)
     if branch != wanted:
         source = "--only-if-branch" if only_if_branch else "team.router_branch in crmkit.yaml"
         raise RouterElsewhere(

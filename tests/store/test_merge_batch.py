@@ -109,3 +109,53 @@ def test_the_attributes_override_lasts_for_the_merge_only(tmp_path: Path) -> Non
     info.write_text("*.bin binary\n" + team.OVERRIDE_BEGIN + "tickets/*.yaml merge=binary\n" + team.OVERRIDE_END)
     assert crm(b, "deal", "list", "--limit", "1").exit_code == 0
     assert info.read_text() == "*.bin binary\n"
+
+
+def test_results_equal_to_a_side_a_new_text_and_a_mode_change_are_staged_as_git_stages_them(tmp_path: Path) -> None:
+    """The three ways a result is staged (ours' blob as it is, theirs' blob, a new blob
+    written by fast-import) and a file mode changed on one side: the same commit tree as
+    git's per-file merge, the index merged and agreeing with the work tree."""
+    origin = make_origin(tmp_path)
+    a, b = clone(origin, tmp_path / "a"), clone(origin, tmp_path / "b")
+    me = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    ticket = "tickets/tk-20261122-9f2pe.yaml"
+    tags = "companies/nordvik-as.yaml"
+    other_rel = "companies/akerberg-ab.yaml"
+
+    def change(ws: Path, rel: str, old: str, new: str) -> None:
+        text = (ws / rel).read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        (ws / rel).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    # theirs: a reply on the ticket, a note on the company (ours makes the same one and more)
+    assert crm(a, "ticket", "reply", ticket.split("/")[1][:-5], "-m", "On it", now="2026-11-24T09:00").exit_code == 0
+    (a / ticket).chmod(0o755)
+    git(a, *me, "commit", "-qam", "executable")
+    git(a, "push", "-q")
+    assert crm(b, "ticket", "reply", ticket.split("/")[1][:-5], "-m", "Fixed", now="2026-11-24T10:00").exit_code == 0
+    git(b, "fetch", "-q")
+    company = (b / tags).read_text(encoding="utf-8")
+    # a file both sides changed where ours is the result: theirs' change is in ours too
+    (a / tags).write_text(company + "note: from both\n", encoding="utf-8")
+    other = (a / other_rel).read_text(encoding="utf-8")  # and one where theirs is the result
+    (a / other_rel).write_text(other + "note: from both\nwebsite: https://other.example\n", encoding="utf-8")
+    git(a, *me, "commit", "-qam", "note")
+    git(a, "push", "-q")
+    (b / tags).write_text(company + "note: from both\nwebsite: https://nordvik.example\n", encoding="utf-8")
+    (b / other_rel).write_text(other + "note: from both\n", encoding="utf-8")
+    git(b, *me, "commit", "-qam", "note and site")
+    git(b, "fetch", "-q")
+    batch = tmp_path / "b-batch"
+    shutil.copytree(b, batch, symlinks=True)
+    assert git(b, *me, "pull", "-q", "--no-rebase", "--no-edit", check=False).returncode == 0
+    res = crm(batch, "merge-branch", "origin/main")
+    assert res.exit_code == 0, res.stderr
+    assert _tree(batch) == _tree(b)
+    assert (batch / other_rel).read_text(encoding="utf-8").endswith("website: https://other.example\n")
+    assert git(batch, "ls-files", "-s", ticket).stdout.startswith("100755 ")
+    assert (batch / ticket).stat().st_mode & 0o111  # the work tree has the bit, as git's checkout gives it
+    text = (batch / ticket).read_text(encoding="utf-8")
+    assert "On it" in text and "Fixed" in text
+    assert not git(batch, "ls-files", "-u").stdout
+    assert not git(batch, "status", "--porcelain").stdout
+    assert not git(batch, "diff").stdout
