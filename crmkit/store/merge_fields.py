@@ -122,6 +122,18 @@ class _Merger:
     def mapping(self, path: list[Any], base: dict[Any, Any], ours: dict[Any, Any], theirs: dict[Any, Any]) -> Any:
         out = ours  # merged in place: ours' comments and order stay
         keys = list(ours) + [k for k in theirs if k not in ours]
+        if not path and ours.get("digest") is not None and _same(ours.get("digest"), theirs.get("digest")) \
+                and not _same(ours, theirs):
+            # A day's reminder digest (support/reminders.py) has one id per owner and day, so
+            # two clones that both tick write it with their own counts: one of them, whole,
+            # chosen by content so that both merge directions agree.
+            if _canon(theirs) > _canon(ours):
+                for key in [k for k in ours if k not in theirs]:
+                    del out[key]
+                for key in theirs:
+                    out[key] = theirs[key]
+            self.notes.append("digest: one clone's reminder digest of the day")
+            return out
         deferred = [k for k in keys if not path and (k in EVENT_FIELDS or k in ("stage", "routing"))]
         for key in keys:
             if key in deferred:

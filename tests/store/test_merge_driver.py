@@ -258,3 +258,20 @@ def test_two_routings_at_one_time_keep_the_same_decision_whichever_way_round() -
     kept = [yamlio.loads_fast(r.text)["routing"] for r in (one, other)]
     assert kept[0] == kept[1] and kept[0]["owner"] == "daniel"
     assert [yamlio.loads_fast(r.text)["routing_conflicts"][0]["owner"] for r in (one, other)] == ["karin", "karin"]
+
+
+def test_a_days_digest_written_in_both_clones_is_one_of_them_whichever_way_round() -> None:
+    """Both clones tick and write the owner's digest of the day under one id, with their own
+    counts (the team-day seeds 100, 103 and 126 conflicted on it)."""
+    ours = ("type: note\nsubject: 'Follow-ups: 2 overdue, 0 today'\nat: 2026-11-24T08:00:00+01:00\n"
+            "owner: karin\ndigest: 2026-11-24\nbody: two\n")
+    theirs = ("type: note\nsubject: 'Follow-ups: 3 overdue, 1 today'\nat: 2026-11-24T08:00:00+01:00\n"
+              "owner: karin\ndigest: 2026-11-24\nbody: three\n")
+    one = merge_texts("", ours, theirs, "activities/act-20261124-s7jjg.yaml")
+    other = merge_texts("", theirs, ours, "activities/act-20261124-s7jjg.yaml")
+    assert one.clean and other.clean, (one.conflicts, other.conflicts)
+    assert load(one.text) == load(other.text) in (load(ours), load(theirs))
+    # an ordinary note written in both clones with different bodies still conflicts
+    plain = merge_texts("", ours.replace("digest: 2026-11-24\n", ""), theirs.replace("digest: 2026-11-24\n", ""),
+                        "activities/act-1.yaml")
+    assert not plain.clean
