@@ -3,6 +3,9 @@ the merge machinery; changes outside the slice refused whole."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from conftest import MINIMAL_CONFIG, git
 from test_partners import PARTNER, lead
@@ -148,3 +151,17 @@ def test_a_slice_that_names_a_missing_company_or_another_partner_is_refused(run,
     assert r.exit_code == 1 and "is the slice of partner fjord-partner, not of other-partner" in r.stderr
     r = run(["partner", "export", "fjord-partner", str(tmp_path / "slice")], other)
     assert r.exit_code == 1 and "is not an empty folder" in r.stderr
+
+
+def test_the_sample_slice_is_the_one_the_readme_shows(run, sample_ws, tmp_path) -> None:
+    """README "A partner's own workspace": after the sample's inbox hands the Finnish enquiry over."""
+    assert run(["--now", "2026-11-23T10:30", "inbox", "fetch"], sample_ws).exit_code == 0
+    r = run(["--now", "2026-11-23T11:00", "partner", "export", "saimaa-solutions-oy", str(tmp_path / "saimaa")],
+            sample_ws)
+    assert r.exit_code == 0, r.stderr
+    assert re.fullmatch(r".*/saimaa: slice for partner saimaa-solutions-oy \(\(top\) 4, companies 1, contacts 1, "
+                        r"leads 1, shared 1\), commit [0-9a-f]{10}\n", r.stdout), r.stdout
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert r.stdout.split(": ", 1)[1].rsplit(" ", 1)[0] in readme
+    assert set(git(tmp_path / "saimaa", "ls-files", "shared").split()) == {
+        "shared/" + p.name for p in (sample_ws / "partners/shared").iterdir()}
