@@ -3,6 +3,7 @@ the merge machinery; changes outside the slice refused whole."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,6 +106,11 @@ def test_export_edit_in_the_clone_import_and_again_nothing(run, ws, tmp_path) ->
     assert yamlio.load_fast(ws / "deals/kari-erp.yaml")["lead"] == "ld-1"
     assert any(yamlio.load_fast(p).get("subject") == "Called Kari" for p in (ws / "activities").glob("*.yaml"))
     assert "take back partner fjord-partner" in git(ws, "log", "-1", "--format=%s")
+    # the 360° views: the lead shows its partner and the quote made from it, the partner its leads
+    shown = json.loads(run(["show", "ld-1", "--json"], ws).stdout)["related"]
+    assert [d["id"] for d in shown["deals"]] == ["kari-erp"] and shown["partner"][0]["id"] == "fjord-partner"
+    shown = json.loads(run(["show", "fjord-partner", "--json"], ws).stdout)["related"]
+    assert [ld["id"] for ld in shown["leads"]] == ["ld-1"]
     head = git(ws, "rev-parse", "HEAD")
     again = run(["partner", "import", "fjord-partner", str(clone)], ws)
     assert again.exit_code == 0 and "nothing new" in again.stderr and git(ws, "rev-parse", "HEAD") == head
