@@ -62,7 +62,7 @@ def attend(app: App, event: str, who: str | None, name: str | None, email: str |
 def leads(app: App, event: str, dry_run: bool) -> None:
     """Make a lead of every attendee of EVENT who is not one yet: `source: event/ID`, status
     prospect, the event's owner; the lead's id is noted in the registration. One commit."""
-    from crmkit.marketing.events import apply_leads, plan_leads
+    from crmkit.marketing.events import MADE_BEFORE, apply_leads, plan_leads
 
     ws = app.workspace()
     ev = ws.get(event, "event")
@@ -76,9 +76,12 @@ def leads(app: App, event: str, dry_run: bool) -> None:
         echo_json({"event": ev.id, "dry_run": dry_run, "leads": made,
                    "planned": [n.data for n in new], "left": [{"who": w, "reason": r} for w, r in left]})
         return
-    ids: list[str | None] = list(made) if made else [None] * len(new)
+    ids: list[str | None] = list(made) if made else [n.id for n in new]
     for n, lead_id in zip(new, ids):
         click.echo(f"{'would make' if dry_run else 'made'} lead{'/' + lead_id if lead_id else ''}: "
                    f"{n.data['name']} <{n.data.get('email', '')}>")
-    for w, r in left:
+    problems = [(w, r) for w, r in left if not r.startswith(MADE_BEFORE)]  # made before: a rerun says nothing
+    for w, r in problems:
         app.warn(f"left {w}: {r}")
+    if not new and not problems:
+        click.echo("no attendee left to make a lead of", err=True)

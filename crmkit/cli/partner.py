@@ -31,7 +31,8 @@ def partners(app: App, fmt: str | None, period: str | None, out: str | None) -> 
 @pass_app
 def export(app: App, partner: str, dest: Path) -> None:
     """Write PARTNER's slice as a git repository of its own at DEST (a new or empty folder):
-    the partner, its leads, their activities and deals, and the files of partners/shared/.
+    the partner, its leads, their activities and deals, the files of partners/shared/, and
+    the running campaigns with their segments and templates, read-only.
     The partner clones it, works there, and `crmkit partner import` takes the changes back."""
     from crmkit.sales.partner_slice import export as export_slice
 

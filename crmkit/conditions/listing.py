@@ -23,6 +23,8 @@ DEFAULT_COLUMNS: dict[str, list[str]] = {
     "deal": ["id", "title", "company", "stage", "value", "currency", "owner", "expected_close"],
     "ticket": ["id", "subject", "status", "priority", "line", "owner"],
     "activity": ["id", "type", "subject", "due", "done", "owner"],
+    "campaign": ["id", "name", "status", "start", "end", "segment", "owner"],
+    "event": ["id", "name", "date", "location", "owner"],
 }
 
 

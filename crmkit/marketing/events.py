@@ -125,10 +125,33 @@ def register(doc: Any, person: dict[str, Any], at: dt.datetime, attended: bool) 
 class NewLead:
     index: int          # the registration it comes from
     data: dict[str, Any]
+    id: str | None = None
+
+
+def lead_id(ws: Workspace, event_id: str, person: str, attended: Any) -> str | None:
+    """`ld-<day attended>-` plus five characters made from event and person: two clones
+    make the same lead of one attendee, so a pull holds it once. None when that id is taken."""
+    import hashlib
+
+    from crmkit.store.records import _RANDOM_ALPHABET
+    from crmkit.values import to_datetime
+
+    when = to_datetime(attended, ws.tz)
+    if when is None:
+        return None
+    digest = hashlib.sha256(f"event|{event_id}|{person}".encode()).digest()
+    rid = f"ld-{when.astimezone(ws.tz):%Y%m%d}-" + "".join(_RANDOM_ALPHABET[b % len(_RANDOM_ALPHABET)]
+                                                            for b in digest[:5])
+    return None if rid in ws.index("lead") else rid
+
+
+#: Why an attendee whose registration names its lead is left alone: done, not a problem.
+MADE_BEFORE = "already a lead: lead/"
 
 
 def plan_leads(ws: Workspace, event: Record) -> tuple[list[NewLead], list[tuple[str, str]]]:
-    """Leads to create for attendees, and (who, why) for attendees left alone."""
+    """Leads to create for attendees, and (who, why) for attendees left alone (those made
+    before say MADE_BEFORE)."""
     from crmkit.people.dedupe import normal_email
 
     source = source_of(event.id)
@@ -142,7 +165,7 @@ def plan_leads(ws: Workspace, event: Record) -> tuple[list[NewLead], list[tuple[
             continue
         label = _key(reg) or f"registrations[{i + 1}]"
         if reg.get("lead"):
-            left.append((label, f"already a lead: lead/{reg['lead']}"))
+            left.append((label, f"{MADE_BEFORE}{reg['lead']}"))
             continue
         person = dict(reg)
         if isinstance(reg.get("contact"), str):
@@ -168,7 +191,7 @@ def plan_leads(ws: Workspace, event: Record) -> tuple[list[NewLead], list[tuple[
         if event.get("campaign"):
             data["campaign"] = event.get("campaign")
         data["created"] = reg["attended"]   # when they met us, the same wherever this runs
-        out.append(NewLead(i, data))
+        out.append(NewLead(i, data, lead_id(ws, event.id, label, reg["attended"])))
     return out, left
 
 
@@ -176,7 +199,7 @@ def apply_leads(ws: Workspace, tx: Transaction, event: Record, new: list[NewLead
     """Create the leads and note each one's id in its registration (so a rerun makes none)."""
     made = []
     for n in new:
-        lead = tx.create("lead", n.data)
+        lead = tx.create("lead", n.data, n.id)
         made.append(lead.id)
 
         def link(doc: Any, i: int = n.index, lid: str = lead.id) -> None:

@@ -32,7 +32,7 @@ def network_report(ws: Workspace, company: str, *, max_steps: int = 3) -> Report
     return Report(
         name="network", title=f"Warm paths into {rec.get('name') or rec.id}",
         meta=[("company", rec.id), ("people there", str(len(targets))), ("reachable", str(reached)),
-              ("at most", f"{max_steps} links")],
+              ("at most", f"{max_steps} link{'s' if max_steps != 1 else ''}")],
         sections=[Section("People and the best way in", [
             Column("name"), Column("title"), Column("best_path", "best path", wrap=True),
             Column("links", kind="int"), Column("users", "users with a path", kind="int")], rows,

@@ -5,7 +5,8 @@ else the lead's `created`): handed out; accepted (`partner_status: accepted`, or
 lead went on to qualified or converted); declined (`partner_status: declined`);
 converted; the won value of deals made from those leads (`deal.lead`, in the
 workspace currency); and the median hours from hand-over to the first activity
-logged on the lead (time to first contact).
+logged on the lead (time to first contact; our hand-over mail to the partner is not one),
+and for the total the median over every partner's leads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from crmkit.render.model import Column, Report, Section
 from crmkit.reports.frame import m
 from crmkit.reports.periods import Period
-from crmkit.sales.partners import partners
+from crmkit.sales.partners import is_hand_over, partners
 from crmkit.sales.pipeline import PipelineConfig, parse_amount
 from crmkit.values import to_datetime
 
@@ -43,12 +44,13 @@ def partners_report(ws: Workspace, period: Period) -> Report:
     first_touch: dict[str, dt.datetime] = {}
     for act in ws.records("activity"):
         lead_id, at = act.get("lead"), to_datetime(act.get("at"), ws.tz)
-        if lead_id and at is not None and act.get("direction") != "in":
+        if lead_id and at is not None and act.get("direction") != "in" and not is_hand_over(act):
             key = str(lead_id)
             first_touch[key] = min(first_touch.get(key, at), at)
     rows: list[dict[str, Any]] = []
     counts = {"handed": 0, "accepted": 0, "declined": 0, "converted": 0}
     won_total = Decimal(0)
+    all_hours: list[float] = []
     data_rows = []
     for pid in sorted(found):
         handed = accepted = declined = converted = 0
@@ -76,6 +78,7 @@ def partners_report(ws: Workspace, period: Period) -> Report:
             if touch is not None and touch >= at:
                 hours.append((touch - at).total_seconds() / 3600)
         median = round(statistics.median(hours), 1) if hours else None
+        all_hours += hours
         row = {"partner": pid, "name": found[pid].get("name") or pid, "handed": handed, "accepted": accepted,
                "declined": declined, "converted": converted, "won_value": m(won), "first_contact_h": median}
         rows.append(row)
@@ -84,7 +87,7 @@ def partners_report(ws: Workspace, period: Period) -> Report:
             counts[key] += n
         won_total += won
     total: dict[str, Any] = {"partner": "total", "name": "", **counts, "won_value": m(won_total),
-                             "first_contact_h": None}
+                             "first_contact_h": round(statistics.median(all_hours), 1) if all_hours else None}
     return Report(
         name="partners", title="Channel partners",
         meta=[("period", period.label), ("currency", rates.target)],

@@ -39,6 +39,7 @@ def related(ws: Workspace, rec: Record, recent: int = 10) -> dict[str, list[Reco
         out["contacts"] = link("contact", "company")
         out["deals"] = link("deal", "company")
         out["tickets"] = link("ticket", "company")
+        out["leads"] = link("lead", "partner")     # a channel partner: the leads handed to it
         people = {c.id for c in out["contacts"]}
         deals = {d.id for d in out["deals"]}
         activities = [a for a in ws.records("activity")
@@ -58,6 +59,9 @@ def related(ws: Workspace, rec: Record, recent: int = 10) -> dict[str, list[Reco
         out["contact"] = one("contact", converted.get("contact"))
         out["company"] = one("company", converted.get("company"))
         out["deal"] = one("deal", converted.get("deal"))
+        # the deals made from it (`lead:`): a partner's quotes and orders, or a conversion's
+        out["deals"] = [d for d in link("deal", "lead") if d.id != converted.get("deal")]
+        out["partner"] = one("company", rec.get("partner"))
         activities = link("activity", "lead")
     elif rec.kind == "ticket":
         out["contact"] = one("contact", rec.get("contact"))

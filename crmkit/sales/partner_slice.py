@@ -10,13 +10,15 @@ The slice is a workspace of its own, a git repository the partner clones:
                            (quotes, orders) made from them or naming `partner: P`; a lead
                            holds only what partner.share and consent.partners allow
     shared/                the brochures and campaign material of `partners/shared/`
+    campaigns/             the running campaigns (what, when, channel; not budget or lessons),
+                           with the segments/ and templates/mail/ files they name, read-only
 
 `partner import` takes back what the partner committed there since the export,
 through the merge driver of team use (store/merge_driver.py): changes to a lead's
 status and partner fields (LEAD_FIELDS), new and changed activities on its leads,
 new and changed deals from its leads. Anything else — a record outside the slice,
-a lead field such as its owner, a deleted record, crmkit.yaml — refuses the whole
-import (exit 1, nothing changed), as does a merge that conflicts.
+a lead field such as its owner, a deleted record, a campaign or its segment or template,
+crmkit.yaml — refuses the whole import (exit 1, nothing changed), as does a merge that conflicts.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmkit.errors import CrmkitError
 from crmkit.sales.partners import partners
+from crmkit.store.records import ID_RE
 
 if TYPE_CHECKING:
     from crmkit.store.workspace import Workspace
@@ -38,6 +41,11 @@ LEAD_FIELDS = frozenset({"status", "partner_status", "disqualified_reason", "not
                          "interest", "industry"})
 #: Record folders a partner may add to or change, and the kind in each.
 FOLDERS = {"leads": "lead", "activities": "activity", "deals": "deal"}
+#: Campaign fields a partner sees: what the campaign is and when, not our budget, owner or lessons.
+CAMPAIGN_FIELDS = ("name", "goal", "channel", "segment", "template", "variants", "holdout", "start", "end",
+                   "status", "attribution_days")
+#: Folders the slice carries read-only (the running campaigns and what they name), and what they hold.
+READ_ONLY = {"campaigns": "a campaign", "segments": "a campaign's segment", "templates": "a campaign's template"}
 
 
 def _partner(ws: Workspace, pid: str) -> Any:
@@ -63,6 +71,45 @@ def slice_records(ws: Workspace, pid: str) -> dict[str, Any]:
         if deal.get("lead") in leads or deal.get("partner") == pid:
             chosen[ws.rel(deal.path)] = deal
     return chosen
+
+
+def running(rec: Any, today: Any) -> bool:
+    """Whether a campaign is active: `status: running`, or no status and today within start..end."""
+    from crmkit.values import to_date
+
+    status = rec.get("status")
+    if status is not None:
+        return status == "running"
+    start, end = to_date(rec.get("start")), to_date(rec.get("end"))
+    return start is not None and start <= today and (end is None or today <= end)
+
+
+def campaign_files(ws: Workspace) -> dict[str, bytes]:
+    """rel path -> content of the running campaigns (partner fields only) and of the segment
+    and workspace mail templates each names, so that `crmkit check` holds in the partner's clone."""
+    from crmkit.store import paths, yamlio
+
+    files: dict[str, bytes] = {}
+    today = ws.today()
+    mail = ws.root / "templates" / "mail"
+    for rec in ws.records("campaign"):
+        if not running(rec, today):
+            continue
+        files[ws.rel(rec.path)] = yamlio.dumps({k: rec.data[k] for k in CAMPAIGN_FIELDS
+                                                if k in rec.data}).encode("utf-8")
+        named: list[Path] = []
+        if ID_RE.match(str(rec.get("segment") or "")):
+            named.append(ws.root / "segments" / f"{rec.get('segment')}.yaml")
+        variants = rec.get("variants") if isinstance(rec.get("variants"), list) else []
+        templates = {str(t) for t in [v.get("template") for v in variants if isinstance(v, dict)]
+                     + [rec.get("template")] if t}
+        # NAME.md.j2 and every language's NAME.LANG.md.j2; crmkit's own defaults ship with crmkit
+        named += [p for p in sorted(mail.iterdir() if mail.is_dir() else []) if p.name.endswith(".j2")
+                  and any(p.name.startswith(f"{t}.") or p.name == t for t in templates)]
+        for path in named:
+            if path.is_file() and not path.is_symlink():
+                files[ws.rel(path)] = paths.read_bytes(path)
+    return files
 
 
 def _consented(ws: Workspace, act: Any) -> bool:
@@ -97,12 +144,14 @@ def export(ws: Workspace, pid: str, dest: Path, command: str) -> tuple[str, dict
         for path in sorted(shared.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 files["shared/" + path.relative_to(shared).as_posix()] = paths.read_bytes(path)
+    campaigns = campaign_files(ws)
+    files.update(campaigns)
     cfg = ws.config
     config: dict[str, Any] = {"name": f"{cfg.get('name', 'crmkit')}: slice for {partner.get('name')}",
               **{k: cfg[k] for k in ("timezone", "locale", "currency", "pipeline") if k in cfg}}
     files["crmkit.yaml"] = yamlio.dumps(config).encode("utf-8")
     manifest = {"partner": pid, "exported_at": ws.now(), "of": str(cfg.get("name", "")),
-                "records": sorted(records)}
+                "records": sorted(records), "read_only": sorted(campaigns)}
     files[MANIFEST] = yamlio.dumps(manifest).encode("utf-8")
     files[".gitignore"] = b".crmkit/\n"
     from crmkit.store.team import GITATTRIBUTES
@@ -153,6 +202,9 @@ def take_back(ws: Workspace, pid: str, src: Path, command: str) -> TakeBack:
         kind = FOLDERS.get(where[0]) if where else None
         if rel.startswith("shared/"):
             continue  # material we publish: their copy is theirs
+        if rel.split("/", 1)[0] in READ_ONLY:
+            refused.append(f"{rel}: {READ_ONLY[rel.split('/', 1)[0]]} is ours; the slice carries it read-only")
+            continue
         if where is None or kind is None:
             refused.append(f"{rel}: outside the partner's slice (a partner changes leads, activities and deals)")
             continue

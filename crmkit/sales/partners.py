@@ -133,6 +133,16 @@ def recipient(ws: Workspace, partner: Record) -> tuple[str, str] | None:
     return None
 
 
+#: How the Message-ID of a partner's hand-over mail begins (logged on the lead once sent).
+HAND_OVER_ID = "crmkit.partner.lead."
+
+
+def is_hand_over(activity: Any) -> bool:
+    """Whether an activity is the logged hand-over mail to the partner: our note to them, not
+    anyone's contact with the lead."""
+    return str(activity.get("message_id") or "").lstrip("<").startswith(HAND_OVER_ID)
+
+
 def notify(ws: Workspace, tx: Transaction, lead: Record, partner_id: str) -> str:
     """Write the partner's mail about the lead into the outbox; returns what happened."""
     from crmkit.io import eml
@@ -151,7 +161,7 @@ def notify(ws: Workspace, tx: Transaction, lead: Record, partner_id: str) -> str
         lines += ["", "The person's contact details are withheld: they have not agreed to be shared with partners."]
     lines += ["", f"Please reply to this message when you have contacted them (lead {lead.id})."]
     digest = hashlib.sha256(f"{lead.id}|{partner_id}".encode()).hexdigest()[:12]
-    message_id = f"crmkit.partner.lead.{lead.id}.{digest}"
+    message_id = f"{HAND_OVER_ID}{lead.id}.{digest}"
     me = sender(ws)
     subject = f"New lead: {fields.get('company_name') or fields.get('interest') or lead.id} [{lead.id}]"
     msg = eml.build(sender=eml.address(me["name"], me["email"] or "crmkit@localhost"),

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import git
 
+from crmkit.store.records import KINDS
+
 COMPANY = "name: Nordvik AS\ncountry: NO\ndomain: nordvik.no\nowner: daniel\n"
 CONTACT = (
     "# met at Nordic ERP Days\n"
@@ -328,3 +330,13 @@ def test_list_json_from_the_json_cache_equals_the_ordinary_path(run, sample_ws) 
     r = run(["deal", "list", "--json"], sample_ws)
     assert r.exit_code == 0 and "deals/broken.yaml:2" in r.stderr
     assert "broken" not in [row["id"] for row in json.loads(r.stdout)]
+
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_lists_with_default_columns(run, sample_ws, kind) -> None:
+    """`crmkit campaign list`, `crmkit event list` as much as `contact list` (README: a record kind)."""
+    r = run([kind, "list"], sample_ws)
+    assert r.exit_code == 0 and r.stderr == "", r.stderr
+    header, rule, *rows = r.stdout.splitlines()
+    assert header.split()[0] == "ID" and set(rule) <= {"-", " "} and rows

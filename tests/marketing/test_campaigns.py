@@ -255,3 +255,12 @@ def test_the_sample_campaign_by_hand(run, sample_ws) -> None:
     plan = json.loads(r.stdout)
     assert plan["variants"] == {"a": [], "b": []} and plan["holdout"] == ["ulf-sodergran"]
     assert {"id": "elin-oberg", "reason": "opted out"} in plan["skipped"]
+
+
+def test_the_readme_campaign_table_is_what_the_sample_prints(run, sample_ws) -> None:
+    r = run(["--now", "2026-11-30T12:00:00+01:00", "report", "campaign", "bi-autumn-2026"], sample_ws)
+    assert r.exit_code == 0, r.stderr
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = r.stdout.split("Per variant\n-----------\n", 1)[1].split("\n\n", 1)[0]
+    table = table.replace("\u00a0", " ")   # Babel's sv_SE percent has a no-break space before %
+    assert table.count("\n") >= 5 and table in readme, table

@@ -97,3 +97,22 @@ def test_the_sample_event_s_attendees_are_leads(run, sample_ws) -> None:
     (lid,) = json.loads(r.stdout)["leads"]
     lead = yaml.safe_load((sample_ws / "leads" / f"{lid}.yaml").read_text())
     assert (lead["name"], lead["source"], lead["owner"]) == ("Kovács Péter", "event/budapest-erp-day-2026", "karin")
+
+
+def test_leads_follow_from_event_and_person_and_a_rerun_is_quiet(run, ws, tmp_path) -> None:
+    """README: `made lead/ld-20261112-...`: the id's date is when they attended, and the rest
+    follows from event and person, so two clones make the same lead and a pull holds it once."""
+    assert run(["--now", "2026-11-12T10:30", "event", "attend", "erp-days", "anna"], ws).exit_code == 0
+    git(tmp_path, "clone", "-q", str(ws), str(tmp_path / "other"))
+    made = []
+    for where, now in ((ws, "2026-11-13T09:00"), (tmp_path / "other", "2026-11-20T16:00")):
+        r = run(["--now", now, "event", "leads", "erp-days", "--json"], where)
+        assert r.exit_code == 0, r.stderr
+        made.append(json.loads(r.stdout)["leads"])
+    assert made[0] == made[1] and made[0][0].startswith("ld-20261112-")
+    assert (ws / "leads" / f"{made[0][0]}.yaml").read_bytes() == \
+        (tmp_path / "other/leads" / f"{made[0][0]}.yaml").read_bytes()
+    assert (ws / "events/erp-days.yaml").read_bytes() == (tmp_path / "other/events/erp-days.yaml").read_bytes()
+    again = run(["--now", "2026-11-14T09:00", "event", "leads", "erp-days"], ws)
+    assert again.exit_code == 0 and again.stdout == "" and "warning" not in again.stderr, again.stderr
+    assert "no attendee left to make a lead of" in again.stderr

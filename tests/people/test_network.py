@@ -60,6 +60,8 @@ def test_report_network_as_table_and_json(run, ws) -> None:
     assert tina["paths"][0]["steps"] == [{"how": "knows", "contact": "hugo"},
                                         {"how": "both in BNI City", "contact": "tina"}]
     assert run(["report", "network", "no-such-company"], ws).exit_code == 1
+    one = run(["report", "network", "target-ab", "--max-links", "1"], ws)
+    assert "at most: 1 link\n" in one.stdout and "at most: 3 links\n" in r.stdout
 
 
 def test_check_finds_every_broken_membership_and_relationship(run, make_ws) -> None:

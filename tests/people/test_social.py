@@ -153,3 +153,21 @@ def test_csv_carries_social_profiles_both_ways(run, ws, make_ws, tmp_path) -> No
     dst = make_ws()
     assert run(["import", "csv", str(out), "--kind", "contact"], dst).exit_code == 0
     assert load(dst, "anna")["social"] == [{"type": "linkedin", "value": "https://www.linkedin.com/in/anna-berg"}]
+
+
+def test_the_readme_social_examples_run_on_the_sample_as_printed(run, sample_ws) -> None:
+    """README "People and their networks": each `$ crmkit contact social ...` line, run on the
+    sample, prints the line under it (stdout, or the error on stderr) with its exit code."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").splitlines()
+    examples = [(line[2:], readme[i + 1]) for i, line in enumerate(readme)
+                if line.startswith("$ crmkit contact social ")]
+    assert len(examples) >= 3
+    for command, shown in examples:
+        r = run(shlex.split(command)[1:], sample_ws)
+        if shown.startswith("crmkit: error: "):
+            assert r.exit_code == 1 and r.stderr.strip() == shown, (command, r.stderr)
+        else:
+            assert r.exit_code == 0 and r.stdout.strip() == shown.strip(), (command, r.stdout, r.stderr)

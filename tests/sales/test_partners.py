@@ -117,3 +117,51 @@ def test_report_partners_counts_handed_accepted_converted_won_and_first_contact(
     (row,) = json.loads(r.stdout)["partners"]
     assert (row["handed"], row["accepted"], row["declined"], row["converted"]) == (2, 1, 1, 1)
     assert row["won_value"] == "150000.00" and row["first_contact_h"] == 4.0
+
+
+@pytest.fixture
+def smtp():  # type: ignore[no-untyped-def]
+    """A real local SMTP server (aiosmtpd) on a free port; yields the messages it received."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    handler = Recorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_the_hand_over_mail_is_not_the_partners_first_contact_and_the_total_has_a_median(run, make_ws, smtp) -> None:
+    handler, port = smtp
+    ws = make_ws({**FILES, "crmkit.yaml": FILES["crmkit.yaml"] + f"smtp: {{host: 127.0.0.1, port: {port}, "
+                                                                  "security: none}\n",
+                  "companies/fjord-partner.yaml": PARTNER.replace("capacity: 1", "capacity: 5"),
+                  "leads/ld-1.yaml": lead("Kari"), "leads/ld-2.yaml": lead("Ola")})
+    assert run(["--now", "2026-11-23T10:00", "route"], ws).exit_code == 0
+    # the partner's mail goes out at once and is logged on each lead, as `mail send` does ...
+    sent = run(["--now", "2026-11-23T10:05", "mail", "send"], ws)
+    assert sent.exit_code == 0 and len(handler.messages) == 2, sent.stderr
+    logged = [yamlio.load_fast(p) for p in (ws / "activities").glob("*.yaml")]
+    assert sorted(a["lead"] for a in logged if a.get("type") == "email") == ["ld-1", "ld-2"]
+    # ... but the partner first calls Kari 4 hours after the hand-over, and Ola after 8
+    for lid, at in (("ld-1", "14:00"), ("ld-2", "18:00")):
+        assert run(["--now", "2026-11-23T19:00", "activity", "add", "Called", "type=call", f"lead={lid}",
+                    f"at=2026-11-23T{at}:00+01:00"], ws).exit_code == 0
+    r = run(["--now", "2026-11-30T10:00", "report", "partners", "--format", "json"], ws)
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["partners"][0]["first_contact_h"] == 6.0 and out["total"]["first_contact_h"] == 6.0
