@@ -376,21 +376,31 @@ def is_ancestor(top: Path, ancestor: str, descendant: str) -> bool:
 
 def blobs(top: Path, rev: str, rels: list[str]) -> dict[str, bytes]:
     """The content of each path in `rev` (those it has), in one git process."""
+    found = cat_file_batch(top, [f"{rev}:{r}" for r in rels])
+    return {rel: found[f"{rev}:{rel}"] for rel in rels if f"{rev}:{rel}" in found}
+
+
+def cat_file_batch(top: Path, names: list[str]) -> dict[str, bytes]:
+    """The content of each blob named (an object id, or `REV:PATH`) that the repository has,
+    in one `git cat-file --batch`; a name that is missing or not a blob is left out."""
     import subprocess
 
-    if not rels:
+    if not names:
         return {}
-    query = "".join(f"{rev}:{r}\n" for r in rels).encode("utf-8", "surrogateescape")
-    out = subprocess.run(["git", "cat-file", "--batch"], cwd=top, input=query, capture_output=True).stdout
+    query = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+    proc = subprocess.run(["git", "cat-file", "--batch"], cwd=top, input=query, capture_output=True)
+    if proc.returncode != 0:
+        raise GitError(f"git cat-file failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    out = proc.stdout
     found: dict[str, bytes] = {}
     pos = 0
-    for rel in rels:
+    for name in names:
         end = out.index(b"\n", pos)
         head_line = out[pos:end].split()
         pos = end + 1
         if len(head_line) == 3 and head_line[1] == b"blob":
             size = int(head_line[2])
-            found[rel] = out[pos:pos + size]
+            found[name] = out[pos:pos + size]
             pos += size + 1
     return found
 

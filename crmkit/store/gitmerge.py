@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from crmkit.store.gitio import GitError, git, git_dir
+from crmkit.store.gitio import GitError, cat_file_batch, git, git_dir
 from crmkit.store.gitteam import MERGE_DRIVER_KEY
 
 
@@ -36,27 +36,7 @@ def unmerged_stages(top: Path) -> dict[str, set[int]]:
 def objects(top: Path, oids: Iterable[str]) -> dict[str, bytes]:
     """The content of each blob named by its object id (those the repository has), in one
     `git cat-file --batch`."""
-    import subprocess
-
-    wanted = list(dict.fromkeys(oids))
-    if not wanted:
-        return {}
-    query = "".join(f"{oid}\n" for oid in wanted).encode("ascii")
-    proc = subprocess.run(["git", "cat-file", "--batch"], cwd=top, input=query, capture_output=True)
-    if proc.returncode != 0:
-        raise GitError(f"git cat-file failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
-    out = proc.stdout
-    found: dict[str, bytes] = {}
-    pos = 0
-    for oid in wanted:
-        end = out.index(b"\n", pos)
-        head_line = out[pos:end].split()
-        pos = end + 1
-        if len(head_line) == 3 and head_line[1] == b"blob":
-            size = int(head_line[2])
-            found[oid] = out[pos:pos + size]
-            pos += size + 1
-    return found
+    return cat_file_batch(top, list(dict.fromkeys(oids)))
 
 
 def write_blobs(top: Path, texts: list[bytes]) -> list[str]:

@@ -26,9 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkit.store import gitio, gitmerge, gitteam, paths, team, yamlio
+
+if TYPE_CHECKING:
+    from crmkit.store.workspace import Workspace
 from crmkit.store.merge_driver import DRIVER, MergeResult, merge_message, merge_texts
 
 
@@ -221,7 +224,7 @@ def merge(top: Path, git_args: list[str], config: dict[str, Any] | None = None,
     return outcome
 
 
-def merge_ref(ws: Any, ref: str) -> MergeOutcome:
+def merge_ref(ws: Workspace, ref: str) -> MergeOutcome:
     """`crmkit merge-branch REF`: merge REF into the checked-out branch."""
     top = gitio.find_worktree(ws.root)
     if top is None:
