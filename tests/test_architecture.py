@@ -228,7 +228,6 @@ def test_cli_does_not_touch_git_directly() -> None:
 LONG_MODULES = {
     "crmkit.store.yamlio": "the one YAML module: fast load, round trip, atomic writes",
     "crmkit.store.gitio": "the one git adapter",
-    "crmkit.store.merge_driver": "the record-aware git merge driver",
     "crmkit.store.transaction": "the one write scope",
 }
 MAX_LINES = 400
