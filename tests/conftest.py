@@ -131,3 +131,34 @@ def invoke(args: list[str], ws: Path | None = None, input: str | None = None) ->
 @pytest.fixture
 def run() -> Callable[..., Result]:
     return invoke
+
+
+class SmtpRecorder:
+    """What a real local SMTP server (aiosmtpd) received, each message parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def local_smtp():
+    """A real SMTP server on a free localhost port: yields (its recorder, the port)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = SmtpRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()

@@ -3,16 +3,12 @@ documented attribution rule, the significance note, and broken campaigns refused
 
 from __future__ import annotations
 
-import email
 import json
-import socket
 from decimal import Decimal
-from email import policy
 from pathlib import Path
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 
 from crmkit.marketing.campaigns import Campaign, Variant
 from crmkit.reports.campaign import two_proportion_p
@@ -80,24 +76,8 @@ def _contacts(n: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-
-    class Recorder:
-        messages: list = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-            return "250 OK"
-
-    handler = Recorder()
-    handler.messages = []
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+def smtp(local_smtp):
+    return local_smtp
 
 
 @pytest.fixture

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
 import json
-import socket
-from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from crmkit.store import yamlio
 from crmkit.store.workspace import Workspace
@@ -211,28 +207,9 @@ def test_bad_ratings_are_one_line_and_write_nothing(story: Path, run, args, code
 # -- the survey, over a real SMTP server on localhost ---------------------------------------------------
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def smtp():
-    handler, port = Recorder(), _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+def smtp(local_smtp):
+    return local_smtp
 
 
 def _solved(contact: str, subject: str, day: int) -> str:
